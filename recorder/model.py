@@ -1,0 +1,97 @@
+"""The one shape every capture source produces: a Recording of HTTP exchanges.
+
+HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all become a
+`Recording`; everything downstream (filters, correlation, code generation) reads only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+Headers = tuple[tuple[str, str], ...]
+"""Headers in wire order with their original case; names may repeat."""
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """The first value of header `name` (case-insensitive), or None."""
+    name = name.lower()
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: str
+    http_version: str = "HTTP/1.1"
+    headers: Headers = ()
+    body: bytes = b""
+    mime_type: str = ""
+    declared_size: int = 0
+    """Body size the source claims; more than len(body) means the source lost the body."""
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+    def header(self, name: str) -> str | None:
+        return header(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    headers: Headers = ()
+    body: bytes = b""
+    mime_type: str = ""
+
+    def header(self, name: str) -> str | None:
+        return header(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its response, as the browser saw them."""
+
+    request: Request
+    response: Response
+    started: float
+    """Seconds since the epoch."""
+    duration_ms: float = 0.0
+    page_id: str = ""
+    resource_type: str = ""
+    """Chrome's `_resourceType` where the source has it (document, xhr, fetch, script...)."""
+    error: str = ""
+    """Why the exchange failed (aborted, connection error) if it did."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: str
+    title: str
+    started: float
+
+
+@dataclass(slots=True)
+class Recording:
+    """Exchanges in the order they started, with the pages they belong to."""
+
+    source: str
+    creator: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Entries the importer could not turn into HTTP exchanges, counted by reason."""
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+class CaptureError(Exception):
+    """A capture file that cannot be read; the message is one line for the user."""

@@ -1,0 +1,122 @@
+"""`replay`: convert captures into recordings, record sessions, run and verify them.
+
+The only module that ties the stages together; errors end in one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from recorder.model import CaptureError, Recording
+from replay import pipeline
+
+logger = logging.getLogger("replay")
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; shown as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except (UserError, CaptureError) as e:
+        logger.error("replay: error: %s", e)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        logger.error("replay: interrupted; nothing was overwritten")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="replay", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    convert = commands.add_parser("convert", help="turn a HAR or capture into a recording")
+    convert.add_argument("capture", type=Path, help="HAR file, capture .jsonl or mitmproxy flows")
+    convert.add_argument("-o", "--output", type=Path, help="default: recordings/NAME.py")
+    convert.add_argument("--name", help="class name (default: from the file name)")
+    convert.add_argument("--host", default="", help="target host (default: first page's site)")
+    convert.add_argument(
+        "--include-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also keep requests to this host or domain (repeatable)",
+    )
+    convert.add_argument("--keep-static", action="store_true", help="keep static assets")
+    convert.add_argument(
+        "--no-correlate", dest="correlate", action="store_false", help="replay values verbatim"
+    )
+    convert.set_defaults(command=convert_command)
+
+    demo = commands.add_parser("demo", help="run the bundled demo app and replay against it")
+    demo.add_argument("--users", type=int, default=5)
+    demo.add_argument("--run-time", default="20s")
+    demo.set_defaults(command=demo_command)
+    return parser
+
+
+def convert_command(args: argparse.Namespace) -> int:
+    recording = read_capture(args.capture)
+    options = pipeline.Options(
+        name=args.name or "",
+        host=args.host,
+        include_hosts=tuple(args.include_host),
+        keep_static=args.keep_static,
+        correlate=args.correlate,
+    )
+    try:
+        result = pipeline.convert(recording, options)
+    except pipeline.NothingToReplay as e:
+        raise UserError(f"{args.capture}: {e}") from None
+    output = args.output or Path("recordings") / f"{pipeline.module_name(args.capture)}.py"
+    write_atomically(output, result.source)
+    for line in pipeline.summary(recording, result, output):
+        logger.info("%s", line)
+    return 0
+
+
+def read_capture(path: Path) -> Recording:
+    """Any supported capture format, by content rather than by extension."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a capture file")
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    from recorder import har
+
+    return har.read_har(path)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written module."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from replay import demo_run
+
+    return demo_run.run(users=args.users, run_time=args.run_time)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Which recorded exchanges a load test replays: the target's own requests, not the page's noise.
+
+Static assets come from CDNs and browser caches in real traffic, third-party hosts are not
+ours to load, preflights and beacons are made by the browser itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from publicsuffix2 import get_sld
+
+from recorder.model import Exchange, Recording
+
+STATIC_EXTENSIONS = frozenset(
+    "css js mjs map png jpg jpeg gif svg ico webp avif bmp woff woff2 ttf otf eot "
+    "mp4 webm mp3 ogg wav m4a mov wasm".split()
+)
+STATIC_MIME = re.compile(
+    r"^(image|font|audio|video)/|^text/css|javascript|ecmascript|^application/(wasm|font|"
+    r"x-font|manifest\+json)|^text/vtt"
+)
+STATIC_RESOURCE_TYPES = frozenset(
+    {"stylesheet", "script", "image", "font", "media", "manifest", "texttrack", "imageset"}
+)
+ANALYTICS_HOSTS = re.compile(
+    r"(^|\.)(google-analytics\.com|googletagmanager\.com|doubleclick\.net|analytics\.google\.com|"
+    r"segment\.(io|com)|hotjar\.(com|io)|mixpanel\.com|sentry\.io|nr-data\.net|newrelic\.com|"
+    r"optimizely\.com|fullstory\.com|amplitude\.com|clarity\.ms|scorecardresearch\.com|"
+    r"omtrdc\.net|demdex\.net|bat\.bing\.com|facebook\.com|connect\.facebook\.net)$"
+)
+ANALYTICS_PATHS = re.compile(
+    r"/(collect|g/collect|j/collect|beacon|analytics|track|tracking|pixel|rum|"
+    r"b/ss/[^/]+)(/|$|\?)|\.gif\?.*(utm|pixel|event)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FilterOptions:
+    host: str = ""
+    """Target host (name or URL); by default the registrable domain of the first document."""
+    include_hosts: tuple[str, ...] = ()
+    """More hosts (or registrable domains) to keep, e.g. a first-party API on another domain."""
+    keep_static: bool = False
+
+
+@dataclass(slots=True)
+class Filtered:
+    kept: list[Exchange]
+    target: str
+    """The scheme://host[:port] the recording replays against."""
+    dropped: Counter = field(default_factory=Counter)
+    hosts: Counter = field(default_factory=Counter)
+    """Requests per host in the input, for the summary."""
+
+
+def filter_exchanges(recording: Recording, options: FilterOptions = FilterOptions()) -> Filtered:
+    """Keep what a load test should replay, and count every drop by reason."""
+    exchanges = recording.exchanges
+    target = _target_origin(exchanges, options.host)
+    target_host = urlsplit(target).hostname or ""
+    allowed = {_domain(target_host), *(_domain(_hostname(h)) for h in options.include_hosts)}
+    result = Filtered(kept=[], target=target)
+    for exchange in exchanges:
+        host = exchange.request.host
+        result.hosts[host] += 1
+        reason = _drop_reason(exchange, allowed, options)
+        if reason:
+            result.dropped[reason] += 1
+        else:
+            result.kept.append(exchange)
+    return result
+
+
+def _drop_reason(exchange: Exchange, allowed: set[str], options: FilterOptions) -> str:
+    request, response = exchange.request, exchange.response
+    if exchange.error or response.status <= 0:
+        return "failed or aborted"
+    if _domain(request.host) not in allowed:
+        if ANALYTICS_HOSTS.search(request.host):
+            return "analytics beacon"
+        return "third-party host"
+    if request.method == "OPTIONS" and request.header("access-control-request-method"):
+        return "CORS preflight"
+    if exchange.resource_type == "ping" or ANALYTICS_PATHS.search(urlsplit(request.url).path):
+        return "analytics beacon"
+    if not options.keep_static and is_static(exchange):
+        return "static asset"
+    return ""
+
+
+def is_static(exchange: Exchange) -> bool:
+    """An asset a browser fetches for rendering: by resource type, MIME type or extension."""
+    request = exchange.request
+    if request.method != "GET":
+        return False
+    if exchange.resource_type in STATIC_RESOURCE_TYPES:
+        return True
+    mime = exchange.response.mime_type.split(";")[0].strip().lower()
+    if STATIC_MIME.search(mime):
+        return True
+    path = urlsplit(request.url).path
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return extension in STATIC_EXTENSIONS or path.endswith("/favicon.ico")
+
+
+def is_document(exchange: Exchange) -> bool:
+    """A navigation: the browser loaded (or submitted to) a page, not a script's fetch."""
+    if exchange.resource_type:
+        return exchange.resource_type == "document"
+    accept = (exchange.request.header("accept") or "").lower()
+    return accept.startswith("text/html") and exchange.request.method in ("GET", "POST")
+
+
+def _target_origin(exchanges: list[Exchange], host: str) -> str:
+    """The site the user was visiting: the registrable domain most requests went to.
+
+    The first document alone misleads: pages embed consent and ad frames from other sites.
+    """
+    if host:
+        if "://" in host:
+            return host.rstrip("/")
+        match = next((e for e in exchanges if e.request.host == _hostname(host)), None)
+        return _origin(match.request.url) if match else f"https://{host}"
+    candidates = [e for e in exchanges if not e.error and not ANALYTICS_HOSTS.search(e.request.host)]
+    if not candidates:
+        return ""
+    domains = Counter(_domain(e.request.host) for e in candidates)
+    domain = domains.most_common(1)[0][0]
+    on_site = [e for e in candidates if _domain(e.request.host) == domain]
+    first_page = next((e for e in on_site if is_document(e)), None)
+    if first_page:
+        return _origin(first_page.request.url)
+    return _origin(Counter(_origin(e.request.url) for e in on_site).most_common(1)[0][0] + "/")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _hostname(host: str) -> str:
+    return (urlsplit(host).hostname if "://" in host else host.split(":")[0]).lower()
+
+
+def _domain(host: str) -> str:
+    """The registrable domain (example.co.uk for api.example.co.uk); IPs and local names as is."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if "." not in host:
+        return host
+    return get_sld(host) or host

@@ -1,0 +1,79 @@
+"""Recording → module source: filter, group into steps, correlate, parameterize, generate.
+
+Pure: no files, no network. The CLI reads the capture and writes what this returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from recorder.model import Recording
+from replay import codegen
+from replay.filters import FilterOptions, Filtered, filter_exchanges
+from replay.scenario import Scenario
+from replay.steps import StepOptions, build_scenario
+from replay.templates import class_name, identifier
+
+
+class NothingToReplay(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    name: str = ""
+    host: str = ""
+    include_hosts: tuple[str, ...] = ()
+    keep_static: bool = False
+    correlate: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    scenario: Scenario
+    filtered: Filtered
+    source: str
+
+
+def convert(recording: Recording, options: Options = Options()) -> Result:
+    filtered = filter_exchanges(
+        recording,
+        FilterOptions(
+            host=options.host,
+            include_hosts=options.include_hosts,
+            keep_static=options.keep_static,
+        ),
+    )
+    if not filtered.kept:
+        reasons = ", ".join(f"{n} {r}" for r, n in filtered.dropped.most_common()) or "no entries"
+        raise NothingToReplay(f"no request left to replay ({reasons})")
+    name = class_name(options.name or Path(recording.source).stem)
+    scenario = build_scenario(recording, filtered, StepOptions(name=name))
+    return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
+
+
+def module_name(capture: Path) -> str:
+    return identifier(capture.stem, "recording")
+
+
+def summary(recording: Recording, result: Result, output: Path) -> list[str]:
+    """What the user needs to trust the conversion: counts, drops, hosts, correlations."""
+    scenario, filtered = result.scenario, result.filtered
+    lines = [
+        f"read {scenario.entries} entries from {recording.source}"
+        + (f" ({recording.creator})" if recording.creator else ""),
+        f"kept {scenario.kept} requests in {len(scenario.steps)} steps against {scenario.host}",
+    ]
+    for reason, count in sorted(scenario.dropped.items(), key=lambda item: -item[1]):
+        lines.append(f"  dropped {count:5d}  {reason}")
+    hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(8))
+    lines.append(f"hosts: {hosts}")
+    for correlation in scenario.correlations:
+        lines.append(f"correlated {correlation.var}: from {correlation.source}")
+        lines += [f"    sent in {sink}" for sink in correlation.sinks]
+    for parameter in scenario.parameters:
+        lines.append(f"parameter {parameter.var} = {parameter.expr}")
+    lines += [f"warning: {w}" for w in recording.warnings[:10]]
+    lines.append(f"wrote {output}")
+    return lines

@@ -1,0 +1,196 @@
+"""The Scenario: what a recording replays, as plain data between the analysis stages and codegen.
+
+A value that changes at run time is a `Ref` (a Python expression such as `self.token`);
+a string that mixes recorded text and run-time values is a `Text`. Correlation and
+parameterization both work by substituting recorded values with refs (`Call.substitute`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from recorder.model import Exchange
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A run-time value: `expr` is emitted as Python; `encode` names how it is escaped."""
+
+    expr: str
+    encode: str = ""
+    """"" (the string as is), "url" (percent-encoded) or "int" (a JSON number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string assembled from literal pieces and refs."""
+
+    parts: tuple[str | Ref, ...]
+
+    @property
+    def refs(self) -> Iterator[Ref]:
+        return (p for p in self.parts if isinstance(p, Ref))
+
+
+Value = str | Text
+"""A literal string, or a Text once something in it was substituted."""
+
+Json = Any
+"""Decoded JSON whose leaves may be replaced by Ref (the whole value) or Text (inside a string)."""
+
+
+@dataclass(slots=True)
+class Body:
+    """A request body. `kind` says how codegen passes it to the client."""
+
+    kind: str
+    """"json" (value), "form" (fields), "text" (text) or "bytes" (raw)."""
+    value: Json = None
+    fields: list[tuple[str, Value]] = field(default_factory=list)
+    text: Value = ""
+    raw: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """Where a correlated value is read from in a live response."""
+
+    var: str
+    source: str
+    """"json", "header", "cookie", "regex" (over the body) or "location" (regex over Location)."""
+    path: str
+    """JSON path, header or cookie name, or a regex with one group."""
+    note: str
+    """Where the value was seen in the recording, for the comment in generated code."""
+
+
+@dataclass(slots=True)
+class Call:
+    """One HTTP request of a step, as it will be sent."""
+
+    method: str
+    url: Value
+    """Path and query on the target host, or an absolute URL on a mapped host."""
+    headers: list[tuple[str, Value]]
+    body: Body | None
+    expect: int
+    name: str | None = None
+    """Statistics name (the URL template) when it differs from the URL."""
+    location: Value | None = None
+    """The recorded redirect target, checked at run time."""
+    extractions: list[Extraction] = field(default_factory=list)
+    exchange: Exchange | None = field(default=None, repr=False, compare=False)
+
+    def substitute(self, find: Callable[[str], Value]) -> None:
+        """Rewrite every string of the request with `find`, which returns it or a Text."""
+        self.url = _substitute_value(self.url, find)
+        self.headers = [(k, _substitute_value(v, find)) for k, v in self.headers]
+        if self.body is None:
+            return
+        body = self.body
+        if body.kind == "json":
+            body.value = _substitute_json(body.value, find)
+        elif body.kind == "form":
+            body.fields = [(k, _substitute_value(v, find)) for k, v in body.fields]
+        elif body.kind == "text":
+            body.text = _substitute_value(body.text, find)
+
+
+@dataclass(slots=True)
+class Step:
+    """One user action: becomes one @task method."""
+
+    name: str
+    title: str
+    calls: list[Call]
+    think: float = 0.0
+    """Seconds the user paused after this step, as recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """A per-user value set in on_start, such as a Faker call or a secret."""
+
+    var: str
+    expr: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    var: str
+    source: str
+    """Step and location of the extraction, for the summary."""
+    sinks: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Scenario:
+    name: str
+    """Class name of the generated task set."""
+    host: str
+    """Origin the recording was made against (scheme://host[:port])."""
+    source: str
+    recorded: str
+    """Date of the recording (YYYY-MM-DD)."""
+    steps: list[Step]
+    default_headers: list[tuple[str, str]] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    correlations: list[Correlation] = field(default_factory=list)
+    entries: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> Iterator[Call]:
+        return (call for step in self.steps for call in step.calls)
+
+    @property
+    def kept(self) -> int:
+        return sum(len(step.calls) for step in self.steps)
+
+
+def substitute_text(text: str, value: str, ref: Ref) -> Value:
+    """`text` with every occurrence of `value` replaced by `ref` (a Text), or `text` unchanged."""
+    if value not in text:
+        return text
+    pieces = text.split(value)
+    parts: list[str | Ref] = []
+    for i, piece in enumerate(pieces):
+        if i:
+            parts.append(ref)
+        if piece:
+            parts.append(piece)
+    return Text(tuple(parts))
+
+
+def _substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
+    if isinstance(value, str):
+        return find(value)
+    parts: list[str | Ref] = []
+    for part in value.parts:
+        if isinstance(part, str):
+            new = find(part)
+            parts.extend(new.parts if isinstance(new, Text) else (new,))
+        else:
+            parts.append(part)
+    return Text(tuple(parts))
+
+
+def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:
+    if isinstance(value, dict):
+        return {k: _substitute_json(v, find) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_json(v, find) for v in value]
+    if isinstance(value, str | Text):
+        new = _substitute_value(value, find)
+        # A string that is entirely one ref is sent as the ref's own value.
+        if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
+            return replace(new.parts[0], encode="")
+        return new
+    if isinstance(value, int) and not isinstance(value, bool):
+        new = find(str(value))
+        if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
+            return replace(new.parts[0], encode="int")
+    return value

@@ -1,0 +1,193 @@
+"""Kept exchanges → a Scenario of steps: one step per user action, with its think time.
+
+A step starts at a page change, a navigation or an idle gap; a redirect hop stays in the
+step that caused it. Headers the browser or the HTTP client manages are dropped here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+from recorder.model import Exchange, Page, Recording
+from replay.filters import Filtered, is_document
+from replay.scenario import Body, Call, Ref, Scenario, Step, substitute_text
+from replay.templates import identifier, url_template
+
+MANAGED_HEADERS = frozenset(
+    "cookie content-length host connection keep-alive proxy-connection proxy-authorization te "
+    "trailer transfer-encoding upgrade accept-encoding priority upgrade-insecure-requests "
+    "if-none-match if-modified-since if-match if-unmodified-since cache-control pragma dnt "
+    "purpose x-requested-with-sec".split()
+)
+MANAGED_PREFIXES = (":", "sec-fetch-", "sec-ch-", "sec-gpc", "sec-purpose", "x-devtools")
+IDLE_GAP = 1.0
+"""Seconds without a request after which the user is taken to have done something new."""
+VERBS = {"GET": "view", "POST": "post", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+HOST_REF = Ref("self.host")
+
+
+@dataclass(frozen=True, slots=True)
+class StepOptions:
+    name: str = "Recording"
+    idle_gap: float = IDLE_GAP
+
+
+def build_scenario(
+    recording: Recording, filtered: Filtered, options: StepOptions = StepOptions()
+) -> Scenario:
+    """Group the kept exchanges into steps and turn each exchange into a Call."""
+    pages = {page.id: page for page in recording.pages}
+    steps = [
+        _step(group, pages, filtered.target)
+        for group in _group(filtered.kept, options.idle_gap)
+    ]
+    _name_steps(steps)
+    _set_think_times(steps)
+    scenario = Scenario(
+        name=options.name,
+        host=filtered.target,
+        source=recording.source,
+        recorded=_date(filtered.kept),
+        steps=steps,
+        entries=len(recording.exchanges) + sum(recording.skipped.values()),
+        dropped={**recording.skipped, **filtered.dropped},
+    )
+    _hoist_default_headers(scenario)
+    return scenario
+
+
+def _group(exchanges: list[Exchange], idle_gap: float) -> list[list[Exchange]]:
+    groups: list[list[Exchange]] = []
+    redirect_target = ""
+    last_end = 0.0
+    for exchange in exchanges:
+        new_step = not groups or (
+            exchange.request.url != redirect_target
+            and (
+                exchange.page_id != groups[-1][-1].page_id
+                or is_document(exchange)
+                or exchange.started - last_end > idle_gap
+            )
+        )
+        if new_step:
+            groups.append([exchange])
+        else:
+            groups[-1].append(exchange)
+        last_end = max(last_end, exchange.started + exchange.duration_ms / 1000)
+        location = exchange.response.header("location")
+        redirect_target = urljoin(exchange.request.url, location) if location else ""
+    return groups
+
+
+def _step(exchanges: list[Exchange], pages: dict[str, Page], target: str) -> Step:
+    first = exchanges[0]
+    page = pages.get(first.page_id)
+    title = page.title if page and page.title and "://" not in page.title else ""
+    path = urlsplit(first.request.url).path or "/"
+    return Step(
+        name=_step_name(first.request.method, path),
+        title=title or f"{first.request.method} {path}",
+        calls=[to_call(exchange, target) for exchange in exchanges],
+    )
+
+
+def _step_name(method: str, path: str) -> str:
+    words = [w for w in path.split("/") if w and url_template(w) == w][-2:]
+    return identifier("_".join([VERBS.get(method, method.lower()), *(words or ["home"])]))
+
+
+def _name_steps(steps: list[Step]) -> None:
+    seen: dict[str, int] = {}
+    for step in steps:
+        count = seen[step.name] = seen.get(step.name, 0) + 1
+        if count > 1:
+            step.name = f"{step.name}_{count}"
+
+
+def _set_think_times(steps: list[Step]) -> None:
+    for step, following in zip(steps, steps[1:], strict=False):
+        end = max(c.exchange.started + c.exchange.duration_ms / 1000 for c in step.calls)
+        step.think = round(max(following.calls[0].exchange.started - end, 0.0), 1)
+
+
+def to_call(exchange: Exchange, target: str) -> Call:
+    """One exchange as the request to send: relative URL, kept headers, decoded body."""
+    request, response = exchange.request, exchange.response
+    url = request.url
+    if url.startswith(target + "/") or url == target:
+        url = url[len(target) :] or "/"
+    path = urlsplit(url).path
+    template = url_template(path)
+    location = response.header("location")
+    if location and location.startswith(target):
+        location = location[len(target) :] or "/"
+    return Call(
+        method=request.method,
+        url=url,
+        headers=[
+            (name, substitute_text(value, target, HOST_REF))
+            for name, value in request.headers
+            if not _managed(name)
+        ],
+        body=_body(exchange),
+        expect=200 if response.status == 304 else response.status,
+        name=template if template != path or "?" in url or "://" in url else None,
+        location=location if 300 <= response.status < 400 and location else None,
+        exchange=exchange,
+    )
+
+
+def _managed(name: str) -> bool:
+    name = name.lower()
+    return name in MANAGED_HEADERS or name.startswith(MANAGED_PREFIXES)
+
+
+def _body(exchange: Exchange) -> Body | None:
+    request = exchange.request
+    if not request.body:
+        return None
+    mime = (request.mime_type or request.header("content-type") or "").lower()
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Body("bytes", raw=request.body)
+    if "json" in mime:
+        try:
+            return Body("json", value=json.loads(text))
+        except ValueError:
+            pass
+    if "x-www-form-urlencoded" in mime and _is_form(text):
+        return Body("form", fields=parse_qsl(text, keep_blank_values=True))
+    return Body("text", text=text)
+
+
+def _is_form(text: str) -> bool:
+    """Re-encoding the parsed fields must give the same bytes back, or we keep the text."""
+    return bool(re.fullmatch(r"[^&=]+=[^&]*(&[^&=]+=[^&]*)*", text))
+
+
+def _hoist_default_headers(scenario: Scenario) -> None:
+    """Headers every request sends alike become the user's defaults, written once."""
+    calls = list(scenario.calls)
+    if len(calls) < 2:
+        return
+    common = {(k.lower(), v) for k, v in calls[0].headers if isinstance(v, str)}
+    for call in calls[1:]:
+        common &= {(k.lower(), v) for k, v in call.headers}
+    if not common:
+        return
+    scenario.default_headers = [
+        (k, v) for k, v in calls[0].headers if isinstance(v, str) and (k.lower(), v) in common
+    ]
+    for call in calls:
+        call.headers = [(k, v) for k, v in call.headers if (k.lower(), v) not in common]
+
+
+def _date(exchanges: list[Exchange]) -> str:
+    started = next((e.started for e in exchanges if e.started), 0.0)
+    return datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d") if started else ""
+
