@@ -37,6 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         logger.error("replay: interrupted; nothing was overwritten")
         return 130
+    except Exception as e:  # noqa: BLE001 (one line for the user; the traceback on request)
+        if os.environ.get("REPLAY_DEBUG"):
+            raise
+        logger.error(
+            "replay: internal error: %s: %s (set REPLAY_DEBUG=1 for details)", type(e).__name__, e
+        )
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

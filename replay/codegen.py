@@ -103,9 +103,7 @@ def _uses_url_encoding(call: Call) -> bool:
     texts = [call.url, *(v for _, v in call.headers)]
     if call.body and call.body.kind == "form":
         texts += [v for _, v in call.body.fields]
-    return any(
-        isinstance(t, Text) and any(r.encode == "url" for r in t.refs) for t in texts
-    )
+    return any(isinstance(t, Text) and any(r.encode == "url" for r in t.refs) for t in texts)
 
 
 def _summary(scenario: Scenario) -> str:

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from publicsuffix2 import get_sld
 
@@ -110,7 +110,10 @@ def is_static(exchange: Exchange) -> bool:
 
 
 def is_document(exchange: Exchange) -> bool:
-    """A navigation: the browser loaded (or submitted to) a page, not a script's fetch."""
+    """A top-level navigation: the browser loaded (or submitted to) a page, not a frame or a
+    script's fetch."""
+    if (exchange.request.header("sec-fetch-dest") or "document") != "document":
+        return False
     if exchange.resource_type:
         return exchange.resource_type == "document"
     accept = (exchange.request.header("accept") or "").lower()
@@ -118,25 +121,32 @@ def is_document(exchange: Exchange) -> bool:
 
 
 def _target_origin(exchanges: list[Exchange], host: str) -> str:
-    """The site the user was visiting: the registrable domain most requests went to.
-
-    The first document alone misleads: pages embed consent and ad frames from other sites.
-    """
+    """The site the user visited: the first top-level page, else the busiest domain."""
     if host:
         if "://" in host:
             return host.rstrip("/")
         match = next((e for e in exchanges if e.request.host == _hostname(host)), None)
         return _origin(match.request.url) if match else f"https://{host}"
-    candidates = [e for e in exchanges if not e.error and not ANALYTICS_HOSTS.search(e.request.host)]
+    candidates = [e for e in exchanges if not e.error]
+    first_page = next((e for e in candidates if is_document(e) and not is_static(e)), None)
+    if first_page:
+        return _origin(_landing(first_page, candidates).request.url)
     if not candidates:
         return ""
-    domains = Counter(_domain(e.request.host) for e in candidates)
-    domain = domains.most_common(1)[0][0]
-    on_site = [e for e in candidates if _domain(e.request.host) == domain]
-    first_page = next((e for e in on_site if is_document(e)), None)
-    if first_page:
-        return _origin(first_page.request.url)
-    return _origin(Counter(_origin(e.request.url) for e in on_site).most_common(1)[0][0] + "/")
+    return Counter(_origin(e.request.url) for e in candidates).most_common(1)[0][0]
+
+
+def _landing(page: Exchange, exchanges: list[Exchange]) -> Exchange:
+    """Where a navigation ended up after its redirects (apple.com → www.apple.com)."""
+    by_url = {e.request.url: e for e in exchanges}
+    seen = {page.request.url}
+    while location := page.response.header("location"):
+        target = by_url.get(urljoin(page.request.url, location))
+        if target is None or target.request.url in seen:
+            break
+        seen.add(target.request.url)
+        page = target
+    return page
 
 
 def _origin(url: str) -> str:

@@ -5,12 +5,14 @@ Pure: no files, no network. The CLI reads the capture and writes what this retur
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from recorder.model import Recording
 from replay import codegen
-from replay.filters import FilterOptions, Filtered, filter_exchanges
+from replay.correlate import correlate
+from replay.filters import Filtered, FilterOptions, filter_exchanges
 from replay.scenario import Scenario
 from replay.steps import StepOptions, build_scenario
 from replay.templates import class_name, identifier
@@ -46,10 +48,13 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
         ),
     )
     if not filtered.kept:
-        reasons = ", ".join(f"{n} {r}" for r, n in filtered.dropped.most_common()) or "no entries"
+        dropped = filtered.dropped + Counter(recording.skipped)
+        reasons = ", ".join(f"{n} {r}" for r, n in dropped.most_common()) or "no entries"
         raise NothingToReplay(f"no request left to replay ({reasons})")
     name = class_name(options.name or Path(recording.source).stem)
     scenario = build_scenario(recording, filtered, StepOptions(name=name))
+    if options.correlate:
+        scenario = correlate(scenario)
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
 
 

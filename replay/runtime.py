@@ -251,9 +251,7 @@ class MissingSecret(Exception):
 def _check_location(live: str, recorded: str, host: str) -> str:
     """A redirect must go where the recording went: same host, same URL template."""
     live_parts, recorded_parts = urlsplit(live), urlsplit(recorded)
-    if live_parts.netloc and live_parts.netloc != (
-        recorded_parts.netloc or urlsplit(host).netloc
-    ):
+    if live_parts.netloc and live_parts.netloc != (recorded_parts.netloc or urlsplit(host).netloc):
         return f"redirected to another host: {live_parts.netloc}"
     if url_template(live_parts.path) != url_template(recorded_parts.path):
         return f"redirected to {live_parts.path or '/'}, recorded {recorded_parts.path or '/'}"

@@ -42,8 +42,7 @@ def build_scenario(
     """Group the kept exchanges into steps and turn each exchange into a Call."""
     pages = {page.id: page for page in recording.pages}
     steps = [
-        _step(group, pages, filtered.target)
-        for group in _group(filtered.kept, options.idle_gap)
+        _step(group, pages, filtered.target) for group in _group(filtered.kept, options.idle_gap)
     ]
     _name_steps(steps)
     _set_think_times(steps)
@@ -190,4 +189,3 @@ def _hoist_default_headers(scenario: Scenario) -> None:
 def _date(exchanges: list[Exchange]) -> str:
     started = next((e.started for e in exchanges if e.started), 0.0)
     return datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d") if started else ""
-

@@ -87,4 +87,3 @@ def select_recordings(environment: Environment) -> None:
         names = ", ".join(cls.__name__ for cls in environment.user_classes) or "none"
         raise SystemExit(f"--recordings {options.recordings!r} matches no recording ({names})")
     environment.user_classes[:] = selected
-    environment.user_classes_by_name = {cls.__name__: cls for cls in selected}

@@ -1,0 +1,473 @@
+"""Correlation: values the server made that a later request sends back.
+
+Two passes over the scenario, both linear in its size:
+1. index every non-trivial value each request sends (path segments, query and form values,
+   header values, JSON leaves, body tokens), keyed by the value itself;
+2. walk the responses in order and look each of their values up in that index (JSON leaves,
+   headers, Set-Cookie, Location parts, body tokens): a hit before a later request that sends
+   the value is a correlation. The nearest preceding response is the source.
+The request then sends a variable extracted from the live response instead of the recorded value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from replay.scenario import Call, Correlation, Extraction, Ref, Scenario, Text, Value
+from replay.templates import identifier, url_template
+
+TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:]{5,}")
+TOKEN_PARTS = re.compile(r"[/?&=:.%+~]")
+AUTH_SCHEME = re.compile(r"^(Bearer|Token|JWT|Basic|Digest)\s+", re.IGNORECASE)
+SOURCE_HEADERS_SKIPPED = frozenset(
+    "date server content-type content-length content-encoding connection keep-alive vary "
+    "cache-control expires last-modified etag age via accept-ranges transfer-encoding "
+    "strict-transport-security content-security-policy access-control-allow-origin "
+    "access-control-allow-headers access-control-allow-methods access-control-max-age "
+    "report-to nel alt-svc x-content-type-options x-frame-options x-xss-protection "
+    "referrer-policy permissions-policy cross-origin-opener-policy set-cookie".split()
+)
+HOSTNAME = re.compile(r"([a-z0-9\-]+\.)+[a-z]{2,}(:\d+)?", re.IGNORECASE)
+BROWSER_HEADERS = frozenset({"referer", "origin", "user-agent", "accept", "accept-language"})
+"""Sent by the browser about itself and its page: never why a value counts as correlated."""
+PAGE_HEADERS = frozenset({"referer", "origin"})
+"""...but a correlated value in the page's URL is rewritten there too."""
+SECONDARY = ""
+GENERIC_KEYS = frozenset({"id", "uuid", "key", "value", "code", "token", "pk", "guid", "_id"})
+BOUNDARIES = (6, 12, 24, 40, 64)
+"""Lengths of left-boundary text tried, shortest first, when a value sits inside text."""
+
+
+@dataclass(slots=True)
+class Sink:
+    call: int
+    where: str
+    primary: bool = True
+    """False for Referer and Origin: substituted there, but never a reason to correlate."""
+
+
+MakeExtraction = Callable[[], Extraction]
+"""Builds the extraction (var left empty) only for values that turn out to be correlated."""
+
+
+@dataclass(slots=True)
+class Source:
+    call: int
+    make: MakeExtraction
+    positional: bool = False
+    """Read from a position in a JSON list: used only when no named source is as good."""
+
+
+@dataclass(slots=True)
+class Candidate:
+    value: str
+    sinks: list[Sink] = field(default_factory=list)
+    source: Source | None = None
+    first_sent: int = -1
+
+
+def is_trivial(value: str) -> bool:
+    """Booleans, small numbers, short codes and plain words are never correlated."""
+    if value.isdigit():
+        return len(value) < 4 or len(set(value)) == 1
+    if len(value) < 8 or "://" in value or HOSTNAME.fullmatch(value):
+        return True
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    if not has_alpha:
+        return not has_digit or _looks_like_date_or_version(value)
+    if not has_digit:
+        # Long mixed-case opaque tokens happen; words, enums and dotted names do not count.
+        return len(value) < 20 or value.islower() or value.isupper() or " " in value
+    return _looks_like_date_or_version(value)
+
+
+def _looks_like_date_or_version(value: str) -> bool:
+    return bool(re.fullmatch(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*", value))
+
+
+def correlate(scenario: Scenario) -> Scenario:
+    """Extract every server-made value from its live response and send that back."""
+    calls = list(scenario.calls)
+    candidates = _index_sinks(calls)
+    if not candidates:
+        return scenario
+    _find_sources(calls, candidates)
+    correlated = [
+        c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)
+    ]
+    correlated.sort(key=lambda c: (c.source.call, c.first_sent))
+    names: set[str] = set()
+    step_of = {id(call): step for step in scenario.steps for call in step.calls}
+    substitutions: dict[int, list[tuple[str, Ref]]] = {}
+    for candidate in correlated:
+        source = candidate.source
+        made = source.make()
+        var = _unique(_var_name(made, calls[source.call]), names)
+        extraction = Extraction(var, made.source, made.path, made.note)
+        calls[source.call].extractions.append(extraction)
+        ref = Ref(f"self.{var}")
+        for sink in candidate.sinks:
+            substitutions.setdefault(sink.call, []).append((candidate.value, ref))
+        scenario.correlations.append(
+            Correlation(
+                var=var,
+                source=f"{step_of[id(calls[source.call])].name}: {extraction.note}",
+                sinks=_describe_sinks(candidate.sinks, calls, step_of),
+            )
+        )
+    for index, pairs in substitutions.items():
+        _substitute(calls[index], pairs)
+    return scenario
+
+
+# Pass 1: what requests send
+
+
+def _index_sinks(calls: list[Call]) -> dict[str, Candidate]:
+    candidates: dict[str, Candidate] = {}
+    for index, call in enumerate(calls):
+        for value, where in _sent_values(call):
+            if is_trivial(value):
+                continue
+            candidate = candidates.get(value)
+            if candidate is None:
+                if where == SECONDARY:
+                    continue  # a page URL alone never makes a value worth correlating
+                candidate = candidates[value] = Candidate(value, first_sent=index)
+            if not candidate.sinks or candidate.sinks[-1].call != index:
+                candidate.sinks.append(Sink(index, where, primary=where != SECONDARY))
+            elif where != SECONDARY and not candidate.sinks[-1].primary:
+                candidate.sinks[-1] = Sink(index, where)
+    return candidates
+
+
+def _sent_values(call: Call) -> Iterator[tuple[str, str]]:
+    """Every value a request sends, decoded, with where it is sent."""
+    if not isinstance(call.url, str):
+        return
+    parts = urlsplit(call.url)
+    for segment in parts.path.split("/"):
+        if segment:
+            yield unquote(segment), f"path segment of {call.method} {url_template(parts.path)}"
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        yield value, f"query {name} of {call.method} {url_template(parts.path)}"
+        yield from ((t, f"query {name}") for t in _tokens(value) if t != value)
+    for name, value in call.headers:
+        if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
+            bare = AUTH_SCHEME.sub("", value)
+            yield bare, f"header {name}"
+            yield from ((t, f"header {name}") for t in _tokens(bare) if t != bare)
+        elif isinstance(value, str) and name.lower() in PAGE_HEADERS:
+            yield from ((t, SECONDARY) for t in _tokens(value))
+    body = call.body
+    if body is None:
+        return
+    if body.kind == "json":
+        for path, leaf in _json_leaves(body.value):
+            yield leaf, f"JSON {path or '(body)'}"
+    elif body.kind == "form":
+        for name, value in body.fields:
+            if isinstance(value, str):
+                yield value, f"form field {name}"
+    elif body.kind == "text" and isinstance(body.text, str):
+        yield from ((t, "body") for t in _tokens(body.text))
+
+
+def _tokens(text: str) -> Iterator[str]:
+    for match in TOKEN.finditer(text):
+        token = match.group()
+        yield token
+        if TOKEN_PARTS.search(token):
+            yield from (p for p in TOKEN_PARTS.split(token) if p)
+            decoded = unquote(token)
+            if decoded != token:
+                yield decoded
+
+
+def _json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _json_leaves(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _json_leaves(item, f"{path}[{i}]")
+    elif isinstance(value, str):
+        yield path, value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield path, str(value)
+
+
+# Pass 2: what responses made
+
+
+def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
+    """For each value, the last response that carried it before a request first sent it;
+    a named place (a key, a header) wins over a position in a list."""
+    last_use = max(c.first_sent for c in candidates.values())
+    for index, call in enumerate(calls[:last_use]):
+        for value, make, positional in _made_values(call):
+            candidate = candidates.get(value)
+            if candidate is None or index >= candidate.first_sent:
+                continue
+            if positional and candidate.source and not candidate.source.positional:
+                continue
+            candidate.source = Source(index, make, positional)
+
+
+def _made_values(call: Call) -> Iterator[tuple[str, MakeExtraction, bool]]:
+    """Every value a response carries, with how to read it from the live response."""
+    exchange = call.exchange
+    if exchange is None:
+        return
+    response = exchange.response
+    what = f"{call.method} {url_template(urlsplit(exchange.request.url).path)}"
+    for name, value in response.headers:
+        lower = name.lower()
+        if lower == "set-cookie":
+            cookie = _cookie(value)
+            if cookie:
+                note = f"cookie {cookie[0]} set by {what}"
+                yield cookie[1], _extraction("cookie", cookie[0], note), False
+        elif lower == "location":
+            yield from _in_text(value, "location", f"Location of {what}")
+        elif lower not in SOURCE_HEADERS_SKIPPED:
+            yield value, _extraction("header", name, f"header {name} of {what}"), False
+    body = response.body
+    if not body:
+        return
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    if "json" in response.mime_type or text[:1] in "{[":
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if document is not None:
+            for path, leaf in _json_leaves(document):
+                if path:
+                    note = f"JSON {path} of {what}"
+                    yield leaf, _extraction("json", path, note), "[" in path
+            return
+    yield from _in_text(text, "regex", f"{_html_context(text)} of {what}")
+
+
+def _in_text(text: str, source: str, note: str) -> Iterator[tuple[str, MakeExtraction, bool]]:
+    """Tokens of free text, each with a regex that finds it again by the text on its left."""
+    for match in TOKEN.finditer(text):
+        token = match.group()
+        pieces = [(token, match.start())]
+        if TOKEN_PARTS.search(token):
+            offset = match.start()
+            for piece in TOKEN_PARTS.split(token):
+                position = text.find(piece, offset)
+                pieces.append((piece, position))
+                offset = position + len(piece)
+        for piece, position in pieces:
+            if piece and not is_trivial(piece):
+                yield piece, _regex_extraction(source, text, position, piece, note), False
+
+
+def _regex_extraction(
+    source: str, text: str, position: int, value: str, note: str
+) -> MakeExtraction:
+    def make() -> Extraction:
+        pattern = left_boundary_regex(text, position, value)
+        description = _describe(text, position, note)
+        return Extraction(_name_in_text(text, position, description), source, pattern, description)
+
+    return make
+
+
+def _name_in_text(text: str, position: int, description: str) -> str:
+    """The name the text gives the value: an input's name, a JSON key, a query or path word."""
+    match = re.search(r"(input|meta) ([\w\-]+)", description)
+    if match:
+        return identifier(match.group(2))
+    left = text[max(0, position - 40) : position]
+    key = re.search(r"([A-Za-z_][\w\-]*)[\"']?\s*[:=/]\s*[\"']?$", left)
+    return identifier(key.group(1)) if key else ""
+
+
+def _extraction(source: str, path: str, note: str) -> MakeExtraction:
+    return lambda: Extraction("", source, path, note)
+
+
+def left_boundary_regex(text: str, position: int, value: str) -> str:
+    """The shortest `left text + (value)` regex whose first match in `text` is this value."""
+    group = _group_for(value)
+    end = position + len(value)
+    right = text[end : end + 1]
+    named = _named_attribute_start(text, position)
+    if named is not None:
+        pattern = _loose_whitespace(re.escape(text[named:position])) + group
+        match = re.search(pattern, text)
+        if match and match.group(1) == value:
+            return pattern
+    for size in BOUNDARIES:
+        left = text[max(0, position - size) : position]
+        pattern = _loose_whitespace(re.escape(left)) + group
+        match = re.search(pattern, text)
+        if match and match.group(1) == value:
+            return pattern
+        if right:
+            bounded = pattern.replace("+)", "+?)") + re.escape(right)
+            match = re.search(bounded, text)
+            if match and match.group(1) == value:
+                return bounded
+    return re.escape(text[max(0, position - BOUNDARIES[-1]) : position]) + group
+
+
+def _named_attribute_start(text: str, position: int) -> int | None:
+    """Inside an HTML tag that names the value (`name="csrf_token" value="..."`), where the
+    name attribute starts: the boundary that survives a page redesign."""
+    tag_start = text.rfind("<", max(0, position - 300), position)
+    if tag_start < 0 or ">" in text[tag_start:position]:
+        return None
+    name = re.search(r"""\b(name|id|property)=["'][^"']+["'][^<>]*$""", text[tag_start:position])
+    return tag_start + name.start() if name else None
+
+
+def _group_for(value: str) -> str:
+    if value.isdigit():
+        return r"(\d+)"
+    if re.fullmatch(r"[0-9a-f]+", value):
+        return r"([0-9a-f]+)"
+    extra = "".join(sorted({c for c in value if not c.isalnum() and c != "_"}))
+    return f"([\\w{re.escape(extra)}]+)" if extra else r"(\w+)"
+
+
+def _loose_whitespace(escaped: str) -> str:
+    return re.sub(r"(\\\s)+|(\\ )+", r"\\s+", escaped)
+
+
+HTML_INPUT = re.compile(r"""name=["']([^"']+)["'][^>]*$""")
+
+
+def _describe(text: str, position: int, note: str) -> str:
+    """'hidden input csrf_token in GET /login' rather than just 'body of GET /login'."""
+    tag_start = text.rfind("<", 0, position)
+    tag = text[tag_start:position] if tag_start >= 0 and ">" not in text[tag_start:position] else ""
+    if tag.startswith("<input"):
+        name = HTML_INPUT.search(tag) or re.search(r"""name=["']([^"']+)""", tag)
+        label = f"input {name.group(1)}" if name else "an input"
+        return f"{'hidden ' if 'hidden' in tag else ''}{label} in {note}"
+    if tag.startswith("<meta"):
+        name = re.search(r"""name=["']([^"']+)""", tag)
+        return f"meta {name.group(1) if name else 'tag'} in {note}"
+    return note
+
+
+def _html_context(text: str) -> str:
+    return "HTML" if "<html" in text[:2000].lower() else "body"
+
+
+def _cookie(set_cookie: str) -> tuple[str, str] | None:
+    try:
+        jar = SimpleCookie()
+        jar.load(set_cookie.split(";", 1)[0])
+    except Exception:  # noqa: BLE001 (a malformed Set-Cookie is just not a source)
+        return None
+    for morsel in jar.values():
+        return morsel.key, morsel.value
+    return None
+
+
+def _describe_sinks(sinks: list[Sink], calls: list[Call], step_of: dict) -> tuple[str, ...]:
+    """'post_api_orders: header Authorization (3 requests)', once per step and place."""
+    counts: dict[str, int] = {}
+    for sink in sinks:
+        if sink.primary:
+            key = f"{step_of[id(calls[sink.call])].name}: {sink.where}"
+            counts[key] = counts.get(key, 0) + 1
+    return tuple(key if n == 1 else f"{key} ({n} requests)" for key, n in counts.items())
+
+
+# Naming and substitution
+
+
+def _var_name(extraction: Extraction, call: Call) -> str:
+    """A name that says what the value is: `order_id`, `csrf_token`, `authorization`."""
+    if extraction.source == "json":
+        keys = [k for k in re.split(r"[.\[\]]+", extraction.path) if k and not k.isdigit()]
+        last, owner = (keys[-1] if keys else ""), (keys[-2] if len(keys) > 1 else "")
+    elif extraction.source in ("header", "cookie"):
+        last, owner = extraction.path, ""
+    else:
+        last, owner = extraction.var, ""
+    if not last or last.lower() in GENERIC_KEYS or last.lower() == _resource(call):
+        owner = owner or _resource(call)
+        return identifier(f"{owner}_{last or 'id'}")
+    if last.endswith("s") and extraction.source == "location":
+        return identifier(f"{last[:-1]}_id")
+    return identifier(last)
+
+
+def _resource(call: Call) -> str:
+    path = call.url if isinstance(call.url, str) else ""
+    words = [w for w in urlsplit(path).path.split("/") if w and url_template(w) == w]
+    word = words[-1] if words else "value"
+    return identifier(word[:-1] if word.endswith("s") and len(word) > 3 else word)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken or candidate in RESERVED:
+        n += 1
+        candidate = f"{name}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+RESERVED = frozenset({"client", "user", "host", "step", "tasks", "parent", "weight", "fake"})
+
+
+def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
+    pairs = sorted(pairs, key=lambda p: -len(p[0]))
+    variants = [(v, r) for v, r in pairs]
+    variants += [
+        (quote(v, safe=""), Ref(r.expr, "url")) for v, r in pairs if quote(v, safe="") != v
+    ]
+
+    def find(text: str) -> Value:
+        result: Value = text
+        for value, ref in variants:
+            result = _replace(result, value, ref)
+        return result
+
+    call.substitute(find)
+    if isinstance(call.url, Text):
+        call.name = _template_name(call.url)
+
+
+def _replace(text: Value, value: str, ref: Ref) -> Value:
+    parts = text.parts if isinstance(text, Text) else (text,)
+    out: list[str | Ref] = []
+    for part in parts:
+        if isinstance(part, str) and value in part:
+            pieces = part.split(value)
+            for i, piece in enumerate(pieces):
+                if i:
+                    out.append(ref)
+                if piece:
+                    out.append(piece)
+        else:
+            out.append(part)
+    if len(out) == 1 and isinstance(out[0], str):
+        return out[0]
+    return Text(tuple(out))
+
+
+def _template_name(url: Text) -> str:
+    """`/orders/[order_id]` for a URL whose path holds correlated values."""
+    rendered = "".join(
+        p if isinstance(p, str) else f"[{p.expr.removeprefix('self.')}]" for p in url.parts
+    )
+    return url_template(urlsplit(rendered).path)
