@@ -8,11 +8,13 @@ generated files pass `ruff format --check` and `ruff check` without our help.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from replay.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
 
 WIDTH = 88
+CREDENTIAL = re.compile(r'self\.credential\("([^"]+)"\)')
 INDENT = "    "
 
 
@@ -71,6 +73,12 @@ def render(scenario: Scenario) -> str:
     ]
     if scenario.default_headers:
         lines.append(f"{INDENT}default_headers = HEADERS")
+    if scenario.locale != "en_US":
+        lines.append(f"{INDENT}locale = {string(scenario.locale)}")
+    credentials = sorted(set(CREDENTIAL.findall(" ".join(p.expr for p in scenario.parameters))))
+    if credentials:
+        names = ", ".join(string(c) for c in credentials)
+        lines.append(f"{INDENT}credentials = ({names}{',' if len(credentials) == 1 else ''})")
     if scenario.parameters:
         lines += ["", f"{INDENT}def on_start(self):"]
         for p in scenario.parameters:

@@ -336,12 +336,14 @@ def _named_attribute_start(text: str, position: int) -> int | None:
 
 
 def _group_for(value: str) -> str:
+    """A capture group for values of this kind, not just this value: the next token may have
+    a `-` where this one had none."""
     if value.isdigit():
         return r"(\d+)"
-    if re.fullmatch(r"[0-9a-f]+", value):
-        return r"([0-9a-f]+)"
-    extra = "".join(sorted({c for c in value if not c.isalnum() and c != "_"}))
-    return f"([\\w{re.escape(extra)}]+)" if extra else r"(\w+)"
+    if re.fullmatch(r"[0-9a-f]+", value) or re.fullmatch(r"[0-9A-F]+", value):
+        return r"([0-9a-fA-F]+)"
+    extra = "".join(sorted({c for c in value if not c.isalnum() and c not in "_-"}))
+    return f"([\\w\\-{re.escape(extra)}]+)"
 
 
 def _loose_whitespace(escaped: str) -> str:

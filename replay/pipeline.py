@@ -13,6 +13,7 @@ from recorder.model import Recording
 from replay import codegen
 from replay.correlate import correlate
 from replay.filters import Filtered, FilterOptions, filter_exchanges
+from replay.parameters import parameterize
 from replay.scenario import Scenario
 from replay.steps import StepOptions, build_scenario
 from replay.templates import class_name, identifier
@@ -55,6 +56,7 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
     scenario = build_scenario(recording, filtered, StepOptions(name=name))
     if options.correlate:
         scenario = correlate(scenario)
+    scenario = parameterize(scenario)
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
 
 

@@ -7,16 +7,19 @@ step is done, or a step fails, the user starts over as a new visitor.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
 import re
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from locust import SequentialTaskSet, task
-from locust.exception import InterruptTaskSet
+from locust.exception import InterruptTaskSet, StopUser
 
+from replay.data import PROCESS_TAG, Accounts, MissingData, Unique, credential, faker
 from replay.templates import url_template
 
 __all__ = [
@@ -31,6 +34,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("replay")
+
+_user_numbers = itertools.count(1)
+_accounts: dict[str, Accounts] = {}
 
 RESTART_PAUSE = 1.0
 """Seconds a user waits before starting over after a failed step, so a down target is not
@@ -128,6 +134,10 @@ class RecordedSession(SequentialTaskSet):
     """Origin the recording was made against: the default target when --host is not given."""
     weight: int = 1
     default_headers: dict[str, str] = {}
+    locale: str = "en_US"
+    """Faker locale, from the recording's Accept-Language; --locale overrides it."""
+    credentials: tuple[str, ...] = ()
+    """Names `credential()` is called with, so a run can check them before it starts."""
 
     def __init__(self, parent) -> None:
         super().__init__(parent)
@@ -136,7 +146,18 @@ class RecordedSession(SequentialTaskSet):
         self._remaining = len(self.tasks)
         self._pause = 0.0
         options = self.user.environment.parsed_options
+        self._options = options
         self._think_scale = getattr(options, "think_scale", 1.0)
+        user = self.user
+        if not hasattr(user, "replay_number"):
+            user.replay_number = next(_user_numbers)
+            user.replay_iteration = 0
+        user.replay_iteration += 1
+        self.fake = faker(getattr(options, "locale", None) or self.locale)
+        worker = getattr(user.environment.runner, "worker_index", 0)
+        self.unique = Unique(
+            self.fake, f"{PROCESS_TAG}w{worker}u{user.replay_number}i{user.replay_iteration}"
+        )
 
     @property
     def host(self) -> str:
@@ -235,17 +256,50 @@ class RecordedSession(SequentialTaskSet):
 
     # Per-user data
 
-    def secret(self, name: str) -> str:
-        """A credential from the environment (REPLAY_<NAME>): never stored in a recording."""
-        variable = f"REPLAY_{name}"
-        value = os.environ.get(variable)
-        if value is None:
-            raise MissingSecret(f"set {variable} in the environment (needed by {self.step})")
-        return value
+    def credential(self, name: str) -> str:
+        """A login name, password or API key: from the user's row of --accounts, else from
+        $REPLAY_<NAME>. Never stored in a recording."""
+        try:
+            return credential(name, self._account_row())
+        except MissingData as e:
+            self.user.environment.events.request.fire(
+                request_type="DATA",
+                name=f"credential {name}",
+                response_time=0,
+                response_length=0,
+                exception=e,
+                context={},
+            )
+            logger.error("%s: stopping this user: %s", type(self).__name__, e)
+            raise StopUser() from None
 
+    def _account_row(self) -> dict[str, str] | None:
+        path = getattr(self._options, "accounts", None)
+        if not path:
+            return None
+        if not hasattr(self.user, "replay_account"):
+            accounts = _accounts.get(path)
+            if accounts is None:
+                runner = self.user.environment.runner
+                accounts = _accounts[path] = Accounts(
+                    path, getattr(runner, "worker_index", 0), getattr(self._options, "workers", 1)
+                )
+            self.user.replay_account = accounts.take()
+        return self.user.replay_account
 
-class MissingSecret(Exception):
-    pass
+    @staticmethod
+    def now_ms() -> str:
+        """A cache buster like the browser's `?_=1636025335990`."""
+        return str(int(time.time() * 1000))
+
+    @staticmethod
+    def now() -> str:
+        return str(int(time.time()))
+
+    @staticmethod
+    def uuid() -> str:
+        """A client-made id (request id, idempotency key): new for every request."""
+        return str(uuid.uuid4())
 
 
 def _check_location(live: str, recorded: str, host: str) -> str:

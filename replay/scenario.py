@@ -137,6 +137,7 @@ class Scenario:
     """Date of the recording (YYYY-MM-DD)."""
     steps: list[Step]
     default_headers: list[tuple[str, str]] = field(default_factory=list)
+    locale: str = "en_US"
     parameters: list[Parameter] = field(default_factory=list)
     correlations: list[Correlation] = field(default_factory=list)
     entries: int = 0

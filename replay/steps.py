@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from recorder.model import Exchange, Page, Recording
+from recorder.model import Exchange, Recording
 from replay.filters import Filtered, is_document
 from replay.scenario import Body, Call, Ref, Scenario, Step, substitute_text
 from replay.templates import identifier, url_template
@@ -40,10 +40,7 @@ def build_scenario(
     recording: Recording, filtered: Filtered, options: StepOptions = StepOptions()
 ) -> Scenario:
     """Group the kept exchanges into steps and turn each exchange into a Call."""
-    pages = {page.id: page for page in recording.pages}
-    steps = [
-        _step(group, pages, filtered.target) for group in _group(filtered.kept, options.idle_gap)
-    ]
+    steps = [_step(group, filtered.target) for group in _group(filtered.kept, options.idle_gap)]
     _name_steps(steps)
     _set_think_times(steps)
     scenario = Scenario(
@@ -56,7 +53,23 @@ def build_scenario(
         dropped={**recording.skipped, **filtered.dropped},
     )
     _hoist_default_headers(scenario)
+    scenario.locale = _locale(filtered.kept)
     return scenario
+
+
+def _locale(exchanges: list[Exchange]) -> str:
+    """Faker locale from the browser's first Accept-Language (`de-DE,de;q=0.9` → `de_DE`)."""
+    for exchange in exchanges:
+        language = exchange.request.header("accept-language")
+        if language:
+            first = language.split(",")[0].split(";")[0].strip()
+            if re.fullmatch(r"[a-z]{2}[-_][A-Za-z]{2}", first):
+                return f"{first[:2]}_{first[3:].upper()}"
+            if re.fullmatch(r"[a-z]{2}", first):
+                return {"en": "en_US", "sv": "sv_SE", "de": "de_DE", "fr": "fr_FR"}.get(
+                    first, first
+                )
+    return "en_US"
 
 
 def _group(exchanges: list[Exchange], idle_gap: float) -> list[list[Exchange]]:
@@ -82,14 +95,12 @@ def _group(exchanges: list[Exchange], idle_gap: float) -> list[list[Exchange]]:
     return groups
 
 
-def _step(exchanges: list[Exchange], pages: dict[str, Page], target: str) -> Step:
+def _step(exchanges: list[Exchange], target: str) -> Step:
     first = exchanges[0]
-    page = pages.get(first.page_id)
-    title = page.title if page and page.title and "://" not in page.title else ""
     path = urlsplit(first.request.url).path or "/"
     return Step(
         name=_step_name(first.request.method, path),
-        title=title or f"{first.request.method} {path}",
+        title=f"{first.request.method} {path}",
         calls=[to_call(exchange, target) for exchange in exchanges],
     )
 

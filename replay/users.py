@@ -67,6 +67,18 @@ def add_arguments(parser) -> None:
         help="Which recordings to run: names or globs, comma-separated (default: all)",
     )
     group.add_argument(
+        "--accounts",
+        default="",
+        metavar="CSV",
+        help="CSV of accounts (a header row naming columns such as email,password); "
+        "each virtual user takes its own row",
+    )
+    group.add_argument(
+        "--locale",
+        default="",
+        help="Faker locale for generated data (default: the recording's Accept-Language)",
+    )
+    group.add_argument(
         "--think-scale",
         type=float,
         default=1.0,

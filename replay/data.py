@@ -1,0 +1,93 @@
+"""Per-user data at run time: Faker values, values unique across the run, credentials.
+
+Unique values need no coordination: each is built from a tag of this process (random, made
+once), the worker index Locust gives it, the user's number in the process and the iteration,
+which together never repeat across users, iterations, workers or machines.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import secrets
+import string
+from functools import cache
+from pathlib import Path
+
+from faker import Faker
+
+PROCESS_TAG = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6))
+"""Distinguishes this process from every other one in the run (and from earlier runs)."""
+
+
+@cache
+def faker(locale: str) -> Faker:
+    """One Faker per locale and process: creating one costs milliseconds, calling one does not.
+    Greenlets never interleave inside a Faker call, so users can share it."""
+    try:
+        return Faker(locale)
+    except AttributeError:
+        return Faker("en_US")
+
+
+class Unique:
+    """Values a server needs to be unique (sign-up e-mails, user names) for one user iteration."""
+
+    def __init__(self, fake: Faker, key: str):
+        self.fake = fake
+        self.key = key
+        """`<process tag>w<worker>u<user>i<iteration>`, unique in the whole run."""
+
+    def email(self) -> str:
+        local = self.fake.user_name().replace(".", "_")
+        return f"{local}.{self.key}@example.com"
+
+    def user_name(self) -> str:
+        return f"{self.fake.user_name()}_{self.key}"
+
+    def value(self, prefix: str = "") -> str:
+        return f"{prefix}{self.key}"
+
+
+class MissingData(Exception):
+    """A credential or data row the run needs and does not have; the message says which."""
+
+
+class Accounts:
+    """A CSV of accounts, one row per virtual user, like JMeter's CSV Data Set."""
+
+    def __init__(self, path: str | Path, worker_index: int = 0, workers: int = 1):
+        self.path = Path(path)
+        try:
+            with self.path.open(newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+        except OSError as e:
+            raise MissingData(f"accounts file {self.path}: {e.strerror or e}") from None
+        if not rows:
+            raise MissingData(f"accounts file {self.path} has no rows under its header")
+        self.rows = rows[worker_index::workers] if workers > 1 else rows
+        self._next = itertools.count()
+
+    def take(self) -> dict[str, str]:
+        """The next unused row; each user keeps the row it took."""
+        index = next(self._next)
+        if index >= len(self.rows):
+            raise MissingData(
+                f"accounts file {self.path} ran out of rows: {len(self.rows)} rows for "
+                f"more users; add rows or run fewer users"
+            )
+        return self.rows[index]
+
+
+def credential(name: str, row: dict[str, str] | None) -> str:
+    """`name` from the user's accounts row, else from $REPLAY_<NAME>."""
+    if row is not None:
+        if name in row:
+            return row[name]
+        raise MissingData(f"the accounts file has no column {name!r} (columns: {', '.join(row)})")
+    variable = f"REPLAY_{name.upper()}"
+    value = os.environ.get(variable)
+    if value is None:
+        raise MissingData(f"set {variable} or give --accounts FILE with a {name!r} column")
+    return value

@@ -1,0 +1,226 @@
+"""Parameterization: what the user typed becomes per-user data; what is secret leaves the file.
+
+A value counts as typed when a request sends it and no response made it (correlation runs
+first and has already turned server-made values into variables). It is classified by the
+field it is sent in and by its shape: a Faker call, a value unique across the whole run, or a
+credential read at run time. One variable per distinct value, so the e-mail a user signed up
+with is the one they log in with.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from replay.scenario import Call, Parameter, Ref, Scenario, Text, Value
+from replay.templates import identifier
+
+SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
+EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
+SECRET_FIELD = re.compile(r"pass(word|wd|phrase)?$|^pwd$|secret|^pin$|otp|totp", re.I)
+SECRET_HEADER = re.compile(r"^(authorization|x-api-key|api-key|x-auth-token|x-access-token)$", re.I)
+IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
+CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
+CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+# Field name → Faker provider, tried in order (the first match wins).
+PROVIDERS: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(pattern, re.I), provider)
+    for pattern, provider in (
+        (r"first_?name|given_?name|fname", "first_name()"),
+        (r"last_?name|surname|family_?name|lname", "last_name()"),
+        (r"^(full_?)?name$|display_?name|your_?name", "name()"),
+        (r"user_?name|login|nick|handle", "user_name()"),
+        (r"phone|mobile|tel", "phone_number()"),
+        (r"street|address", "street_address()"),
+        (r"city|town", "city()"),
+        (r"zip|post_?code|postal", "postcode()"),
+        (r"country", "country()"),
+        (r"company|organi[sz]ation|employer", "company()"),
+        (r"job|occupation|position", "job()"),
+        (r"^(q|query|search|term|keywords?|s)$", "word()"),
+        (r"birth|dob|date", "date()"),
+        (r"comment|message|body|text|description|note|content|bio|review", "sentence()"),
+    )
+)
+
+
+@dataclass(slots=True)
+class Typed:
+    """One distinct value the user typed, and what it becomes."""
+
+    value: str
+    field: str
+    first_call: int
+    kind: str = ""
+    """"secret", "credential", "unique", "fake" or "" (left as recorded)."""
+    expr: str = ""
+
+
+def parameterize(scenario: Scenario) -> Scenario:
+    """Replace typed values with per-user parameters; secrets never stay in the scenario."""
+    calls = list(scenario.calls)
+    typed = _typed_values(calls)
+    names: set[str] = set()
+    refs: dict[str, Ref] = {}
+    for item in typed.values():
+        _classify(item, calls)
+        if not item.kind:
+            continue
+        var = _unique_name(_var_for(item), names)
+        refs[item.value] = Ref(f"self.{var}")
+        scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
+    for call in calls:
+        _regenerate_client_values(call)
+        if refs:
+            call.substitute(_replacer(refs))
+    return scenario
+
+
+def _typed_values(calls: list[Call]) -> dict[str, Typed]:
+    found: dict[str, Typed] = {}
+    for index, call in enumerate(calls):
+        for field, value in _fields(call):
+            if value and value not in found:
+                found[value] = Typed(value, field, index)
+    return found
+
+
+def _fields(call: Call) -> Iterator[tuple[str, str]]:
+    """(field name, literal value) for every value a user could have typed in this request."""
+    if isinstance(call.url, str):
+        for name, value in parse_qsl(urlsplit(call.url).query):
+            yield name, value
+    for name, value in call.headers:
+        if isinstance(value, str) and SECRET_HEADER.match(name):
+            yield name, value
+    body = call.body
+    if body is None:
+        return
+    if body.kind == "form":
+        yield from ((k, v) for k, v in body.fields if isinstance(v, str))
+    elif body.kind == "json":
+        yield from _json_strings(body.value, "")
+
+
+def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _json_strings(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _json_strings(v, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+def _classify(item: Typed, calls: list[Call]) -> None:
+    field, value = item.field, item.value
+    signing_up = _is_sign_up(calls[item.first_call])
+    if SECRET_HEADER.match(field):
+        item.kind, item.expr = "secret", f'self.credential("{identifier(field)}")'
+    elif SECRET_FIELD.search(field):
+        if signing_up:
+            item.kind, item.expr = "fake", "self.fake.password(length=14)"
+        else:
+            item.kind, item.expr = "secret", 'self.credential("password")'
+    elif EMAIL.match(value) or re.search(r"e-?mail", field, re.I):
+        if signing_up:
+            item.kind, item.expr = "unique", "self.unique.email()"
+        elif _sent_with_secret(calls[item.first_call]):
+            item.kind, item.expr = "credential", 'self.credential("email")'
+        else:
+            item.kind, item.expr = "fake", "self.fake.email()"
+    elif IDENTITY_FIELD.match(field) and _sent_with_secret(calls[item.first_call]):
+        if signing_up:
+            item.kind, item.expr = "unique", "self.unique.user_name()"
+        else:
+            item.kind, item.expr = "credential", f'self.credential("{identifier(field)}")'
+    else:
+        provider = next((p for pattern, p in PROVIDERS if pattern.search(field)), "")
+        if provider and not value.isdigit():
+            unique = signing_up and provider == "user_name()"
+            item.kind = "unique" if unique else "fake"
+            item.expr = f"self.unique.{provider}" if unique else f"self.fake.{provider}"
+
+
+def _is_sign_up(call: Call) -> bool:
+    return call.method in ("POST", "PUT") and bool(
+        SIGN_UP.search(urlsplit(call.url if isinstance(call.url, str) else "").path)
+    )
+
+
+def _sent_with_secret(call: Call) -> bool:
+    return any(SECRET_FIELD.search(field) for field, _ in _fields(call))
+
+
+def _var_for(item: Typed) -> str:
+    if item.kind in ("secret", "credential") and SECRET_FIELD.search(item.field):
+        return "password"
+    if item.expr.endswith("email()") or item.expr == 'self.credential("email")':
+        return "email"
+    return identifier(item.field, "value")
+
+
+def _comment(item: Typed) -> str:
+    if item.kind == "secret" or (item.kind == "fake" and "password" in item.expr):
+        return "never stored in the recording"
+    shown = item.value if len(item.value) <= 60 else item.value[:57] + "..."
+    return f"recorded: {shown}"
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _replacer(refs: dict[str, Ref]):
+    """Whole-value replacement: a typed value is a field's entire value, never a fragment."""
+
+    def find(text: str) -> Value:
+        ref = refs.get(text)
+        return Text((ref,)) if ref else text
+
+    return find
+
+
+def _regenerate_client_values(call: Call) -> None:
+    """Cache busters, request ids and nonces are made by the client: new ones every time."""
+    if isinstance(call.url, str) and "?" in call.url:
+        base, query = call.url.split("?", 1)
+        parts: list[str | Ref] = [base, "?"]
+        changed = False
+        for i, pair in enumerate(query.split("&")):
+            name, _, value = pair.partition("=")
+            if i:
+                parts.append("&")
+            if CACHE_BUSTER.match(name) and value.isdigit() and len(value) in (10, 13):
+                parts += [f"{name}=", Ref("self.now_ms()" if len(value) == 13 else "self.now()")]
+                changed = True
+            else:
+                parts.append(pair)
+        if changed:
+            call.url = _merge(parts)
+    call.headers = [
+        (name, Text((Ref("self.uuid()"),)))
+        if CLIENT_ID_HEADER.search(name) and isinstance(value, str) and UUID.match(value)
+        else (name, value)
+        for name, value in call.headers
+    ]
+
+
+def _merge(parts: list[str | Ref]) -> Text:
+    merged: list[str | Ref] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    return Text(tuple(merged))
