@@ -120,9 +120,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from replay import demo_run
+    from replay import run
 
-    return demo_run.run(users=args.users, run_time=args.run_time)
+    return run.demo(users=args.users, run_time=args.run_time)
 
 
 if __name__ == "__main__":

@@ -82,8 +82,9 @@ def render(scenario: Scenario) -> str:
     if scenario.parameters:
         lines += ["", f"{INDENT}def on_start(self):"]
         for p in scenario.parameters:
-            comment = f"  # {_comment(p.comment)}" if p.comment else ""
-            lines.append(f"{INDENT * 2}self.{p.var} = {p.expr}{comment}")
+            if p.comment:
+                lines.append(f"{INDENT * 2}# {_comment(p.comment)}")
+            lines.append(f"{INDENT * 2}self.{p.var} = {p.expr}")
     for step in scenario.steps:
         lines += ["", *_step(step)]
     return "\n".join(lines) + "\n"
@@ -179,7 +180,7 @@ def _call(call: Call) -> Collection:
 
 def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
-        (Code(string(e.var)), Code(f"{EXTRACTORS[e.source]}({string(e.path)})"))
+        (Code(string(e.var)), Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(string(e.path))]))
         for e in extractions
     )
     save.comments = [_comment(e.note) for e in extractions]

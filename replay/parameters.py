@@ -26,24 +26,29 @@ CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rn
 CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
-# Field name → Faker provider, tried in order (the first match wins).
-PROVIDERS: tuple[tuple[re.Pattern, str], ...] = tuple(
-    (re.compile(pattern, re.I), provider)
-    for pattern, provider in (
-        (r"first_?name|given_?name|fname", "first_name()"),
-        (r"last_?name|surname|family_?name|lname", "last_name()"),
-        (r"^(full_?)?name$|display_?name|your_?name", "name()"),
-        (r"user_?name|login|nick|handle", "user_name()"),
-        (r"phone|mobile|tel", "phone_number()"),
-        (r"street|address", "street_address()"),
-        (r"city|town", "city()"),
-        (r"zip|post_?code|postal", "postcode()"),
-        (r"country", "country()"),
-        (r"company|organi[sz]ation|employer", "company()"),
-        (r"job|occupation|position", "job()"),
-        (r"^(q|query|search|term|keywords?|s)$", "word()"),
-        (r"birth|dob|date", "date()"),
-        (r"comment|message|body|text|description|note|content|bio|review", "sentence()"),
+WORDS = r"^[^\W\d_][^\W\d_ .'\-]*([ .'\-]+[^\W\d_]+)*\.?$"
+"""Letters in words: a name, a city, a search term; not a URL, an id or a JSON document."""
+PROSE = r"^(?!.*://)(?![\[{])[^\n]{2,300}$"
+ANY = r"^(?!.*://).{1,120}$"
+
+# Field name → Faker provider and the shape a recorded value must have, first match wins.
+PROVIDERS: tuple[tuple[re.Pattern, str, re.Pattern], ...] = tuple(
+    (re.compile(pattern, re.I), provider, re.compile(shape))
+    for pattern, provider, shape in (
+        (r"first_?name|given_?name|fname", "first_name()", WORDS),
+        (r"last_?name|surname|family_?name|lname", "last_name()", WORDS),
+        (r"^(full_?)?name$|display_?name|your_?name", "name()", WORDS),
+        (r"user_?name|login|nick|handle", "user_name()", r"^[\w.\-]{2,40}$"),
+        (r"phone|mobile|^tel", "phone_number()", r"^\+?[\d ()./\-]{6,20}$"),
+        (r"street|address", "street_address()", ANY),
+        (r"city|town", "city()", WORDS),
+        (r"zip|post_?code|postal", "postcode()", r"^[\w \-]{3,10}$"),
+        (r"country", "country()", WORDS),
+        (r"company|organi[sz]ation|employer", "company()", ANY),
+        (r"job|occupation", "job()", WORDS),
+        (r"^(q|query|search|term|keywords?)$", "word()", WORDS),
+        (r"birth|dob", "date()", r"^\d{4}-\d\d-\d\d$"),
+        (r"comment|message|body|text|description|note|content|bio|review", "sentence()", PROSE),
     )
 )
 
@@ -140,8 +145,11 @@ def _classify(item: Typed, calls: list[Call]) -> None:
         else:
             item.kind, item.expr = "credential", f'self.credential("{identifier(field)}")'
     else:
-        provider = next((p for pattern, p in PROVIDERS if pattern.search(field)), "")
-        if provider and not value.isdigit():
+        provider = next(
+            (p for pattern, p, shape in PROVIDERS if pattern.search(field) and shape.match(value)),
+            "",
+        )
+        if provider:
             unique = signing_up and provider == "user_name()"
             item.kind = "unique" if unique else "fake"
             item.expr = f"self.unique.{provider}" if unique else f"self.fake.{provider}"

@@ -100,7 +100,7 @@ def _step(exchanges: list[Exchange], target: str) -> Step:
     path = urlsplit(first.request.url).path or "/"
     return Step(
         name=_step_name(first.request.method, path),
-        title=f"{first.request.method} {path}",
+        title=f"{first.request.method} {url_template(path)}",
         calls=[to_call(exchange, target) for exchange in exchanges],
     )
 

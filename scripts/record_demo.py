@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, sync_playwright
 
+from replay.demo.launch import running
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from servers import running  # noqa: E402  (the test helper that starts an app on a free port)
 
 DATA = ROOT / "tests" / "data"
 CHROMIUM = "/usr/bin/chromium"

@@ -11,7 +11,8 @@ import urllib.request
 import uuid
 
 import pytest
-from servers import running
+
+from replay.demo.launch import running
 
 SEED = {"email": "demo@example.com", "password": "demo-password"}
 

@@ -1,4 +1,4 @@
-"""Run a test server (the demo shop, the tickets app) as a child process on a free port.
+"""Run a server (the demo shop, a test app) as a child process on a free port.
 
 Servers print one line "... on http://HOST:PORT" once listening (started with `--port 0`);
 that line is the only way to learn the port without a race.
@@ -16,21 +16,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 ADDRESS = re.compile(r" on (http://\S+)")
 
 
 def start_server(args: list[str], timeout: float = 15.0) -> tuple[subprocess.Popen[str], str]:
-    """Start `python *args` in the repository root; return the process and its base URL.
+    """Start `python *args`; return the process and its base URL.
 
     Output keeps being drained in the background, so a chatty server never blocks on a full
     pipe; it is quoted in the error when the server does not come up.
     """
     process = subprocess.Popen(
         [sys.executable, *args],
-        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
