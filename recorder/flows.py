@@ -1,0 +1,161 @@
+"""Readers for mitmproxy-side captures: the addon's JSON-lines stream and mitmproxy flow files.
+
+Both go through the addon's own line format (`recorder.addon.flow_record`), so the two sources
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import exceptions, http, io
+
+from recorder.addon import FORMAT, VERSION, flow_record
+from recorder.model import CaptureError, Exchange, Recording, Request, Response
+
+BOM = b"\xef\xbb\xbf"
+
+
+def sniff(path: str | Path) -> str:
+    """ "har", "capture" or "mitm", from the first bytes of the file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).removeprefix(BOM).lstrip()
+    except OSError as e:
+        raise CaptureError(f"cannot read {path}: {e.strerror}") from e
+    if not head.startswith(b"{"):
+        return "mitm"
+    try:
+        first = json.loads(head.split(b"\n", 1)[0])
+    except ValueError:
+        first = None
+    if isinstance(first, dict) and first.get("format") == FORMAT:
+        return "capture"
+    return "har" if b'"log"' in head else "mitm"
+
+
+def read_capture(path: str | Path) -> Recording:
+    """A Recording from the addon's capture stream.
+
+    A line cut short by a killed proxy is skipped with a warning. WebSocket handshakes and
+    messages are counted in `skipped`, as the HAR importer does: they are not HTTP to replay.
+    """
+    try:
+        lines = Path(path).read_bytes().removeprefix(BOM).split(b"\n")
+    except OSError as e:
+        raise CaptureError(f"cannot read {path}: {e.strerror}") from e
+    header = _json_line(lines[0])
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CaptureError(f"{path} is not a locust-replay capture file")
+    if header.get("version") != VERSION:
+        raise CaptureError(
+            f"{path} is capture format version {header.get('version')}; "
+            f"this version of locust-replay reads version {VERSION}"
+        )
+    recording = Recording(source=str(path), creator=header.get("creator", ""))
+    last = len(lines)
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        record = _json_line(line)
+        if not isinstance(record, dict):
+            recording.warnings.append(
+                f"{path}:{number}: incomplete last line skipped (the capture was interrupted)"
+                if number == last
+                else f"{path}:{number}: unreadable line skipped"
+            )
+            continue
+        kind = record.get("kind")
+        if kind == "exchange" and record.get("websocket"):
+            recording.skip("websocket")  # as the HAR importer does: not replayable over HTTP
+        elif kind == "exchange":
+            try:
+                recording.exchanges.append(exchange(record))
+            except (KeyError, TypeError, ValueError) as e:
+                raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from e
+        else:
+            recording.skip(str(kind).replace("_", " "))
+    recording.exchanges.sort(key=lambda x: x.started)
+    return recording
+
+
+def read_mitm_flows(path: str | Path) -> Recording:
+    """A Recording from a mitmproxy flow file (`mitmdump -w`).
+
+    TCP, UDP, DNS and WebSocket flows are counted in `skipped`. A file cut short after some
+    flows (a killed mitmdump) keeps those flows, with a warning.
+    """
+    recording = Recording(source=str(path), creator="mitmproxy")
+    try:
+        with open(path, "rb") as f:
+            for flow in io.FlowReader(f).stream():
+                if isinstance(flow, http.HTTPFlow) and flow.websocket:
+                    recording.skip("websocket")
+                    for _ in flow.websocket.messages:
+                        recording.skip("websocket message")
+                elif isinstance(flow, http.HTTPFlow):
+                    recording.exchanges.append(exchange(flow_record(flow, redact=False)))
+                else:
+                    recording.skip(f"{flow.type} flow")
+    except OSError as e:
+        raise CaptureError(f"cannot read {path}: {e.strerror}") from e
+    except exceptions.FlowReadException as e:
+        if not recording.exchanges and not recording.skipped:
+            raise CaptureError(f"{path} is not a mitmproxy flow file ({e})") from e
+        recording.warnings.append(f"{path}: the rest of the file is unreadable ({e}); skipped")
+    recording.exchanges.sort(key=lambda x: x.started)
+    return recording
+
+
+def exchange(record: dict[str, Any]) -> Exchange:
+    """The model's Exchange for one `kind: exchange` capture line."""
+    req, resp = record["request"], record["response"]
+    body = _body(req)
+    request = Request(
+        method=req["method"],
+        url=req["url"],
+        http_version=req["http_version"],
+        headers=_headers(req["headers"]),
+        body=body,
+        mime_type=req["mime_type"],
+        declared_size=req.get("declared_size", len(body)),
+    )
+    response = (
+        Response(
+            status=resp["status"],
+            reason=resp["reason"],
+            http_version=resp["http_version"],
+            headers=_headers(resp["headers"]),
+            body=_body(resp),
+            mime_type=resp["mime_type"],
+        )
+        if resp
+        else Response(status=0)
+    )
+    return Exchange(
+        request=request,
+        response=response,
+        started=record["started"],
+        duration_ms=record["duration_ms"],
+        error=record.get("error", ""),
+    )
+
+
+def _json_line(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def _headers(pairs: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value) for name, value in pairs)
+
+
+def _body(message: dict[str, Any]) -> bytes:
+    if message["body_encoding"] == "base64":
+        return base64.b64decode(message["body"])
+    return message["body"].encode("utf-8")
