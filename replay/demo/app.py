@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -447,6 +448,15 @@ def create_app() -> Flask:
     return app
 
 
+class NoDelayWSGIServer(WSGIServer):
+    """pywsgi writes a response's headers and body in separate sends; with Nagle's algorithm
+    on, a keep-alive client then waits out its delayed ACK (40 ms) on every response."""
+
+    def handle(self, sock, address):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(sock, address)
+
+
 def serve(host: str, port: int) -> None:
     """Serve a fresh demo app with gevent until killed; port 0 picks a free port.
 
@@ -454,7 +464,7 @@ def serve(host: str, port: int) -> None:
     learns the address. Handlers never block while holding the store's lock, so this works
     with or without gevent's monkey-patching.
     """
-    server = WSGIServer((host, port), create_app(), log=None)
+    server = NoDelayWSGIServer((host, port), create_app(), log=None)
     server.start()
     print(f"demo app on http://{host}:{server.address[1]}", flush=True)
     server.serve_forever()

@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from gevent.pywsgi import WSGIServer
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound, Unauthorized
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from replay.demo.app import NoDelayWSGIServer
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_ALPHABET = string.ascii_letters + string.digits
@@ -362,7 +363,7 @@ CALLBACK = (
 
 def serve(host: str, port: int) -> None:
     """Serve a fresh app until killed; port 0 picks a free port, printed on stdout."""
-    server = WSGIServer((host, port), TicketsApp(), log=None)
+    server = NoDelayWSGIServer((host, port), TicketsApp(), log=None)
     server.start()
     print(f"tickets app on http://{host}:{server.address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
