@@ -53,20 +53,22 @@ def _parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="turn a HAR or capture into a recording")
     convert.add_argument("capture", type=Path, help="HAR file, capture .jsonl or mitmproxy flows")
     convert.add_argument("-o", "--output", type=Path, help="default: recordings/NAME.py")
-    convert.add_argument("--name", help="class name (default: from the file name)")
-    convert.add_argument("--host", default="", help="target host (default: first page's site)")
-    convert.add_argument(
-        "--include-host",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="also keep requests to this host or domain (repeatable)",
-    )
-    convert.add_argument("--keep-static", action="store_true", help="keep static assets")
-    convert.add_argument(
-        "--no-correlate", dest="correlate", action="store_false", help="replay values verbatim"
-    )
+    _add_convert_options(convert)
     convert.set_defaults(command=convert_command)
+
+    record = commands.add_parser("record", help="record a browser session, then convert it")
+    record.add_argument("name", help="recording name: writes recordings/NAME.py")
+    how = record.add_mutually_exclusive_group(required=True)
+    how.add_argument("--proxy", action="store_true", help="record through mitmproxy")
+    how.add_argument("--browser", metavar="URL", help="open Chromium at URL and record a HAR")
+    record.add_argument("--port", type=int, default=8080, help="proxy port (default 8080)")
+    record.add_argument("--steps", type=Path, help="drive the browser with these steps")
+    record.add_argument("--script", type=Path, help="drive the browser with run(page) here")
+    record.add_argument(
+        "--headless", action="store_true", help="no window (implied by --steps/--script)"
+    )
+    _add_convert_options(record)
+    record.set_defaults(command=record_command)
 
     demo = commands.add_parser("demo", help="run the bundled demo app and replay against it")
     demo.add_argument("--users", type=int, default=5)
@@ -75,8 +77,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_convert_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", help="class name (default: from the file name)")
+    parser.add_argument("--host", default="", help="target host (default: first page's site)")
+    parser.add_argument(
+        "--include-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also keep requests to this host or domain (repeatable)",
+    )
+    parser.add_argument("--keep-static", action="store_true", help="keep static assets")
+    parser.add_argument(
+        "--no-correlate", dest="correlate", action="store_false", help="replay values verbatim"
+    )
+
+
 def convert_command(args: argparse.Namespace) -> int:
-    recording = read_capture(args.capture)
+    output = args.output or Path("recordings") / f"{pipeline.module_name(args.capture)}.py"
+    return _convert(args.capture, output, args)
+
+
+def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
+    recording = read_capture(capture)
     options = pipeline.Options(
         name=args.name or "",
         host=args.host,
@@ -87,8 +110,7 @@ def convert_command(args: argparse.Namespace) -> int:
     try:
         result = pipeline.convert(recording, options)
     except pipeline.NothingToReplay as e:
-        raise UserError(f"{args.capture}: {e}") from None
-    output = args.output or Path("recordings") / f"{pipeline.module_name(args.capture)}.py"
+        raise UserError(f"{capture}: {e}") from None
     write_atomically(output, result.source)
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
@@ -101,9 +123,53 @@ def read_capture(path: Path) -> Recording:
         raise UserError(f"{path}: is a directory, not a capture file")
     if not path.exists():
         raise UserError(f"{path}: no such file")
-    from recorder import har
+    from recorder import flows, har
 
-    return har.read_har(path)
+    readers = {"har": har.read_har, "capture": flows.read_capture, "mitm": flows.read_mitm_flows}
+    return readers[flows.sniff(path)](path)
+
+
+def record_command(args: argparse.Namespace) -> int:
+    """Record into recordings/raw/NAME.*, then convert into recordings/NAME.py."""
+    name = pipeline.module_name(Path(args.name))
+    raw = Path("recordings") / "raw"
+    if args.proxy:
+        capture = _record_through_proxy(raw / f"{name}.jsonl", args.port)
+    else:
+        capture = _record_with_browser(raw / f"{name}.har", args)
+    return _convert(capture, Path("recordings") / f"{name}.py", args)
+
+
+def _record_through_proxy(capture: Path, port: int) -> Path:
+    from recorder.proxy import ProxyError, print_instructions, run_capture_proxy
+
+    try:
+        proxy = run_capture_proxy(capture, port)
+    except ProxyError as e:
+        raise UserError(str(e)) from None
+    with proxy:
+        print_instructions(proxy, sys.stderr)
+        try:
+            proxy.process.wait()
+        except KeyboardInterrupt:
+            logger.info("stopping the proxy; converting %s", capture)
+    return capture
+
+
+def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
+    from recorder.browser import BrowserError, load_steps, record_browser
+
+    scripted = bool(args.steps or args.script)
+    try:
+        return record_browser(
+            args.browser,
+            har,
+            script=args.script,
+            steps=load_steps(args.steps) if args.steps else None,
+            headless=args.headless or scripted,
+        )
+    except BrowserError as e:
+        raise UserError(str(e)) from None
 
 
 def write_atomically(path: Path, text: str) -> None:
