@@ -15,6 +15,7 @@ from pathlib import Path
 
 from recorder.model import CaptureError, Recording
 from replay import pipeline
+from replay.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
 
 logger = logging.getLogger("replay")
 
@@ -26,12 +27,12 @@ class UserError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    _log_to_terminal()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         return args.command(args)
-    except (UserError, CaptureError) as e:
+    except (UserError, CaptureError, RulesError) as e:
         logger.error("replay: error: %s", e)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -44,6 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "replay: internal error: %s: %s (set REPLAY_DEBUG=1 for details)", type(e).__name__, e
         )
         return 1
+
+
+def _log_to_terminal() -> None:
+    """Summaries on stdout, warnings and errors on stderr, as plain lines."""
+    out, err = logging.StreamHandler(sys.stdout), logging.StreamHandler(sys.stderr)
+    out.addFilter(lambda record: record.levelno < logging.WARNING)
+    err.setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[out, err])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,15 +115,27 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
         include_hosts=tuple(args.include_host),
         keep_static=args.keep_static,
         correlate=args.correlate,
+        rules=read_rules(output),
     )
     try:
         result = pipeline.convert(recording, options)
-    except pipeline.NothingToReplay as e:
+    except (pipeline.NothingToReplay, RulesError) as e:
         raise UserError(f"{capture}: {e}") from None
     write_atomically(output, result.source)
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
     return 0
+
+
+def read_rules(output: Path) -> Rules:
+    """The rules beside the recording, else `[tool.replay]` of ./pyproject.toml, else none."""
+    for path in (rules_path(output), Path("pyproject.toml")):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            if path.name != "pyproject.toml" or "[tool.replay" in text:
+                logger.info("rules from %s", path)
+                return parse_rules(text, str(path))
+    return NO_RULES
 
 
 def read_capture(path: Path) -> Recording:

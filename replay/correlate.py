@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from replay.rules import NO_RULES, ExtractRule, Rules, RulesError
 from replay.scenario import Call, Correlation, Extraction, Ref, Scenario, Text, Value
 from replay.templates import identifier, url_template
 
@@ -61,6 +62,7 @@ class Source:
     make: MakeExtraction
     positional: bool = False
     """Read from a position in a JSON list: used only when no named source is as good."""
+    from_rule: bool = False
 
 
 @dataclass(slots=True)
@@ -91,13 +93,15 @@ def _looks_like_date_or_version(value: str) -> bool:
     return bool(re.fullmatch(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*", value))
 
 
-def correlate(scenario: Scenario) -> Scenario:
+def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Extract every server-made value from its live response and send that back."""
     calls = list(scenario.calls)
-    candidates = _index_sinks(calls)
+    candidates = _index_sinks(calls, {rule.value for rule in rules.extract})
     if not candidates:
         return scenario
     _find_sources(calls, candidates)
+    for rule in rules.extract:
+        _apply_rule(rule, candidates.get(rule.value), calls)
     correlated = [
         c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)
     ]
@@ -108,7 +112,10 @@ def correlate(scenario: Scenario) -> Scenario:
     for candidate in correlated:
         source = candidate.source
         made = source.make()
-        var = _unique(_var_name(made, calls[source.call]), names)
+        var = made.var if source.from_rule else _var_name(made, calls[source.call])
+        if not source.from_rule and (var in rules.ignore or candidate.value in rules.ignore):
+            continue
+        var = _unique(var, names)
         extraction = Extraction(var, made.source, made.path, made.note)
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
@@ -129,11 +136,12 @@ def correlate(scenario: Scenario) -> Scenario:
 # Pass 1: what requests send
 
 
-def _index_sinks(calls: list[Call]) -> dict[str, Candidate]:
+def _index_sinks(calls: list[Call], wanted: set[str]) -> dict[str, Candidate]:
+    """Every non-trivial value sent (and the values rules name, trivial or not)."""
     candidates: dict[str, Candidate] = {}
     for index, call in enumerate(calls):
         for value, where in _sent_values(call):
-            if is_trivial(value):
+            if is_trivial(value) and value not in wanted:
                 continue
             candidate = candidates.get(value)
             if candidate is None:
@@ -218,6 +226,23 @@ def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
             if positional and candidate.source and not candidate.source.positional:
                 continue
             candidate.source = Source(index, make, positional)
+
+
+def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call]) -> None:
+    """A rule's value comes from the last response before its first use that carries it."""
+    if candidate is None:
+        raise RulesError(f"correlation.extract {rule.var}: no request sends {rule.value!r}")
+    needle = rule.value.encode()
+    for index in range(candidate.first_sent - 1, -1, -1):
+        response = calls[index].exchange.response if calls[index].exchange else None
+        if response and (
+            needle in response.body or any(rule.value in v for _, v in response.headers)
+        ):
+            note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
+            extraction = Extraction(rule.var, rule.source, rule.path, note)
+            candidate.source = Source(index, lambda e=extraction: e, from_rule=True)
+            return
+    raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
 
 
 def _made_values(call: Call) -> Iterator[tuple[str, MakeExtraction, bool]]:
@@ -428,7 +453,11 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-RESERVED = frozenset({"client", "user", "host", "step", "tasks", "parent", "weight", "fake"})
+RESERVED = frozenset(
+    "client user host step tasks parent weight fake unique locale credentials default_headers "
+    "recorded_host".split()
+)
+"""Attributes RecordedSession already has."""
 
 
 def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:

@@ -68,6 +68,7 @@ class Accounts:
             raise MissingData(f"accounts file {self.path} has no rows under its header")
         self.rows = rows[worker_index::workers] if workers > 1 else rows
         self._next = itertools.count()
+        self._shared = itertools.count()
 
     def take(self) -> dict[str, str]:
         """The next unused row; each user keeps the row it took."""
@@ -78,6 +79,10 @@ class Accounts:
                 f"more users; add rows or run fewer users"
             )
         return self.rows[index]
+
+    def cycle(self) -> dict[str, str]:
+        """Rows round-robin, shared by every user of this process."""
+        return self.rows[next(self._shared) % len(self.rows)]
 
 
 def credential(name: str, row: dict[str, str] | None) -> str:

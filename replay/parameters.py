@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from replay.rules import NO_RULES, Rules
 from replay.scenario import Call, Parameter, Ref, Scenario, Text, Value
 from replay.templates import identifier
 
@@ -65,14 +66,18 @@ class Typed:
     expr: str = ""
 
 
-def parameterize(scenario: Scenario) -> Scenario:
+def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
-    names: set[str] = set()
+    names = {correlation.var for correlation in scenario.correlations}
     refs: dict[str, Ref] = {}
     for item in typed.values():
-        _classify(item, calls)
+        rule = rules.parameters.get(item.field)
+        if rule:
+            item.kind, item.expr = "rule", rule.expr
+        else:
+            _classify(item, calls)
         if not item.kind:
             continue
         var = _unique_name(_var_for(item), names)

@@ -14,6 +14,7 @@ from replay import codegen
 from replay.correlate import correlate
 from replay.filters import Filtered, FilterOptions, filter_exchanges
 from replay.parameters import parameterize
+from replay.rules import NO_RULES, Rules
 from replay.scenario import Scenario
 from replay.steps import StepOptions, build_scenario
 from replay.templates import class_name, identifier
@@ -30,6 +31,7 @@ class Options:
     include_hosts: tuple[str, ...] = ()
     keep_static: bool = False
     correlate: bool = True
+    rules: Rules = NO_RULES
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,8 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
     name = class_name(options.name or Path(recording.source).stem)
     scenario = build_scenario(recording, filtered, StepOptions(name=name))
     if options.correlate:
-        scenario = correlate(scenario)
-    scenario = parameterize(scenario)
+        scenario = correlate(scenario, options.rules)
+    scenario = parameterize(scenario, options.rules)
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
 
 

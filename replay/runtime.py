@@ -10,10 +10,12 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 from locust import SequentialTaskSet, task
@@ -260,32 +262,42 @@ class RecordedSession(SequentialTaskSet):
         """A login name, password or API key: from the user's row of --accounts, else from
         $REPLAY_<NAME>. Never stored in a recording."""
         try:
-            return credential(name, self._account_row())
+            path = getattr(self._options, "accounts", None)
+            return credential(name, self._own_row(path) if path else None)
         except MissingData as e:
-            self.user.environment.events.request.fire(
-                request_type="DATA",
-                name=f"credential {name}",
-                response_time=0,
-                response_length=0,
-                exception=e,
-                context={},
-            )
-            logger.error("%s: stopping this user: %s", type(self).__name__, e)
-            raise StopUser() from None
+            self._stop_for_missing(f"credential {name}", e)
 
-    def _account_row(self) -> dict[str, str] | None:
-        path = getattr(self._options, "accounts", None)
-        if not path:
-            return None
-        if not hasattr(self.user, "replay_account"):
-            accounts = _accounts.get(path)
-            if accounts is None:
-                runner = self.user.environment.runner
-                accounts = _accounts[path] = Accounts(
-                    path, getattr(runner, "worker_index", 0), getattr(self._options, "workers", 1)
-                )
-            self.user.replay_account = accounts.take()
-        return self.user.replay_account
+    def data(self, file: str, column: str, shared: bool = False) -> str:
+        """A column of a CSV data file beside the recording: this user's own row, or with
+        `shared` the next row round-robin (JMeter's CSV Data Set, k6's SharedArray)."""
+        try:
+            path = str(Path(sys.modules[type(self).__module__].__file__).parent / file)
+            row = _rows(path, self.user.environment).cycle() if shared else self._own_row(path)
+            if column not in row:
+                raise MissingData(f"{file} has no column {column!r} (columns: {', '.join(row)})")
+            return row[column]
+        except MissingData as e:
+            self._stop_for_missing(f"data {file}", e)
+
+    def _own_row(self, path: str) -> dict[str, str]:
+        """The row of CSV `path` this user took: each user keeps its own for the whole run."""
+        rows = self.user.__dict__.setdefault("replay_rows", {})
+        if path not in rows:
+            rows[path] = _rows(path, self.user.environment).take()
+        return rows[path]
+
+    def _stop_for_missing(self, what: str, error: MissingData) -> NoReturn:
+        """Without its data a user cannot go on: a counted failure, one log line, and it stops."""
+        self.user.environment.events.request.fire(
+            request_type="DATA",
+            name=what,
+            response_time=0,
+            response_length=0,
+            exception=error,
+            context={},
+        )
+        logger.error("%s: stopping this user: %s", type(self).__name__, error)
+        raise StopUser() from None
 
     @staticmethod
     def now_ms() -> str:
@@ -300,6 +312,18 @@ class RecordedSession(SequentialTaskSet):
     def uuid() -> str:
         """A client-made id (request id, idempotency key): new for every request."""
         return str(uuid.uuid4())
+
+
+def _rows(path: str, environment) -> Accounts:
+    """One reader per CSV file and process; workers deal its rows between them."""
+    rows = _accounts.get(path)
+    if rows is None:
+        runner = environment.runner
+        options = environment.parsed_options
+        rows = _accounts[path] = Accounts(
+            path, getattr(runner, "worker_index", 0), getattr(options, "workers", 1)
+        )
+    return rows
 
 
 def _check_location(live: str, recorded: str, host: str) -> str:

@@ -442,6 +442,11 @@ def create_app() -> Flask:
                 emails=list(store.users),
                 orders=len(store.orders),
                 notes=len(store.notes),
+                notes_by_email={
+                    email: len(user.note_ids)
+                    for email, user in store.users.items()
+                    if user.note_ids
+                },
                 requests=store.requests,
             )
 

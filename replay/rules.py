@@ -1,0 +1,132 @@
+"""The user's rules for a recording, kept beside it so re-running `replay convert` keeps them.
+
+`recordings/NAME.rules.toml` (or `[tool.replay]` in pyproject.toml for every recording):
+
+    [correlation]
+    ignore = ["en-US", "cart_id"]        # recorded values or variable names never to correlate
+
+    [[correlation.extract]]              # a correlation the engine did not find
+    var = "basket_id"
+    value = "8f3a9c21"                   # the recorded value, replaced wherever it is sent
+    json = "basket.id"                   # or: header = "X-Basket", cookie = "basket",
+                                         #     regex = 'data-basket="([^"]+)"'
+
+    [parameters]                         # by field name (form field, JSON key, query name)
+    email = "unique.email"               # self.unique.email()
+    city = "faker.city"                  # self.fake.city()
+    coupon = { constant = "WELCOME10" }  # sent as recorded text, never parameterized
+    sku = { file = "data/skus.csv", column = "sku" }            # a row per user
+    store = { file = "data/stores.csv", column = "id", shared = true }  # round-robin
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOURCES = ("json", "header", "cookie", "regex")
+IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+
+
+class RulesError(Exception):
+    """A rules file that cannot be applied; the message is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractRule:
+    var: str
+    value: str
+    source: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterRule:
+    field: str
+    expr: str
+    """The Python expression sent instead of the recorded value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    ignore: frozenset[str] = frozenset()
+    extract: tuple[ExtractRule, ...] = ()
+    parameters: dict[str, ParameterRule] = field(default_factory=dict)
+
+
+NO_RULES = Rules()
+
+
+def rules_path(recording: Path) -> Path:
+    """recordings/checkout.py → recordings/checkout.rules.toml"""
+    return recording.with_suffix(".rules.toml")
+
+
+def parse_rules(text: str, source: str) -> Rules:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RulesError(f"{source}: not valid TOML ({e})") from None
+    document = document.get("tool", {}).get("replay", document)
+    correlation = _table(document, "correlation", source)
+    ignore = correlation.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(v, str) for v in ignore):
+        raise RulesError(f"{source}: correlation.ignore must be a list of strings")
+    return Rules(
+        ignore=frozenset(ignore),
+        extract=tuple(_extract(rule, source) for rule in correlation.get("extract", [])),
+        parameters={
+            name: _parameter(name, spec, source)
+            for name, spec in _table(document, "parameters", source).items()
+        },
+    )
+
+
+def _table(document: dict, name: str, source: str) -> dict:
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise RulesError(f"{source}: [{name}] must be a table")
+    return table
+
+
+def _extract(rule, source: str) -> ExtractRule:
+    if not isinstance(rule, dict):
+        raise RulesError(f"{source}: each [[correlation.extract]] must be a table")
+    var, value = rule.get("var"), rule.get("value")
+    if not isinstance(var, str) or not IDENTIFIER.match(var):
+        raise RulesError(f"{source}: correlation.extract needs var = a Python name, got {var!r}")
+    if not isinstance(value, str) or not value:
+        raise RulesError(f"{source}: correlation.extract {var}: value = the recorded value")
+    given = [s for s in SOURCES if s in rule]
+    if len(given) != 1 or not isinstance(rule[given[0]], str):
+        raise RulesError(f"{source}: correlation.extract {var}: give one of {', '.join(SOURCES)}")
+    if given[0] == "regex":
+        try:
+            if re.compile(rule["regex"]).groups != 1:
+                raise RulesError(f"{source}: correlation.extract {var}: regex needs one group")
+        except re.error as e:
+            raise RulesError(f"{source}: correlation.extract {var}: bad regex ({e})") from None
+    return ExtractRule(var, value, given[0], rule[given[0]])
+
+
+def _parameter(name: str, spec, source: str) -> ParameterRule:
+    if isinstance(spec, str):
+        kind, _, provider = spec.partition(".")
+        if kind in ("faker", "unique") and IDENTIFIER.match(provider):
+            owner = "fake" if kind == "faker" else "unique"
+            return ParameterRule(name, f"self.{owner}.{provider}()")
+        if kind == "credential" and IDENTIFIER.match(provider):
+            return ParameterRule(name, f'self.credential("{provider}")')
+    elif isinstance(spec, dict) and isinstance(spec.get("constant"), str | int | float):
+        return ParameterRule(name, json.dumps(spec["constant"]))
+    elif isinstance(spec, dict) and isinstance(spec.get("file"), str) and "column" in spec:
+        shared = ", shared=True" if spec.get("shared") else ""
+        file, column = json.dumps(spec["file"]), json.dumps(str(spec["column"]))
+        return ParameterRule(name, f"self.data({file}, {column}{shared})")
+    raise RulesError(
+        f'{source}: parameters.{name}: use "faker.PROVIDER", "unique.email", '
+        '"credential.NAME", { constant = ... } or { file = "x.csv", column = "c" }'
+    )

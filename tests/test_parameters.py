@@ -1,0 +1,131 @@
+"""Per-user data: rules files, CSV accounts, and secrets that never reach a recording."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from conftest import DATA, convert, run_locust
+
+RECORDED_PASSWORDS = ("S3cret-pass!", "demo-password", "agent-pass")
+
+
+def test_no_recorded_password_or_authorization_reaches_a_recording(tmp_path):
+    for har in ("demo-shop.har", "demo-login.har", "tickets.har"):
+        output = tmp_path / f"{har}.py"
+        result = convert(DATA / har, output)
+        assert result.returncode == 0, result.stderr
+        text = output.read_text() + result.stdout + result.stderr
+        secrets = [*RECORDED_PASSWORDS, *_recorded_authorizations(DATA / har)]
+        assert not [s for s in secrets if s in text]
+        assert "self.credential(" in text or "self.fake.password(" in text
+
+
+def test_rules_file_is_applied_on_every_convert(tmp_path):
+    output = tmp_path / "recordings" / "demo_shop.py"
+    order_id = _recorded_json(DATA / "demo-shop.har", "/api/orders", "id")
+    (tmp_path / "recordings").mkdir()
+    (tmp_path / "recordings" / "demo_shop.rules.toml").write_text(
+        f"""
+[correlation]
+ignore = ["{order_id}"]
+
+[[correlation.extract]]
+var = "new_order"
+value = "{order_id}"
+json = "id"
+
+[parameters]
+name = "faker.first_name"
+text = {{ constant = "Same note for everyone" }}
+"""
+    )
+    for _ in range(2):  # re-running keeps the choices
+        result = convert(DATA / "demo-shop.har", output)
+        assert result.returncode == 0, result.stderr
+        source = output.read_text()
+        assert '"new_order": json_path("id")' in source
+        assert "order_id" not in source
+        assert 'f"/api/orders/{self.new_order}"' in source
+        assert "self.name = self.fake.first_name()" in source
+        assert 'self.text = "Same note for everyone"' in source
+
+    (tmp_path / "recordings" / "demo_shop.rules.toml").write_text("[parameters]\nname = 3\n")
+    result = convert(DATA / "demo-shop.har", output)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "parameters.name" in result.stderr
+
+
+def test_login_flow_with_a_csv_of_accounts(demo_app, recordings, tmp_path):
+    """Each virtual user logs in with its own row; one row short is a counted, named failure."""
+    accounts = [(f"csv-user-{i}@example.com", f"password-{i}-long") for i in range(4)]
+    for email, password in accounts:
+        _sign_up(demo_app, email, password)
+    table = tmp_path / "accounts.csv"
+    with table.open("w", newline="") as f:
+        csv.writer(f).writerows([("email", "password"), *accounts])
+    result = convert(DATA / "demo-login.har", recordings / "demo_login.py")
+    assert result.returncode == 0, result.stderr
+
+    stats = run_locust(
+        recordings,
+        demo_app,
+        "--accounts",
+        str(table),
+        "--think-scale",
+        "0",
+        users=4,
+        run_time="4s",
+        tmp=tmp_path,
+    )
+    assert stats.failed == 0, stats.failures
+    notes = _demo_stats(demo_app)["notes_by_email"]
+    assert all(notes.get(email, 0) > 0 for email, _ in accounts), notes
+
+    stats = run_locust(
+        recordings,
+        demo_app,
+        "--accounts",
+        str(table),
+        "--think-scale",
+        "0",
+        users=5,
+        run_time="3s",
+        tmp=tmp_path,
+    )
+    assert [f["Name"] for f in stats.failures] == ["credential email"]
+    assert "ran out of rows" in stats.failures[0]["Error"]
+    assert "Traceback" not in stats.output
+
+
+def _sign_up(base: str, email: str, password: str) -> None:
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    page = opener.open(f"{base}/signup").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "name": "CSV User", "email": email, "password": password}
+    opener.open(f"{base}/signup", urllib.parse.urlencode(form).encode()).read()
+
+
+def _demo_stats(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/_demo/stats") as response:
+        return json.load(response)
+
+
+def _entries(har: Path) -> list[dict]:
+    return json.loads(har.read_text())["log"]["entries"]
+
+
+def _recorded_authorizations(har: Path) -> set[str]:
+    headers = (h for e in _entries(har) for h in e["request"]["headers"])
+    return {h["value"].split()[-1] for h in headers if h["name"].lower() == "authorization"}
+
+
+def _recorded_json(har: Path, path: str, key: str) -> str:
+    for entry in _entries(har):
+        if entry["request"]["method"] == "POST" and entry["request"]["url"].endswith(path):
+            return json.loads(entry["response"]["content"]["text"])[key]
+    raise AssertionError(f"no POST {path} in {har}")
