@@ -22,6 +22,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from conftest import convert
 from mitmproxy import exceptions, io
 from mitmproxy.test import taddons, tflow
 
@@ -213,6 +214,7 @@ def test_capture_keeps_every_finished_flow_through_kill_9(upstream, tmp_path):
     truncated = read_capture(capture)
     assert len(truncated.exchanges) == len(expected)
     assert "incomplete last line" in truncated.warnings[0]
+    assert_converts(capture, tmp_path / "shop.py")
 
 
 def test_upstream_down_and_client_gone_are_exchanges_with_errors(upstream, tmp_path):
@@ -287,6 +289,17 @@ def test_flow_file_reads_like_the_capture(upstream, tmp_path):
     assert hops(from_flows, upstream.url) == expected
     assert from_flows.exchanges == from_capture.exchanges
     assert PASSWORD.encode() in from_flows.exchanges[1].request.body  # a faithful import
+    assert_converts(flows, tmp_path / "flows.py")
+
+
+def assert_converts(capture, output):
+    """`replay convert` takes the file as it is, whatever its format."""
+    result = convert(capture, output)
+    assert result.returncode == 0, result.stderr
+    source = output.read_text()
+    compile(source, str(output), "exec")
+    assert '"/api/items"' in source
+    assert PASSWORD not in source
 
 
 def test_flow_file_skips_other_protocols_and_survives_truncation(tmp_path):
