@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from replay.rules import NO_RULES, Rules
 from replay.scenario import Call, Parameter, Ref, Scenario, Text, Value
@@ -25,6 +25,7 @@ SECRET_HEADER = re.compile(r"^(authorization|x-api-key|api-key|x-auth-token|x-ac
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
 CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
+NONCE = re.compile(r"^(state|nonce|code_verifier|idempotency[-_]?key)$", re.I)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 WORDS = r"^[^\W\d_][^\W\d_ .'\-]*([ .'\-]+[^\W\d_]+)*\.?$"
@@ -78,14 +79,15 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             item.kind, item.expr = "rule", rule.expr
         else:
             _classify(item, calls)
-        if not item.kind:
-            continue
-        var = _unique_name(_var_for(item), names)
-        refs[item.value] = Ref(f"self.{var}")
-        scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
-    for call in calls:
-        _regenerate_client_values(call)
-        if refs:
+        if item.kind == "inline":
+            refs[item.value] = Ref(item.expr)
+        elif item.kind:
+            var = _unique_name(_var_for(item), names)
+            refs[item.value] = Ref(f"self.{var}")
+            scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
+    if refs:
+        for call in calls:
+            call.url = _substitute_query(call.url, refs)
             call.substitute(_replacer(refs))
     return scenario
 
@@ -101,11 +103,10 @@ def _typed_values(calls: list[Call]) -> dict[str, Typed]:
 
 def _fields(call: Call) -> Iterator[tuple[str, str]]:
     """(field name, literal value) for every value a user could have typed in this request."""
-    if isinstance(call.url, str):
-        for name, value in parse_qsl(urlsplit(call.url).query):
-            yield name, value
+    for _, name, value in _query_pairs(call.url):
+        yield name, value
     for name, value in call.headers:
-        if isinstance(value, str) and SECRET_HEADER.match(name):
+        if isinstance(value, str) and (SECRET_HEADER.match(name) or CLIENT_ID_HEADER.search(name)):
             yield name, value
     body = call.body
     if body is None:
@@ -130,7 +131,13 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
 def _classify(item: Typed, calls: list[Call]) -> None:
     field, value = item.field, item.value
     signing_up = _is_sign_up(calls[item.first_call])
-    if SECRET_HEADER.match(field):
+    if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
+        item.kind, item.expr = "inline", "self.now_ms()" if len(value) == 13 else "self.now()"
+    elif CLIENT_ID_HEADER.search(field) and UUID.match(value):
+        item.kind, item.expr = "inline", "self.uuid()"
+    elif NONCE.match(field) and len(value) >= 8:
+        item.kind, item.expr = "fake", "self.unique.value()"
+    elif SECRET_HEADER.match(field):
         item.kind, item.expr = "secret", f'self.credential("{identifier(field)}")'
     elif SECRET_FIELD.search(field):
         if signing_up:
@@ -204,29 +211,35 @@ def _replacer(refs: dict[str, Ref]):
     return find
 
 
-def _regenerate_client_values(call: Call) -> None:
-    """Cache busters, request ids and nonces are made by the client: new ones every time."""
-    if isinstance(call.url, str) and "?" in call.url:
-        base, query = call.url.split("?", 1)
-        parts: list[str | Ref] = [base, "?"]
-        changed = False
-        for i, pair in enumerate(query.split("&")):
-            name, _, value = pair.partition("=")
-            if i:
-                parts.append("&")
-            if CACHE_BUSTER.match(name) and value.isdigit() and len(value) in (10, 13):
-                parts += [f"{name}=", Ref("self.now_ms()" if len(value) == 13 else "self.now()")]
-                changed = True
-            else:
-                parts.append(pair)
-        if changed:
-            call.url = _merge(parts)
-    call.headers = [
-        (name, Text((Ref("self.uuid()"),)))
-        if CLIENT_ID_HEADER.search(name) and isinstance(value, str) and UUID.match(value)
-        else (name, value)
-        for name, value in call.headers
-    ]
+QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
+
+
+def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
+    """(match, name, decoded value) for every query pair in the literal parts of a URL."""
+    for part in url.parts if isinstance(url, Text) else (url,):
+        if isinstance(part, str):
+            for match in QUERY_PAIR.finditer(part):
+                yield match, unquote_plus(match.group(2)), unquote_plus(match.group(3))
+
+
+def _substitute_query(url: Value, refs: dict[str, Ref]) -> Value:
+    """Query values that are parameters become refs, percent-encoded as the browser sent them."""
+    parts: list[str | Ref] = []
+    changed = False
+    for part in url.parts if isinstance(url, Text) else (url,):
+        if not isinstance(part, str):
+            parts.append(part)
+            continue
+        position = 0
+        for match in QUERY_PAIR.finditer(part):
+            ref = refs.get(unquote_plus(match.group(3)))
+            if ref is None:
+                continue
+            parts.append(part[position : match.start(3)])
+            parts.append(ref if ref.expr.endswith("()") else Ref(ref.expr, "url"))
+            position, changed = match.end(3), True
+        parts.append(part[position:])
+    return _merge(parts) if changed else url
 
 
 def _merge(parts: list[str | Ref]) -> Text:
@@ -234,6 +247,6 @@ def _merge(parts: list[str | Ref]) -> Text:
     for part in parts:
         if isinstance(part, str) and merged and isinstance(merged[-1], str):
             merged[-1] += part
-        else:
+        elif part != "":
             merged.append(part)
     return Text(tuple(merged))

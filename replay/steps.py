@@ -135,6 +135,8 @@ def to_call(exchange: Exchange, target: str) -> Call:
     location = response.header("location")
     if location and location.startswith(target):
         location = location[len(target) :] or "/"
+    if location:
+        location = location.split("?", 1)[0]  # the check is on the path; queries carry tokens
     return Call(
         method=request.method,
         url=url,
