@@ -11,6 +11,8 @@ HEADERS = {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
 }
 
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+
 
 class DemoBrowse(RecordedSession):
     """127.0.0.1:43549, recorded 2026-11-26: 12 requests kept of 24, 0 correlations, 0 parameters."""
@@ -22,12 +24,7 @@ class DemoBrowse(RecordedSession):
     @task
     def view_home(self):
         """GET /"""
-        self.get(
-            "/",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-            },
-        )
+        self.get("/", headers={"Accept": ACCEPT})
         self.get(
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/"},
@@ -37,13 +34,7 @@ class DemoBrowse(RecordedSession):
     @task
     def view_products(self):
         """GET /products"""
-        self.get(
-            "/products",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/",
-            },
-        )
+        self.get("/products", headers={"Accept": ACCEPT, "Referer": f"{self.host}/"})
         self.get(
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/products"},
@@ -55,10 +46,7 @@ class DemoBrowse(RecordedSession):
         """GET /products/burr-grinder"""
         self.get(
             "/products/burr-grinder",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/products",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/products"},
         )
         self.get(
             "/api/products/burr-grinder",
@@ -74,10 +62,7 @@ class DemoBrowse(RecordedSession):
         """GET /products"""
         self.get(
             "/products",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/products/burr-grinder",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/products/burr-grinder"},
         )
         self.get(
             "/api/products",
@@ -90,10 +75,7 @@ class DemoBrowse(RecordedSession):
         """GET /products/travel-mug"""
         self.get(
             "/products/travel-mug",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/products",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/products"},
         )
         self.get(
             "/api/products/travel-mug",
@@ -109,10 +91,7 @@ class DemoBrowse(RecordedSession):
         """GET /products"""
         self.get(
             "/products",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/products/travel-mug",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/products/travel-mug"},
         )
         self.get(
             "/api/products",

@@ -11,6 +11,8 @@ HEADERS = {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
 }
 
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+
 
 class DemoLogin(RecordedSession):
     """127.0.0.1:35961, recorded 2026-11-26: 10 requests kept of 20, 3 correlations, 3 parameters."""
@@ -31,12 +33,7 @@ class DemoLogin(RecordedSession):
     @task
     def view_home(self):
         """GET /"""
-        self.get(
-            "/",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-            },
-        )
+        self.get("/", headers={"Accept": ACCEPT})
         self.get(
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/"},
@@ -48,13 +45,10 @@ class DemoLogin(RecordedSession):
         """GET /login"""
         self.get(
             "/login",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/"},
             save={
                 # hidden input csrf_token in HTML of GET /login
-                "csrf_token": regex('name="csrf_token"\\s+value="([\\w\\-]+)'),
+                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
             },
         )
         self.think(3.1)
@@ -65,7 +59,7 @@ class DemoLogin(RecordedSession):
         self.post(
             "/login",
             headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
                 "Referer": f"{self.host}/login",
@@ -80,13 +74,10 @@ class DemoLogin(RecordedSession):
         )
         self.get(
             "/dashboard",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/login",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/login"},
             save={
                 # hidden input csrf_token in HTML of GET /dashboard
-                "csrf_token_2": regex('name="csrf_token"\\s+value="([\\w\\-]+)'),
+                "csrf_token_2": regex(r'name="csrf_token"\s+value="([\w-]+)'),
             },
         )
         self.think(2.9)
@@ -97,7 +88,7 @@ class DemoLogin(RecordedSession):
         self.post(
             "/notes",
             headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
                 "Referer": f"{self.host}/dashboard",
@@ -107,16 +98,13 @@ class DemoLogin(RecordedSession):
             location="/notes/901490833",
             save={
                 # Location of POST /notes
-                "note_id": location("notes/(\\d+)"),
+                "note_id": location(r"notes/(\d+)"),
             },
         )
         self.get(
             f"/notes/{self.note_id}",
             name="/notes/[note_id]",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/dashboard",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/dashboard"},
         )
         self.think(1.9)
 
@@ -126,7 +114,7 @@ class DemoLogin(RecordedSession):
         self.post(
             "/logout",
             headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
                 "Referer": f"{self.host}/notes/901490833",
@@ -137,10 +125,7 @@ class DemoLogin(RecordedSession):
         )
         self.get(
             "/",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/notes/901490833",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/notes/901490833"},
         )
         self.get(
             "/api/products",

@@ -11,6 +11,8 @@ HEADERS = {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
 }
 
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+
 
 class DemoShop(RecordedSession):
     """127.0.0.1:41641, recorded 2026-11-26: 19 requests kept of 33, 5 correlations, 4 parameters."""
@@ -32,12 +34,7 @@ class DemoShop(RecordedSession):
     @task
     def view_home(self):
         """GET /"""
-        self.get(
-            "/",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-            },
-        )
+        self.get("/", headers={"Accept": ACCEPT})
         self.get(
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/"},
@@ -49,13 +46,10 @@ class DemoShop(RecordedSession):
         """GET /signup"""
         self.get(
             "/signup",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/"},
             save={
                 # hidden input csrf_token in HTML of GET /signup
-                "csrf_token": regex('name="csrf_token"\\s+value="([\\w\\-]+)'),
+                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
             },
         )
         self.think(4.1)
@@ -66,7 +60,7 @@ class DemoShop(RecordedSession):
         self.post(
             "/signup",
             headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
                 "Referer": f"{self.host}/signup",
@@ -82,10 +76,7 @@ class DemoShop(RecordedSession):
         )
         self.get(
             "/dashboard",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/signup",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/signup"},
         )
         self.think(1.6)
 
@@ -94,10 +85,7 @@ class DemoShop(RecordedSession):
         """GET /shop"""
         self.get(
             "/shop",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/dashboard",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/dashboard"},
         )
         self.think(2.5)
 
@@ -115,7 +103,7 @@ class DemoShop(RecordedSession):
             json={"email": self.email, "password": self.password},
             save={
                 # JSON token of POST /api/login
-                "login_token": json_path("token"),
+                "login_token": json_path(r"token"),
             },
         )
         self.get(
@@ -152,7 +140,7 @@ class DemoShop(RecordedSession):
             expect=201,
             save={
                 # JSON id of POST /api/orders
-                "order_id": json_path("id"),
+                "order_id": json_path(r"id"),
             },
         )
         self.get(
@@ -196,13 +184,10 @@ class DemoShop(RecordedSession):
         """GET /dashboard"""
         self.get(
             "/dashboard",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/shop",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/shop"},
             save={
                 # hidden input csrf_token in HTML of GET /dashboard
-                "csrf_token_2": regex('name="csrf_token"\\s+value="([\\w\\-]+)'),
+                "csrf_token_2": regex(r'name="csrf_token"\s+value="([\w-]+)'),
             },
         )
         self.think(3.5)
@@ -213,7 +198,7 @@ class DemoShop(RecordedSession):
         self.post(
             "/notes",
             headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
                 "Referer": f"{self.host}/dashboard",
@@ -223,16 +208,13 @@ class DemoShop(RecordedSession):
             location="/notes/529276073",
             save={
                 # Location of POST /notes
-                "note_id": location("notes/(\\d+)"),
+                "note_id": location(r"notes/(\d+)"),
             },
         )
         self.get(
             f"/notes/{self.note_id}",
             name="/notes/[note_id]",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/dashboard",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/dashboard"},
         )
         self.think(1.6)
 
@@ -242,7 +224,7 @@ class DemoShop(RecordedSession):
         self.post(
             "/logout",
             headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
                 "Referer": f"{self.host}/notes/529276073",
@@ -253,10 +235,7 @@ class DemoShop(RecordedSession):
         )
         self.get(
             "/",
-            headers={
-                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-                "Referer": f"{self.host}/notes/529276073",
-            },
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/notes/529276073"},
         )
         self.get(
             "/api/products",

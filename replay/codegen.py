@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from replay.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
 
 WIDTH = 88
+SHARED_VALUE_LENGTH = 40
 CREDENTIAL = re.compile(r'self\.credential\("([^"]+)"\)')
 INDENT = "    "
 
@@ -62,6 +63,10 @@ def render(scenario: Scenario) -> str:
     if scenario.default_headers:
         headers = _dict((Code(string(k)), Code(string(v))) for k, v in scenario.default_headers)
         lines += ["", *_statement("HEADERS = ", headers, 0)]
+    constants = _shared_header_values(scenario)
+    if constants:
+        lines.append("")
+        lines += [f"{name} = {string(v)}" for v, name in constants.items()]
     lines += [
         "",
         "",
@@ -86,8 +91,27 @@ def render(scenario: Scenario) -> str:
                 lines.append(f"{INDENT * 2}# {_comment(p.comment)}")
             lines.append(f"{INDENT * 2}self.{p.var} = {p.expr}")
     for step in scenario.steps:
-        lines += ["", *_step(step)]
+        lines += ["", *_step(step, constants)]
     return "\n".join(lines) + "\n"
+
+
+def _shared_header_values(scenario: Scenario) -> dict[str, str]:
+    """Long header values many requests send alike (a browser's Accept) get a name, once."""
+    uses: dict[tuple[str, str], int] = {}
+    for call in scenario.calls:
+        for name, v in call.headers:
+            if isinstance(v, str) and len(v) >= SHARED_VALUE_LENGTH:
+                uses[name, v] = uses.get((name, v), 0) + 1
+    constants: dict[str, str] = {}
+    for (name, v), count in uses.items():
+        if count > 1 and v not in constants:
+            base = re.sub(r"\W", "_", name).upper().strip("_") or "HEADER"
+            constant, n = base, 1
+            while constant in constants.values() or constant == "HEADERS":
+                n += 1
+                constant = f"{base}_{n}"
+            constants[v] = constant
+    return constants
 
 
 def _imports(scenario: Scenario) -> list[str]:
@@ -144,20 +168,20 @@ def _comment(text: str) -> str:
     return "".join(c if c.isprintable() else _escape_char(c) for c in text)
 
 
-def _step(step: Step) -> list[str]:
+def _step(step: Step, constants: dict[str, str]) -> list[str]:
     lines = [
         f"{INDENT}@task",
         f"{INDENT}def {step.name}(self):",
         f'{INDENT * 2}"""{_docstring(step.title)}"""',
     ]
     for call in step.calls:
-        lines += _statement("", _call(call), 2)
+        lines += _statement("", _call(call, constants), 2)
     if step.think:
         lines.append(f"{INDENT * 2}self.think({step.think})")
     return lines
 
 
-def _call(call: Call) -> Collection:
+def _call(call: Call, constants: dict[str, str]) -> Collection:
     method = call.method.lower()
     known = method in ("get", "post", "put", "patch", "delete")
     items: list[Node] = [] if known else [Code(string(call.method))]
@@ -165,7 +189,13 @@ def _call(call: Call) -> Collection:
     if call.name:
         items.append(Pair(Code("name"), "=", Code(string(call.name))))
     if call.headers:
-        headers = _dict((Code(string(k)), Code(value(v))) for k, v in call.headers)
+        headers = _dict(
+            (
+                Code(string(k)),
+                Code(constants.get(v) or value(v) if isinstance(v, str) else value(v)),
+            )
+            for k, v in call.headers
+        )
         items.append(Pair(Code("headers"), "=", headers))
     if call.body:
         items.append(_body(call.body))
@@ -180,7 +210,10 @@ def _call(call: Call) -> Collection:
 
 def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
-        (Code(string(e.var)), Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(string(e.path))]))
+        (
+            Code(string(e.var)),
+            Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(pattern(e.path))]),
+        )
         for e in extractions
     )
     save.comments = [_comment(e.note) for e in extractions]
@@ -295,6 +328,14 @@ def _ref_expr(ref: Ref) -> str:
     if ref.encode == "url":
         return f"urlencoded({ref.expr})"
     return f"int({ref.expr})" if ref.encode == "int" else ref.expr
+
+
+def pattern(s: str) -> str:
+    """A regular expression as a raw string where one can hold it, else a plain literal."""
+    quote = '"' if '"' not in s else "'"
+    if quote in s or s.endswith("\\") or not s.isprintable():
+        return string(s)
+    return f"r{quote}{s}{quote}"
 
 
 def string(s: str) -> str:

@@ -368,7 +368,7 @@ def _group_for(value: str) -> str:
     if re.fullmatch(r"[0-9a-f]+", value) or re.fullmatch(r"[0-9A-F]+", value):
         return r"([0-9a-fA-F]+)"
     extra = "".join(sorted({c for c in value if not c.isalnum() and c not in "_-"}))
-    return f"([\\w\\-{re.escape(extra)}]+)"
+    return f"([\\w{re.escape(extra)}-]+)"
 
 
 def _loose_whitespace(escaped: str) -> str:
