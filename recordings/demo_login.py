@@ -117,7 +117,7 @@ class DemoLogin(RecordedSession):
                 "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
-                "Referer": f"{self.host}/notes/901490833",
+                "Referer": f"{self.host}/notes/{self.note_id}",
             },
             data={"csrf_token": self.csrf_token_2},
             expect=302,
@@ -125,7 +125,7 @@ class DemoLogin(RecordedSession):
         )
         self.get(
             "/",
-            headers={"Accept": ACCEPT, "Referer": f"{self.host}/notes/901490833"},
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/notes/{self.note_id}"},
         )
         self.get(
             "/api/products",

@@ -103,7 +103,7 @@ class DemoShop(RecordedSession):
             json={"email": self.email, "password": self.password},
             save={
                 # JSON token of POST /api/login
-                "login_token": json_path(r"token"),
+                "login_token": json_path("token"),
             },
         )
         self.get(
@@ -140,7 +140,7 @@ class DemoShop(RecordedSession):
             expect=201,
             save={
                 # JSON id of POST /api/orders
-                "order_id": json_path(r"id"),
+                "order_id": json_path("id"),
             },
         )
         self.get(
@@ -227,7 +227,7 @@ class DemoShop(RecordedSession):
                 "Accept": ACCEPT,
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": self.host,
-                "Referer": f"{self.host}/notes/529276073",
+                "Referer": f"{self.host}/notes/{self.note_id}",
             },
             data={"csrf_token": self.csrf_token_2},
             expect=302,
@@ -235,7 +235,7 @@ class DemoShop(RecordedSession):
         )
         self.get(
             "/",
-            headers={"Accept": ACCEPT, "Referer": f"{self.host}/notes/529276073"},
+            headers={"Accept": ACCEPT, "Referer": f"{self.host}/notes/{self.note_id}"},
         )
         self.get(
             "/api/products",

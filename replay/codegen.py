@@ -212,12 +212,17 @@ def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
         (
             Code(string(e.var)),
-            Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(pattern(e.path))]),
+            Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(_extractor_argument(e))]),
         )
         for e in extractions
     )
     save.comments = [_comment(e.note) for e in extractions]
     return save
+
+
+def _extractor_argument(extraction: Extraction) -> str:
+    regular = extraction.source in ("regex", "location")
+    return pattern(extraction.path) if regular else string(extraction.path)
 
 
 def _body(body: Body) -> Pair:

@@ -171,8 +171,11 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str]]:
             bare = AUTH_SCHEME.sub("", value)
             yield bare, f"header {name}"
             yield from ((t, f"header {name}") for t in _tokens(bare) if t != bare)
-        elif isinstance(value, str) and name.lower() in PAGE_HEADERS:
-            yield from ((t, SECONDARY) for t in _tokens(value))
+        elif name.lower() in PAGE_HEADERS:
+            literal = value.parts if isinstance(value, Text) else (value,)
+            for part in literal:
+                if isinstance(part, str):
+                    yield from ((t, SECONDARY) for t in _tokens(part))
     body = call.body
     if body is None:
         return

@@ -88,6 +88,10 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     if refs:
         for call in calls:
             call.url = _substitute_query(call.url, refs)
+            call.headers = [
+                (k, _substitute_query(v, refs) if k.lower() == "referer" else v)
+                for k, v in call.headers
+            ]
             call.substitute(_replacer(refs))
     return scenario
 
