@@ -106,7 +106,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)
     ]
     correlated.sort(key=lambda c: (c.source.call, c.first_sent))
-    names: set[str] = set()
+    names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[str, Ref]]] = {}
     for candidate in correlated:
@@ -115,7 +115,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
         if not source.from_rule and (var in rules.ignore or candidate.value in rules.ignore):
             continue
-        var = _unique(var, names)
+        var = names.allocate(var, source.call, candidate.sinks[-1].call)
         extraction = Extraction(var, made.source, made.path, made.note)
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
@@ -222,9 +222,9 @@ def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
     a named place (a key, a header) wins over a position in a list."""
     last_use = max(c.first_sent for c in candidates.values())
     for index, call in enumerate(calls[:last_use]):
-        for value, make, positional in _made_values(call):
-            candidate = candidates.get(value)
-            if candidate is None or index >= candidate.first_sent:
+        for value, make, positional in _made_values(call, candidates):
+            candidate = candidates[value]
+            if index >= candidate.first_sent:
                 continue
             if positional and candidate.source and not candidate.source.positional:
                 continue
@@ -248,8 +248,8 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
     raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
 
 
-def _made_values(call: Call) -> Iterator[tuple[str, MakeExtraction, bool]]:
-    """Every value a response carries, with how to read it from the live response."""
+def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction, bool]]:
+    """Every value of `wanted` a response carries, with how to read it from the live response."""
     exchange = call.exchange
     if exchange is None:
         return
@@ -259,12 +259,12 @@ def _made_values(call: Call) -> Iterator[tuple[str, MakeExtraction, bool]]:
         lower = name.lower()
         if lower == "set-cookie":
             cookie = _cookie(value)
-            if cookie:
+            if cookie and cookie[1] in wanted:
                 note = f"cookie {cookie[0]} set by {what}"
                 yield cookie[1], _extraction("cookie", cookie[0], note), False
         elif lower == "location":
-            yield from _in_text(value, "location", f"Location of {what}")
-        elif lower not in SOURCE_HEADERS_SKIPPED:
+            yield from _in_text(value, "location", f"Location of {what}", wanted)
+        elif lower not in SOURCE_HEADERS_SKIPPED and value in wanted:
             yield value, _extraction("header", name, f"header {name} of {what}"), False
     body = response.body
     if not body:
@@ -280,14 +280,16 @@ def _made_values(call: Call) -> Iterator[tuple[str, MakeExtraction, bool]]:
             document = None
         if document is not None:
             for path, leaf in _json_leaves(document):
-                if path:
+                if path and leaf in wanted:
                     note = f"JSON {path} of {what}"
                     yield leaf, _extraction("json", path, note), "[" in path
             return
-    yield from _in_text(text, "regex", f"{_html_context(text)} of {what}")
+    yield from _in_text(text, "regex", f"{_html_context(text)} of {what}", wanted)
 
 
-def _in_text(text: str, source: str, note: str) -> Iterator[tuple[str, MakeExtraction, bool]]:
+def _in_text(
+    text: str, source: str, note: str, wanted: dict
+) -> Iterator[tuple[str, MakeExtraction, bool]]:
     """Tokens of free text, each with a regex that finds it again by the text on its left."""
     for match in TOKEN.finditer(text):
         token = match.group()
@@ -299,7 +301,7 @@ def _in_text(text: str, source: str, note: str) -> Iterator[tuple[str, MakeExtra
                 pieces.append((piece, position))
                 offset = position + len(piece)
         for piece, position in pieces:
-            if piece and not is_trivial(piece):
+            if piece in wanted:
                 yield piece, _regex_extraction(source, text, position, piece, note), False
 
 
@@ -447,13 +449,20 @@ def _resource(call: Call) -> str:
     return identifier(word[:-1] if word.endswith("s") and len(word) > 3 else word)
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, n = name, 1
-    while candidate in taken or candidate in RESERVED:
-        n += 1
-        candidate = f"{name}_{n}"
-    taken.add(candidate)
-    return candidate
+class Names:
+    """Variable names as a person would pick them: `csrf_token` again for the next page's
+    token once the last one is no longer sent, `item_id_2` only while two ids are in use."""
+
+    def __init__(self) -> None:
+        self.busy_until: dict[str, int] = {}
+
+    def allocate(self, base: str, first_call: int, last_call: int) -> str:
+        name, n = base, 1
+        while name in RESERVED or self.busy_until.get(name, -1) > first_call:
+            n += 1
+            name = f"{base}_{n}"
+        self.busy_until[name] = last_call
+        return name
 
 
 RESERVED = frozenset(

@@ -10,6 +10,7 @@ with is the one they log in with.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
@@ -62,6 +63,9 @@ class Typed:
     value: str
     field: str
     first_call: int
+    uses: int = 1
+    """How many requests send it."""
+    last_call: int = -1
     kind: str = ""
     """"secret", "credential", "unique", "fake" or "" (left as recorded)."""
     expr: str = ""
@@ -72,6 +76,7 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     calls = list(scenario.calls)
     typed = _typed_values(calls)
     names = {correlation.var for correlation in scenario.correlations}
+    typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
     for item in typed.values():
         rule = rules.parameters.get(item.field)
@@ -79,6 +84,8 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             item.kind, item.expr = "rule", rule.expr
         else:
             _classify(item, calls)
+        if item.kind == "fake" and item.uses == 1 and typed_per_field[item.field] > 1:
+            item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
             refs[item.value] = Ref(item.expr)
         elif item.kind:
@@ -100,8 +107,14 @@ def _typed_values(calls: list[Call]) -> dict[str, Typed]:
     found: dict[str, Typed] = {}
     for index, call in enumerate(calls):
         for field, value in _fields(call):
-            if value and value not in found:
-                found[value] = Typed(value, field, index)
+            if not value:
+                continue
+            item = found.get(value)
+            if item is None:
+                found[value] = Typed(value, field, index, last_call=index)
+            elif item.last_call != index:
+                item.uses += 1
+                item.last_call = index
     return found
 
 

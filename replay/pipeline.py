@@ -66,6 +66,14 @@ def module_name(capture: Path) -> str:
     return identifier(capture.stem, "recording")
 
 
+SHOWN = 40
+SHOWN_SINKS = 4
+
+
+def _more(items: list | tuple, shown: int, what: str) -> list[str]:
+    return [f"    ... and {len(items) - shown} more {what}"] if len(items) > shown else []
+
+
 def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     """What the user needs to trust the conversion: counts, drops, hosts, correlations."""
     scenario, filtered = result.scenario, result.filtered
@@ -78,11 +86,14 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
         lines.append(f"  dropped {count:5d}  {reason}")
     hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(8))
     lines.append(f"hosts: {hosts}")
-    for correlation in scenario.correlations:
+    for correlation in scenario.correlations[:SHOWN]:
         lines.append(f"correlated {correlation.var}: from {correlation.source}")
-        lines += [f"    sent in {sink}" for sink in correlation.sinks]
-    for parameter in scenario.parameters:
+        lines += [f"    sent in {sink}" for sink in correlation.sinks[:SHOWN_SINKS]]
+        lines += _more(correlation.sinks, SHOWN_SINKS, "places")
+    lines += _more(scenario.correlations, SHOWN, "correlations (each is commented in the file)")
+    for parameter in scenario.parameters[:SHOWN]:
         lines.append(f"parameter {parameter.var} = {parameter.expr}")
+    lines += _more(scenario.parameters, SHOWN, "parameters")
     lines += [f"warning: {w}" for w in recording.warnings[:10]]
     lines.append(f"wrote {output}")
     return lines
