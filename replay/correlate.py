@@ -322,8 +322,16 @@ def _name_in_text(text: str, position: int, description: str) -> str:
     if match:
         return identifier(match.group(2))
     left = text[max(0, position - 40) : position]
-    key = re.search(r"([A-Za-z_][\w\-]*)[\"']?\s*[:=/]\s*[\"']?$", left)
-    return identifier(key.group(1)) if key else ""
+    key = re.search(r"([A-Za-z_][\w\-]*)[\"']?\s*([:=/])\s*[\"']?$", left)
+    if not key:
+        return ""
+    if key.group(2) != "/":
+        return identifier(key.group(1))
+    # A path segment: /orders/8f3a → order_id, /products/burr-grinder → product_slug
+    word = _singular(key.group(1))
+    end = text[position:].split("/", 1)[0].split("?", 1)[0]
+    kind = "slug" if re.fullmatch(r"[a-z]+(-[a-z0-9]+)+", end) else "id"
+    return identifier(f"{word}_{kind}")
 
 
 def _extraction(source: str, path: str, note: str) -> MakeExtraction:
@@ -435,18 +443,20 @@ def _var_name(extraction: Extraction, call: Call) -> str:
     else:
         last, owner = extraction.var, ""
     if not last or last.lower() in GENERIC_KEYS or last.lower() == _resource(call):
-        owner = owner or _resource(call)
+        owner = _singular(owner) if owner else _resource(call)
         return identifier(f"{owner}_{last or 'id'}")
-    if last.endswith("s") and extraction.source == "location":
-        return identifier(f"{last[:-1]}_id")
     return identifier(last)
 
 
 def _resource(call: Call) -> str:
     path = call.url if isinstance(call.url, str) else ""
     words = [w for w in urlsplit(path).path.split("/") if w and url_template(w) == w]
-    word = words[-1] if words else "value"
-    return identifier(word[:-1] if word.endswith("s") and len(word) > 3 else word)
+    return identifier(_singular(words[-1]) if words else "value")
+
+
+def _singular(word: str) -> str:
+    """`orders` → `order`, `items` → `item`: enough English for variable names."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
 class Names:
