@@ -73,9 +73,15 @@ def read_capture(path: str | Path) -> Recording:
             recording.skip("websocket")  # as the HAR importer does: not replayable over HTTP
         elif kind == "exchange":
             try:
-                recording.exchanges.append(exchange(record))
-            except (KeyError, TypeError, ValueError) as e:
-                raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from e
+                x = _well_typed(exchange(record))
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+                raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from None
+            recording.exchanges.append(x)
+            if x.request.declared_size > len(x.request.body):  # streamed by the proxy
+                recording.warnings.append(
+                    f"{x.request.method} {x.request.url}: the {x.request.declared_size}-byte "
+                    "body was streamed through, not recorded"
+                )
         else:
             recording.skip(str(kind).replace("_", " "))
     recording.exchanges.sort(key=lambda x: x.started)
@@ -142,6 +148,35 @@ def exchange(record: dict[str, Any]) -> Exchange:
         duration_ms=record["duration_ms"],
         error=record.get("error", ""),
     )
+
+
+def _well_typed(x: Exchange) -> Exchange:
+    """The exchange, if every field has the type the model promises (a hand-edited or foreign
+    file may say anything); else TypeError naming the field."""
+    request, response = x.request, x.response
+    fields = {
+        "request.method": (request.method, str),
+        "request.url": (request.url, str),
+        "request.http_version": (request.http_version, str),
+        "request.mime_type": (request.mime_type, str),
+        "request.declared_size": (request.declared_size, int),
+        "response.status": (response.status, int),
+        "response.reason": (response.reason, str),
+        "response.http_version": (response.http_version, str),
+        "response.mime_type": (response.mime_type, str),
+        "started": (x.started, int | float),
+        "duration_ms": (x.duration_ms, int | float),
+        "error": (x.error, str),
+    }
+    for name, (value, kind) in fields.items():
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TypeError(f"{name} is {type(value).__name__}")
+    for name, value in (*request.headers, *response.headers):
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"header {name!r} is not a pair of strings")
+    if not 0 <= x.started < 1e11:
+        raise ValueError(f"started {x.started} is not a time")
+    return x
 
 
 def _json_line(line: bytes) -> Any:

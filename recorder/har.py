@@ -10,63 +10,162 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 from haralyzer import HarParser
 
 from recorder.model import CaptureError, Exchange, Page, Recording, Request, Response
 
 HTTP_SCHEMES = ("http://", "https://")
+LATEST = datetime(9000, 1, 1).timestamp()
+"""Timestamps outside [epoch, LATEST] are an exporter's garbage: read as unknown (0)."""
 
 
 def read_har(path: str | Path) -> Recording:
     """Read a HAR file; raise CaptureError with a one-line reason when it is not one."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CaptureError(f"{path}: not a HAR file (not UTF-8 text)") from None
     except OSError as e:
         raise CaptureError(f"{path}: cannot read: {e.strerror or e}") from None
-    return parse_har(raw, source=str(path))
+    return parse_har(text, source=str(path))
 
 
-def parse_har(raw: bytes, source: str = "<har>") -> Recording:
+def parse_har(text: str, source: str = "<har>") -> Recording:
+    """Entries are decoded one at a time and turned into exchanges at once: a capture of
+    100 MB never exists as one tree of Python objects (which would take four times that)."""
+    recording = Recording(source=source)
+    shared: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def add(entry: Any) -> None:
+        if not isinstance(entry, dict):
+            recording.skip("not an entry object")
+            return
+        exchange, reason = _exchange(entry, shared)
+        if exchange is None:
+            recording.skip(reason)
+            return
+        recording.exchanges.append(exchange)
+        if exchange.request.declared_size > len(exchange.request.body):
+            recording.warnings.append(
+                f"{exchange.request.method} {exchange.request.url}: the HAR declares a "
+                f"{exchange.request.declared_size}-byte body it does not carry"
+            )
+
     try:
-        document = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise CaptureError(f"{source}: not a HAR file (not UTF-8 text)") from None
+        log = _LogReader(text).read(add)
     except json.JSONDecodeError as e:
         raise CaptureError(f"{source}: not a HAR file (invalid JSON at line {e.lineno})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("log"), dict):
-        raise CaptureError(f"{source}: not a HAR file (no 'log' object)")
-    log = HarParser(document).har_data
-    entries = log.get("entries")
-    if not isinstance(entries, list):
-        raise CaptureError(f"{source}: not a HAR file ('log.entries' is not a list)")
-
-    recording = Recording(source=source, creator=_creator(log))
+    except RecursionError:
+        raise CaptureError(f"{source}: not a HAR file (JSON nested too deeply)") from None
+    except _NotHar as e:
+        raise CaptureError(f"{source}: not a HAR file ({e})") from None
+    log = HarParser({"log": log}).har_data
+    recording.creator = _creator(log)
     version = str(log.get("version", ""))
     if version and version not in ("1.1", "1.2"):
         recording.warnings.append(f"unknown HAR version {version!r}; read as 1.2")
     recording.pages = [page for page in map(_page, _dicts(log.get("pages"))) if page]
-    for entry in entries:
-        if not isinstance(entry, dict):
-            recording.skip("not an entry object")
-            continue
-        exchange, reason = _exchange(entry)
-        if exchange is None:
-            recording.skip(reason)
-        else:
-            recording.exchanges.append(exchange)
-            if exchange.request.declared_size > len(exchange.request.body):
-                recording.warnings.append(
-                    f"{exchange.request.method} {exchange.request.url}: the HAR declares a "
-                    f"{exchange.request.declared_size}-byte body it does not carry"
-                )
     recording.exchanges.sort(key=lambda e: e.started)
     return recording
+
+
+class _NotHar(Exception):
+    pass
+
+
+class _LogReader:
+    """Walks `{"log": {..., "entries": [...]}}` with the json module's own decoder, decoding
+    each entry on its own; everything in `log` but the entries is decoded whole (it is small)."""
+
+    WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.decoder = json.JSONDecoder()
+        self.position = 0
+
+    def read(self, add_entry: Callable[[Any], None]) -> dict:
+        """`log` without its entries; each entry goes to `add_entry` as soon as it is decoded."""
+        log: dict[str, Any] | None = None
+        if self._peek() != "{":
+            raise _NotHar("not a JSON object")
+        for key in self._keys():
+            if key == "log" and self._peek() == "{":
+                log = {}
+                for log_key in self._keys():
+                    if log_key == "entries" and self._peek() == "[":
+                        log["entries"] = []
+                        for entry in self._items():
+                            add_entry(entry)
+                    else:
+                        log[log_key] = self._value()
+            else:
+                self._value()
+        self._skip()
+        if self.position != len(self.text):
+            self._value()  # raises the decoder's own error for trailing garbage
+        if log is None:
+            raise _NotHar("no 'log' object")
+        if not isinstance(log.pop("entries", None), list):
+            raise _NotHar("'log.entries' is not a list")
+        return log
+
+    def _keys(self) -> Iterator[str]:
+        """Keys of the object starting here; the caller reads each value."""
+        self._expect("{")
+        if self._peek() == "}":
+            self.position += 1
+            return
+        while True:
+            key = self._value()
+            if not isinstance(key, str):
+                raise json.JSONDecodeError("Expecting property name", self.text, self.position)
+            self._expect(":")
+            yield key
+            if self._peek() == ",":
+                self.position += 1
+                continue
+            self._expect("}")
+            return
+
+    def _items(self) -> Iterator[Any]:
+        self._expect("[")
+        if self._peek() == "]":
+            self.position += 1
+            return
+        while True:
+            yield self._value()
+            if self._peek() == ",":
+                self.position += 1
+                continue
+            self._expect("]")
+            return
+
+    def _value(self) -> Any:
+        self._skip()
+        value, self.position = self.decoder.raw_decode(self.text, self.position)
+        return value
+
+    def _peek(self) -> str:
+        self._skip()
+        return self.text[self.position : self.position + 1]
+
+    def _skip(self) -> None:
+        self.position = self.WHITESPACE.match(self.text, self.position).end()
+
+    def _expect(self, char: str) -> None:
+        if self._peek() != char:
+            raise json.JSONDecodeError(f"Expecting {char!r}", self.text, self.position)
+        self.position += 1
 
 
 def _creator(log: dict) -> str:
@@ -92,12 +191,13 @@ def _time(obj: dict) -> float:
     if not isinstance(value, str):
         return 0.0
     try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
+        seconds = datetime.fromisoformat(value).timestamp()
+    except (ValueError, OverflowError, OSError):
         return 0.0
+    return seconds if 0 <= seconds <= LATEST else 0.0
 
 
-def _exchange(entry: dict) -> tuple[Exchange | None, str]:
+def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     """Turn one entry into an Exchange, or say why it is not an HTTP exchange."""
     request, response = entry.get("request"), entry.get("response")
     if not isinstance(request, dict) or not isinstance(response, dict):
@@ -105,6 +205,8 @@ def _exchange(entry: dict) -> tuple[Exchange | None, str]:
     url = request.get("url")
     if not isinstance(url, str) or not url.lower().startswith(HTTP_SCHEMES):
         return None, "not HTTP (websocket, data: or browser-internal URL)"
+    if not _valid_url(url):
+        return None, "invalid URL (no host, bad port or control characters)"
     if entry.get("_webSocketMessages") or _header_value(request, "upgrade") == "websocket":
         return None, "websocket"
     method = request.get("method")
@@ -112,7 +214,7 @@ def _exchange(entry: dict) -> tuple[Exchange | None, str]:
         return None, "request without method"
     body, mime, declared = _request_body(request)
     status = response.get("status")
-    status = status if isinstance(status, int) else _int(status)
+    status = status if type(status) is int else _int(status)
     content = response.get("content") if isinstance(response.get("content"), dict) else {}
     return (
         Exchange(
@@ -120,7 +222,7 @@ def _exchange(entry: dict) -> tuple[Exchange | None, str]:
                 method=method.upper(),
                 url=url,
                 http_version=str(request.get("httpVersion") or "HTTP/1.1"),
-                headers=_headers(request),
+                headers=_headers(request, shared),
                 body=body,
                 mime_type=mime,
                 declared_size=declared,
@@ -129,7 +231,7 @@ def _exchange(entry: dict) -> tuple[Exchange | None, str]:
                 status=status,
                 reason=str(response.get("statusText") or ""),
                 http_version=str(response.get("httpVersion") or "HTTP/1.1"),
-                headers=_headers(response),
+                headers=_headers(response, shared),
                 body=_content(content),
                 mime_type=str(content.get("mimeType") or ""),
             ),
@@ -143,12 +245,23 @@ def _exchange(entry: dict) -> tuple[Exchange | None, str]:
     )
 
 
-def _headers(message: dict) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (str(h["name"]), str(h.get("value", "")))
-        for h in _dicts(message.get("headers"))
-        if isinstance(h.get("name"), str)
-    )
+def _valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port out of range)
+    except ValueError:
+        return False
+    return bool(parts.hostname) and url.isprintable()
+
+
+def _headers(message: dict, shared: dict) -> tuple[tuple[str, str], ...]:
+    """Header pairs, each stored once however many requests repeat it (most do)."""
+    pairs = []
+    for h in _dicts(message.get("headers")):
+        if isinstance(h.get("name"), str):
+            pair = (h["name"], str(h.get("value", "")))
+            pairs.append(shared.setdefault(pair, pair))
+    return tuple(pairs)
 
 
 def _header_value(message: dict, name: str) -> str:
@@ -202,15 +315,19 @@ def _error(entry: dict, status: int) -> str:
     message = response.get("_error") or entry.get("_error")
     if message:
         return str(message)
-    return "no response (status 0)" if status <= 0 else ""
+    if status <= 0:
+        return "no response (status 0)"
+    return "" if 100 <= status <= 999 else f"invalid status {status}"
 
 
 def _int(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 
 def _number(value: Any) -> float:
-    return value if isinstance(value, int | float) and value >= 0 else 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if 0 <= value < math.inf else 0.0

@@ -24,6 +24,8 @@ from replay.templates import identifier, url_template
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:]{5,}")
 TOKEN_PARTS = re.compile(r"[/?&=:.%+~]")
+TOKEN_PIECE = re.compile(r"[A-Za-z0-9_\-]{5,}")
+"""A token's pieces between the separators TOKEN_PARTS splits on."""
 AUTH_SCHEME = re.compile(r"^(Bearer|Token|JWT|Basic|Digest)\s+", re.IGNORECASE)
 SOURCE_HEADERS_SKIPPED = frozenset(
     "date server content-type content-length content-encoding connection keep-alive vary "
@@ -33,6 +35,8 @@ SOURCE_HEADERS_SKIPPED = frozenset(
     "report-to nel alt-svc x-content-type-options x-frame-options x-xss-protection "
     "referrer-policy permissions-policy cross-origin-opener-policy set-cookie".split()
 )
+DIGIT = re.compile(r"\d")
+LETTER = re.compile(r"[^\W\d_]")
 HOSTNAME = re.compile(r"([a-z0-9\-]+\.)+[a-z]{2,}(:\d+)?", re.IGNORECASE)
 BROWSER_HEADERS = frozenset({"referer", "origin", "user-agent", "accept", "accept-language"})
 """Sent by the browser about itself and its page: never why a value counts as correlated."""
@@ -79,8 +83,8 @@ def is_trivial(value: str) -> bool:
         return len(value) < 4 or len(set(value)) == 1
     if len(value) < 8 or "://" in value or HOSTNAME.fullmatch(value):
         return True
-    has_digit = any(c.isdigit() for c in value)
-    has_alpha = any(c.isalpha() for c in value)
+    has_digit = DIGIT.search(value) is not None
+    has_alpha = LETTER.search(value) is not None
     if not has_alpha:
         return not has_digit or _looks_like_date_or_version(value)
     if not has_digit:
@@ -290,19 +294,11 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
 def _in_text(
     text: str, source: str, note: str, wanted: dict
 ) -> Iterator[tuple[str, MakeExtraction, bool]]:
-    """Tokens of free text, each with a regex that finds it again by the text on its left."""
-    for match in TOKEN.finditer(text):
-        token = match.group()
-        pieces = [(token, match.start())]
-        if TOKEN_PARTS.search(token):
-            offset = match.start()
-            for piece in TOKEN_PARTS.split(token):
-                position = text.find(piece, offset)
-                pieces.append((piece, position))
-                offset = position + len(piece)
-        for piece, position in pieces:
-            if piece in wanted:
-                yield piece, _regex_extraction(source, text, position, piece, note), False
+    """Wanted values in free text, each with a regex that finds it again by the text on its
+    left. Tokens are matched against `wanted` as sets, so a page costs two regex scans."""
+    found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
+    for value in found:
+        yield value, _regex_extraction(source, text, text.find(value), value, note), False
 
 
 def _regex_extraction(
@@ -385,7 +381,8 @@ def _group_for(value: str) -> str:
 
 
 def _loose_whitespace(escaped: str) -> str:
-    return re.sub(r"(\\\s)+|(\\ )+", r"\\s+", escaped)
+    """Any run of whitespace matches any other; `-` needs no escape outside a class."""
+    return re.sub(r"(\\\s)+|(\\ )+", r"\\s+", escaped).replace("\\-", "-")
 
 
 HTML_INPUT = re.compile(r"""name=["']([^"']+)["'][^>]*$""")

@@ -21,7 +21,11 @@ from replay.templates import identifier
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
-SECRET_FIELD = re.compile(r"pass(word|wd|phrase)?$|^pwd$|secret|^pin$|otp|totp", re.I)
+SECRET_FIELD = re.compile(
+    r"pass(word|wd|phrase)?$|^pwd$|secret|^pin$|otp|totp|api_?key|(?<!csrf_)(?<!xsrf_)token$",
+    re.I,
+)
+PASSWORD_FIELD = re.compile(r"pass(word|wd|phrase)?$|^pwd$", re.I)
 SECRET_HEADER = re.compile(r"^(authorization|x-api-key|api-key|x-auth-token|x-access-token)$", re.I)
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
@@ -90,11 +94,15 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             refs[item.value] = Ref(item.expr)
         elif item.kind:
             var = _unique_name(_var_for(item), names)
+            if item.kind in ("secret", "credential"):
+                item.expr = f'self.credential("{var}")'  # $REPLAY_<VAR>, or the CSV column
             refs[item.value] = Ref(f"self.{var}")
             scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
     if refs:
         for call in calls:
             call.url = _substitute_query(call.url, refs)
+            if call.body and call.body.kind == "text":
+                call.body.text = _substitute_pattern(call.body.text, refs, MULTIPART_FIELD, 2)
             call.headers = [
                 (k, _substitute_query(v, refs) if k.lower() == "referer" else v)
                 for k, v in call.headers
@@ -132,6 +140,15 @@ def _fields(call: Call) -> Iterator[tuple[str, str]]:
         yield from ((k, v) for k, v in body.fields if isinstance(v, str))
     elif body.kind == "json":
         yield from _json_strings(body.value, "")
+    elif body.kind == "text":
+        for part in _literal_parts(body.text):
+            yield from ((m.group(1), m.group(2)) for m in MULTIPART_FIELD.finditer(part))
+
+
+def _literal_parts(value: Value) -> tuple:
+    return (
+        tuple(p for p in value.parts if isinstance(p, str)) if isinstance(value, Text) else (value,)
+    )
 
 
 def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
@@ -155,24 +172,24 @@ def _classify(item: Typed, calls: list[Call]) -> None:
     elif NONCE.match(field) and len(value) >= 8:
         item.kind, item.expr = "fake", "self.unique.value()"
     elif SECRET_HEADER.match(field):
-        item.kind, item.expr = "secret", f'self.credential("{identifier(field)}")'
+        item.kind = "secret"
     elif SECRET_FIELD.search(field):
-        if signing_up:
+        if signing_up and PASSWORD_FIELD.search(field):
             item.kind, item.expr = "fake", "self.fake.password(length=14)"
         else:
-            item.kind, item.expr = "secret", 'self.credential("password")'
+            item.kind = "secret"
     elif EMAIL.match(value) or re.search(r"e-?mail", field, re.I):
         if signing_up:
             item.kind, item.expr = "unique", "self.unique.email()"
         elif _sent_with_secret(calls[item.first_call]):
-            item.kind, item.expr = "credential", 'self.credential("email")'
+            item.kind = "credential"
         else:
             item.kind, item.expr = "fake", "self.fake.email()"
     elif IDENTITY_FIELD.match(field) and _sent_with_secret(calls[item.first_call]):
         if signing_up:
             item.kind, item.expr = "unique", "self.unique.user_name()"
         else:
-            item.kind, item.expr = "credential", f'self.credential("{identifier(field)}")'
+            item.kind = "credential"
     else:
         provider = next(
             (p for pattern, p, shape in PROVIDERS if pattern.search(field) and shape.match(value)),
@@ -195,9 +212,9 @@ def _sent_with_secret(call: Call) -> bool:
 
 
 def _var_for(item: Typed) -> str:
-    if item.kind in ("secret", "credential") and SECRET_FIELD.search(item.field):
+    if item.kind in ("secret", "credential") and PASSWORD_FIELD.fullmatch(item.field):
         return "password"
-    if item.expr.endswith("email()") or item.expr == 'self.credential("email")':
+    if item.expr.endswith("email()") or (item.kind == "credential" and EMAIL.match(item.value)):
         return "email"
     return identifier(item.field, "value")
 
@@ -229,6 +246,11 @@ def _replacer(refs: dict[str, Ref]):
 
 
 QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
+MULTIPART_FIELD = re.compile(
+    r'Content-Disposition: form-data; name="([^"]+)"\r\n(?:[^\r\n]+\r\n)*\r\n(.*?)\r\n--',
+    re.S | re.I,
+)
+"""A multipart text field (file parts have a filename and are left as recorded)."""
 
 
 def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
@@ -241,22 +263,29 @@ def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
 
 def _substitute_query(url: Value, refs: dict[str, Ref]) -> Value:
     """Query values that are parameters become refs, percent-encoded as the browser sent them."""
+    return _substitute_pattern(url, refs, QUERY_PAIR, 3, decode=unquote_plus)
+
+
+def _substitute_pattern(
+    text: Value, refs: dict[str, Ref], pattern: re.Pattern, group: int, decode=None
+) -> Value:
+    """Replace the values `pattern` finds (in `group`) that are parameters, in place."""
     parts: list[str | Ref] = []
     changed = False
-    for part in url.parts if isinstance(url, Text) else (url,):
+    for part in text.parts if isinstance(text, Text) else (text,):
         if not isinstance(part, str):
             parts.append(part)
             continue
         position = 0
-        for match in QUERY_PAIR.finditer(part):
-            ref = refs.get(unquote_plus(match.group(3)))
+        for match in pattern.finditer(part):
+            ref = refs.get(decode(match.group(group)) if decode else match.group(group))
             if ref is None:
                 continue
-            parts.append(part[position : match.start(3)])
-            parts.append(ref if ref.expr.endswith("()") else Ref(ref.expr, "url"))
-            position, changed = match.end(3), True
+            encoded = decode is not None and not ref.expr.endswith("()")
+            parts += [part[position : match.start(group)], Ref(ref.expr, "url") if encoded else ref]
+            position, changed = match.end(group), True
         parts.append(part[position:])
-    return _merge(parts) if changed else url
+    return _merge(parts) if changed else text
 
 
 def _merge(parts: list[str | Ref]) -> Text:
