@@ -3,6 +3,9 @@
 Unique values need no coordination: each is built from a tag of this process (random, made
 once), the worker index Locust gives it, the user's number in the process and the iteration,
 which together never repeat across users, iterations, workers or machines.
+
+Rows of a CSV are dealt the same way: a worker takes every W-th row from its index on, where
+the master says W (`share_rows_between_workers`), so no two users of a run share a row.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from functools import cache
 from pathlib import Path
 
 from faker import Faker
+from locust import events
+from locust.runners import MasterRunner
 
 PROCESS_TAG = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6))
 """Distinguishes this process from every other one in the run (and from earlier runs)."""
@@ -55,7 +60,11 @@ class MissingData(Exception):
 
 
 class Accounts:
-    """A CSV of accounts, one row per virtual user, like JMeter's CSV Data Set."""
+    """A CSV of accounts, one row per virtual user, like JMeter's CSV Data Set.
+
+    In a distributed run worker `worker_index` of `workers` keeps rows worker_index,
+    worker_index + workers, ...: each worker's users take their rows from its own share.
+    """
 
     def __init__(self, path: str | Path, worker_index: int = 0, workers: int = 1):
         self.path = Path(path)
@@ -64,8 +73,12 @@ class Accounts:
                 rows = list(csv.DictReader(f))
         except OSError as e:
             raise MissingData(f"accounts file {self.path}: {e.strerror or e}") from None
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise MissingData(f"accounts file {self.path}: not a UTF-8 CSV file ({e})") from None
         if not rows:
             raise MissingData(f"accounts file {self.path} has no rows under its header")
+        workers = max(int(workers or 1), 1)
+        self.share = f"worker {worker_index} of {workers}: " if workers > 1 else ""
         self.rows = rows[worker_index::workers] if workers > 1 else rows
         self._next = itertools.count()
         self._shared = itertools.count()
@@ -75,20 +88,37 @@ class Accounts:
         index = next(self._next)
         if index >= len(self.rows):
             raise MissingData(
-                f"accounts file {self.path} ran out of rows: {len(self.rows)} rows for "
-                f"more users; add rows or run fewer users"
+                f"accounts file {self.path} ran out of rows ({self.share}{len(self.rows)} rows "
+                "for more users); add rows or run fewer users"
             )
         return self.rows[index]
 
     def cycle(self) -> dict[str, str]:
         """Rows round-robin, shared by every user of this process."""
+        if not self.rows:
+            raise MissingData(f"accounts file {self.path}: no rows left for {self.share[:-2]}")
         return self.rows[next(self._shared) % len(self.rows)]
+
+
+@events.test_start.add_listener
+def share_rows_between_workers(environment, **_kwargs) -> None:
+    """On a master, as the test starts: the number of shares CSV rows are dealt into, sent to
+    the workers with the options of every spawn message (Locust forwards options it does not
+    know). One share per worker index in use, so a worker that reconnected (new index) still
+    takes rows no one else has. Workers should all be connected before the test starts."""
+    runner, options = environment.runner, environment.parsed_options
+    if not isinstance(runner, MasterRunner) or options is None:
+        return
+    workers = runner.clients.ready + runner.clients.spawning + runner.clients.running
+    options.workers = max((runner.get_worker_index(w.id) for w in workers), default=0) + 1
 
 
 def credential(name: str, row: dict[str, str] | None) -> str:
     """`name` from the user's accounts row, else from $REPLAY_<NAME>."""
     if row is not None:
         if name in row:
+            if row[name] is None:  # a short row
+                raise MissingData(f"a row of the accounts file has no {name!r} value")
             return row[name]
         raise MissingData(f"the accounts file has no column {name!r} (columns: {', '.join(row)})")
     variable = f"REPLAY_{name.upper()}"

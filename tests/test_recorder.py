@@ -457,3 +457,70 @@ def _wait(condition, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+class Bulk(http.server.BaseHTTPRequestHandler):
+    """Big bodies both ways, written and read in chunks: `GET /bytes/N`, `POST /upload`."""
+
+    protocol_version = "HTTP/1.1"
+    CHUNK = bytes(range(256)) * 256
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        size = int(self.path.rsplit("/", 1)[1])
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        for _ in range(size // len(self.CHUNK)):
+            self.wfile.write(self.CHUNK)
+
+    def do_POST(self) -> None:
+        left, received = int(self.headers["Content-Length"]), 0
+        while left:
+            data = self.rfile.read(min(left, 1 << 16))
+            left, received = left - len(data), received + len(data)
+        body = json.dumps({"received": received}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_huge_bodies_stream_through_and_the_capture_says_they_were_not_kept(tmp_path):
+    """With mitmproxy's stream_large_bodies, huge bodies pass through untouched and are not
+    held in memory or written; the capture keeps the exchange and says its body went by."""
+    huge = 48 * 1024 * 1024
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bulk)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    capture = tmp_path / "huge.jsonl"
+    streaming = [*LOOPBACK_ONLY, "--set", "stream_large_bodies=1m"]
+    try:
+        with run_capture_proxy(capture, 0, quiet=True, extra_args=streaming) as proxy:
+            opener = proxy_opener(proxy.url)
+            with opener.open(f"{base}/bytes/{huge}") as download:
+                assert (
+                    sum(len(chunk) for chunk in iter(lambda: download.read(1 << 20), b"")) == huge
+                )
+            upload = urllib.request.Request(
+                f"{base}/upload", data=b"x" * huge, headers={"Content-Type": "text/plain"}
+            )
+            assert json.loads(opener.open(upload).read()) == {"received": huge}
+            assert opener.open(f"{base}/bytes/{len(Bulk.CHUNK)}").read() == Bulk.CHUNK
+            assert _wait(lambda: capture.read_bytes().count(b"\n") == 4)
+            assert proxy.process.poll() is None
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capture.stat().st_size < 1024 * 1024  # neither huge body was written
+    recording = read_capture(capture)
+    download, uploaded, small = recording.exchanges
+    assert (download.response.status, download.response.body) == (200, b"")
+    assert uploaded.request.body == b"" and uploaded.request.declared_size == huge
+    assert small.response.body == Bulk.CHUNK  # under the limit: kept as usual
+    assert any(f"{huge}-byte body" in warning for warning in recording.warnings)
