@@ -2,7 +2,8 @@
 
 Each recording becomes its own user class (pick them with --recordings or Locust's
 --class-picker); run `locust -f locustfile.py --help` for the options we add. Recordings
-are read from recordings/ beside this file, or from $REPLAY_RECORDINGS_DIR.
+are read from recordings/ beside this file, or from $REPLAY_RECORDINGS_DIR, and run-time
+settings from replay.toml in that folder (see the README, "Replay controls").
 """
 
 import os
@@ -10,20 +11,29 @@ from pathlib import Path
 
 from locust import events
 
-from replay.users import add_arguments, load_recordings, select_recordings, user_class
+from replay import users
 
 RECORDINGS = Path(os.environ.get("REPLAY_RECORDINGS_DIR") or Path(__file__).parent / "recordings")
 
-for _session in load_recordings(RECORDINGS):
-    globals()[_session.__name__] = user_class(_session)
+for _session in users.load_recordings(RECORDINGS):
+    globals()[_session.__name__] = users.user_class(_session)
 
 
 @events.init_command_line_parser.add_listener
 def _add_arguments(parser):
-    add_arguments(parser)
+    users.add_arguments(parser)
 
 
 @events.init.add_listener
-def _select_recordings(environment, **_kwargs):
-    if environment.parsed_options is not None:
-        select_recordings(environment)
+def _init(environment, **_kwargs):
+    users.on_init(environment, RECORDINGS)
+
+
+@events.test_start.add_listener
+def _test_start(environment, **_kwargs):
+    users.on_test_start(environment, RECORDINGS)
+
+
+@events.test_stop.add_listener
+def _test_stop(environment, **_kwargs):
+    users.on_test_stop(environment)

@@ -18,6 +18,7 @@ class DemoBrowse(RecordedSession):
     """127.0.0.1:43549, recorded 2026-11-26: 12 requests kept of 24, 0 correlations, 0 parameters."""
 
     recorded_host = "http://127.0.0.1:43549"
+    capture = "tests/data/demo-browse.har"
     weight = 1
     default_headers = HEADERS
 

@@ -18,6 +18,7 @@ class DemoLogin(RecordedSession):
     """127.0.0.1:35961, recorded 2026-11-26: 10 requests kept of 20, 3 correlations, 3 parameters."""
 
     recorded_host = "http://127.0.0.1:35961"
+    capture = "tests/data/demo-login.har"
     weight = 1
     default_headers = HEADERS
     credentials = ("email", "password")
@@ -77,7 +78,7 @@ class DemoLogin(RecordedSession):
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/login"},
             save={
                 # hidden input csrf_token in HTML of GET /dashboard
-                "csrf_token_2": regex(r'name="csrf_token"\s+value="([\w-]+)'),
+                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
             },
         )
         self.think(2.9)
@@ -93,7 +94,7 @@ class DemoLogin(RecordedSession):
                 "Origin": self.host,
                 "Referer": f"{self.host}/dashboard",
             },
-            data={"csrf_token": self.csrf_token_2, "text": self.text},
+            data={"csrf_token": self.csrf_token, "text": self.text},
             expect=303,
             location="/notes/901490833",
             save={
@@ -119,7 +120,7 @@ class DemoLogin(RecordedSession):
                 "Origin": self.host,
                 "Referer": f"{self.host}/notes/{self.note_id}",
             },
-            data={"csrf_token": self.csrf_token_2},
+            data={"csrf_token": self.csrf_token},
             expect=302,
             location="/",
         )

@@ -18,6 +18,7 @@ class DemoShop(RecordedSession):
     """127.0.0.1:41641, recorded 2026-11-26: 19 requests kept of 33, 5 correlations, 4 parameters."""
 
     recorded_host = "http://127.0.0.1:41641"
+    capture = "tests/data/demo-shop.har"
     weight = 1
     default_headers = HEADERS
 
@@ -187,7 +188,7 @@ class DemoShop(RecordedSession):
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/shop"},
             save={
                 # hidden input csrf_token in HTML of GET /dashboard
-                "csrf_token_2": regex(r'name="csrf_token"\s+value="([\w-]+)'),
+                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
             },
         )
         self.think(3.5)
@@ -203,7 +204,7 @@ class DemoShop(RecordedSession):
                 "Origin": self.host,
                 "Referer": f"{self.host}/dashboard",
             },
-            data={"csrf_token": self.csrf_token_2, "text": self.text},
+            data={"csrf_token": self.csrf_token, "text": self.text},
             expect=303,
             location="/notes/529276073",
             save={
@@ -229,7 +230,7 @@ class DemoShop(RecordedSession):
                 "Origin": self.host,
                 "Referer": f"{self.host}/notes/{self.note_id}",
             },
-            data={"csrf_token": self.csrf_token_2},
+            data={"csrf_token": self.csrf_token},
             expect=302,
             location="/",
         )

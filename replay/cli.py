@@ -15,11 +15,14 @@ from pathlib import Path
 
 from recorder.model import CaptureError, Recording
 from replay import pipeline
+from replay.options import SettingsError, add_replay_arguments
 from replay.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
 
 logger = logging.getLogger("replay")
 
 EXIT_USAGE = 2
+WRITTEN: list[Path] = []
+"""Files this command has replaced, for an honest message when Ctrl-C comes after one."""
 
 
 class UserError(Exception):
@@ -36,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("replay: error: %s", e)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        logger.error("replay: interrupted; nothing was overwritten")
+        done = f"{', '.join(map(str, WRITTEN))} written whole" if WRITTEN else "nothing written"
+        logger.error("replay: interrupted; %s, no file half-written", done)
         return 130
     except Exception as e:  # noqa: BLE001 (one line for the user; the traceback on request)
         if os.environ.get("REPLAY_DEBUG"):
@@ -83,6 +87,23 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--users", type=int, default=5)
     demo.add_argument("--run-time", default="20s")
     demo.set_defaults(command=demo_command)
+
+    verify = commands.add_parser("verify", help="run a recording once and compare it, step by step")
+    verify.add_argument("recording", type=Path, help="recordings/NAME.py")
+    verify.add_argument("--host", help="target to verify against (or an --env profile's host)")
+    verify.add_argument("--har", type=Path, help="the capture (default: the recording's own)")
+    verify.add_argument(
+        "--fix", action="store_true", help="write the missing rules, convert again, verify again"
+    )
+    add_replay_arguments(verify.add_argument_group("replay options"))
+    verify.set_defaults(command=verify_command)
+
+    # Its own prefix, so every Locust flag after `run` reaches Locust untouched.
+    run = commands.add_parser(
+        "run", help="locust -f locustfile.py ARGS (every Locust option works)", prefix_chars="+"
+    )
+    run.add_argument("locust_args", nargs=argparse.REMAINDER, help="Locust's own options")
+    run.set_defaults(command=run_command)
     return parser
 
 
@@ -144,10 +165,27 @@ def read_capture(path: Path) -> Recording:
         raise UserError(f"{path}: is a directory, not a capture file")
     if not path.exists():
         raise UserError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise UserError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    except OSError as e:
+        raise UserError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not head:
+        raise UserError(f"{path}: empty file, not a capture")
     from recorder import flows, har
 
     readers = {"har": har.read_har, "capture": flows.read_capture, "mitm": flows.read_mitm_flows}
-    return readers[flows.sniff(path)](path)
+    try:
+        kind = flows.sniff(path)
+        if kind == "mitm" and head[:1] in (b"{", b"["):  # JSON: a HAR gone wrong, not flows
+            kind = "har"
+        elif kind == "mitm" and not head[:1].isdigit():  # flow files start with a length
+            raise UserError(f"{path}: not a HAR file, a capture or a mitmproxy flow file")
+        return readers[kind](path)
+    except RecursionError:
+        raise UserError(f"{path}: not a capture file (nested too deeply)") from None
 
 
 def record_command(args: argparse.Namespace) -> int:
@@ -195,14 +233,28 @@ def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: never a half-written module."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise UserError(f"{path}: cannot write: is a directory")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UserError(f"{path}: cannot write: {parent} is not a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise UserError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # the rename must not land before the data (power loss)
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(temporary, path)
-    except BaseException:
+        WRITTEN.append(path)
+    except BaseException as e:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise UserError(f"{path}: cannot write: {e.strerror or e}") from None
         raise
 
 
@@ -210,6 +262,74 @@ def demo_command(args: argparse.Namespace) -> int:
     from replay import run
 
     return run.demo(users=args.users, run_time=args.run_time)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from replay import run
+
+    return run.locust(args.locust_args)
+
+
+FIX_ROUNDS = 3
+"""Verify, write the missing rules and convert again, at most this often: each round can
+only get further through the recording than the one before."""
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from replay import verify  # loads Locust (gevent): only for this command
+    from replay.users import load_module
+
+    for _ in range(FIX_ROUNDS):
+        if not args.recording.is_file():
+            raise UserError(f"{args.recording}: no such recording")
+        sessions = load_module(args.recording)
+        if len(sessions) != 1:
+            raise UserError(f"{args.recording}: expected one recording, found {len(sessions)}")
+        session = sessions[0]
+        capture_path = _capture_of(session, args)
+        capture = read_capture(capture_path) if capture_path else None
+        try:
+            report = verify.verify(session, args, capture)
+        except SettingsError as e:
+            raise UserError(str(e)) from None
+        for line in verify.table(report):
+            logger.info("%s", line)
+        if report.ok:
+            logger.info("verified: %s replays as recorded", report.name)
+            return 0
+        rules = rules_path(args.recording)
+        if not (args.fix and report.rules and capture_path):
+            for finding in report.rules:
+                logger.info("suggested rule for %s:\n%s", rules, verify.rule_text(finding))
+            if report.rules:
+                logger.info("replay verify --fix writes it and converts the capture again")
+            return 1
+        written = verify.write_rules(rules, report.rules)
+        logger.info("fix: %s written to %s", ", ".join(written) or "no new rule", rules)
+        convert = argparse.Namespace(
+            name=session.__name__,
+            host=session.recorded_host,
+            include_host=sorted(report.other_hosts),
+            keep_static=False,
+            correlate=True,
+        )
+        _convert(capture_path, args.recording, convert)
+    return 1
+
+
+def _capture_of(session, args: argparse.Namespace) -> Path | None:
+    """--har, else the capture the recording names: as given, or beside the recordings."""
+    if args.har:
+        return args.har
+    if not session.capture:
+        return None
+    given = Path(session.capture)
+    folder = args.recording.resolve().parent
+    for candidate in (given, folder / given, folder.parent / given):
+        if candidate.is_file():
+            return candidate
+    logger.warning("capture %s not found: checking statuses and extractions only", given)
+    return None
 
 
 if __name__ == "__main__":

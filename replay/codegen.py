@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from replay.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
 
@@ -74,6 +75,7 @@ def render(scenario: Scenario) -> str:
         f'{INDENT}"""{_docstring(_counts(scenario))}"""',
         "",
         f"{INDENT}recorded_host = {string(scenario.host)}",
+        f"{INDENT}capture = {string(scenario.source)}",
         f"{INDENT}weight = 1",
     ]
     if scenario.default_headers:
@@ -81,9 +83,11 @@ def render(scenario: Scenario) -> str:
     if scenario.locale != "en_US":
         lines.append(f"{INDENT}locale = {string(scenario.locale)}")
     credentials = sorted(set(CREDENTIAL.findall(" ".join(p.expr for p in scenario.parameters))))
-    if credentials:
-        names = ", ".join(string(c) for c in credentials)
-        lines.append(f"{INDENT}credentials = ({names}{',' if len(credentials) == 1 else ''})")
+    if len(credentials) == 1:
+        lines.append(f"{INDENT}credentials = ({string(credentials[0])},)")
+    elif credentials:
+        names = Collection("(", ")", [Code(string(c)) for c in credentials])
+        lines += _statement("credentials = ", names, 1)
     if scenario.parameters:
         lines += ["", f"{INDENT}def on_start(self):"]
         for p in scenario.parameters:
@@ -186,8 +190,9 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     known = method in ("get", "post", "put", "patch", "delete")
     items: list[Node] = [] if known else [Code(string(call.method))]
     items.append(Code(value(call.url)))
-    if call.name:
-        items.append(Pair(Code("name"), "=", Code(string(call.name))))
+    name = _stats_name(call)
+    if name:
+        items.append(Pair(Code("name"), "=", Code(string(name))))
     if call.headers:
         headers = _dict(
             (
@@ -206,6 +211,19 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     if call.extractions:
         items.append(Pair(Code("save"), "=", _save(call.extractions)))
     return Collection(f"self.{method if known else 'request'}(", ")", items)
+
+
+def _stats_name(call: Call) -> str | None:
+    """The URL template, and for GraphQL the operation: one statistics row per query."""
+    operation = None
+    if call.body and call.body.kind == "json" and isinstance(call.body.value, dict):
+        operation = call.body.value.get("operationName")
+    elif isinstance(call.url, str):
+        operation = dict(parse_qsl(urlsplit(call.url).query)).get("operationName")
+    if not isinstance(operation, str) or not operation:
+        return call.name
+    path = call.name or urlsplit(call.url if isinstance(call.url, str) else "").path
+    return f"{path} {operation}"
 
 
 def _save(extractions: list[Extraction]) -> Collection:
@@ -371,6 +389,8 @@ def _quote_for(s: str) -> str:
 
 
 def _escape(s: str, quote: str) -> str:
+    if s.isprintable() and "\\" not in s and quote not in s:
+        return s
     out = []
     for c in s:
         if c == "\\" or c == quote:

@@ -7,21 +7,33 @@ step is done, or a step fails, the user starts over as a new visitor.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
+import locust
+from faker import Faker
 from locust import SequentialTaskSet, task
 from locust.exception import InterruptTaskSet, StopUser
 
 from replay.data import PROCESS_TAG, Accounts, MissingData, Unique, credential, faker
+from replay.options import (
+    NO_SETTINGS,
+    RecordingSettings,
+    SettingsError,
+    host_map,
+    parse_wait_time,
+)
 from replay.templates import url_template
 
 __all__ = [
@@ -41,8 +53,53 @@ _user_numbers = itertools.count(1)
 _accounts: dict[str, Accounts] = {}
 
 RESTART_PAUSE = 1.0
-"""Seconds a user waits before starting over after a failed step, so a down target is not
-hammered in a tight loop."""
+"""Seconds from the start of a failed session to the start of the next, so a down target is
+not hammered in a tight loop (applied between sessions by `replay.users.RecordingUser`)."""
+LOGOUT = re.compile(r"log_?out|sign_?out|log_?off", re.IGNORECASE)
+"""Steps that end an identity: run when the user stops once on_start steps keep one."""
+
+
+class HostNotAllowed(Exception):
+    """A recorded host that is neither the target nor mapped: the request is never sent."""
+
+
+@dataclass(slots=True)
+class Counts:
+    """Sessions of one recording in this process, for the end-of-run summary."""
+
+    users: int = 0
+    started: int = 0
+    completed: int = 0
+    missing: Counter = field(default_factory=Counter)
+    """Missing extractions by variable."""
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a recording's steps and requests need in a run, worked out once per class, so the
+    request path only reads attributes."""
+
+    environment: Any
+    fake: Faker
+    worker: int
+    think_scale: float
+    step_wait: Callable | None
+    """Locust wait_time function replacing the recorded think times, or None."""
+    routes: dict[str, str]
+    """Recorded netloc → live origin; "" sends the path to the target (--host)."""
+    allowed: frozenset[str]
+    """Live netlocs absolute URLs may name besides the target (the mapped hosts)."""
+    first: tuple[Callable, ...]
+    """Steps of a new visitor's session."""
+    repeat: tuple[Callable, ...]
+    """Steps of later sessions of a user that keeps its identity (on_start steps done)."""
+    stop: tuple[Callable, ...]
+    """Steps run when the user stops (a logout)."""
+    counts: Counts = field(default_factory=Counts)
+
+    @property
+    def keeps_identity(self) -> bool:
+        return bool(self.stop) or self.repeat != self.first
 
 
 class Extractor:
@@ -140,26 +197,91 @@ class RecordedSession(SequentialTaskSet):
     """Faker locale, from the recording's Accept-Language; --locale overrides it."""
     credentials: tuple[str, ...] = ()
     """Names `credential()` is called with, so a run can check them before it starts."""
+    capture: str = ""
+    """The capture this was converted from, for `replay verify`."""
 
-    def __init__(self, parent) -> None:
+    def __init__(self, parent, closing: bool = False) -> None:
+        """One session; `closing` for the on_stop steps, which are not a session of their own."""
         super().__init__(parent)
-        self.client.cookiejar.clear()
+        cls, user = type(self), self.user
+        plan = cls.__dict__.get("_plan")
+        if plan is None or plan.environment is not user.environment:
+            plan = cls.prepare(user.environment)
+        self._plan = plan
+        self._http = user.client
         self.step = ""
-        self._remaining = len(self.tasks)
         self._pause = 0.0
-        options = self.user.environment.parsed_options
-        self._options = options
-        self._think_scale = getattr(options, "think_scale", 1.0)
-        user = self.user
+        self._options = user.environment.parsed_options
         if not hasattr(user, "replay_number"):
             user.replay_number = next(_user_numbers)
             user.replay_iteration = 0
+            user.replay_identities = {}
         user.replay_iteration += 1
-        self.fake = faker(getattr(options, "locale", None) or self.locale)
-        worker = getattr(user.environment.runner, "worker_index", 0)
+        self.fake = plan.fake
         self.unique = Unique(
-            self.fake, f"{PROCESS_TAG}w{worker}u{user.replay_number}i{user.replay_iteration}"
+            self.fake, f"{PROCESS_TAG}w{plan.worker}u{user.replay_number}i{user.replay_iteration}"
         )
+        identity = user.replay_identities.get(cls)
+        if identity is None:
+            self.client.cookiejar.clear()
+            self._steps = iter(plan.first)
+        else:
+            # Same visitor again: its cookies, data and extracted values, no new on_start data.
+            self.on_start = _keep_identity
+            self._steps = iter(plan.repeat)
+        if plan.keeps_identity:
+            self._internal = {*vars(self), "_internal"}
+            self.__dict__.update(identity or {})
+        if not closing:
+            plan.counts.started += 1
+            if user.replay_iteration == 1:
+                plan.counts.users += 1
+
+    @classmethod
+    def prepare(cls, environment, settings: RecordingSettings = NO_SETTINGS) -> Plan:
+        """Options and settings of this run, resolved once for every session of the recording.
+
+        The command line wins over `settings` (the recording's `[recording.NAME]` table).
+        """
+        options = environment.parsed_options
+
+        def choose(key, default):
+            given = getattr(options, key, None)
+            if given is None:
+                given = getattr(settings, key)
+            return default if given is None else given
+
+        wait = parse_wait_time(choose("wait_time", "recorded"))
+        steps = {step.__name__: step for step in cls.tasks}
+        once = _step_names(settings.on_start, steps, cls, "on_start")
+        stop = _step_names(
+            settings.on_stop
+            if settings.on_stop is not None
+            else [name for name in steps if once and LOGOUT.search(name)],
+            steps,
+            cls,
+            "on_stop",
+        )
+        first = tuple(step for step in cls.tasks if step.__name__ not in stop)
+        repeat = tuple(step for step in first if step.__name__ not in once)
+        if not repeat:
+            raise SettingsError(f"{cls.__name__}: on_start and on_stop leave no step to repeat")
+        recorded = urlsplit(cls.recorded_host).netloc.lower()
+        routes = {recorded: "", **host_map(getattr(options, "map_host", None))}
+        plan = Plan(
+            environment=environment,
+            fake=faker(getattr(options, "locale", None) or cls.locale),
+            worker=getattr(environment.runner, "worker_index", 0),
+            think_scale=choose("think_scale", 1.0),
+            step_wait=wait and getattr(locust, wait[0])(*wait[1]),
+            routes=routes,
+            allowed=frozenset(urlsplit(origin).netloc for origin in routes.values() if origin),
+            first=first,
+            repeat=repeat,
+            stop=tuple(steps[name] for name in stop),
+        )
+        cls._plan = plan
+        return plan
 
     @property
     def host(self) -> str:
@@ -169,19 +291,47 @@ class RecordedSession(SequentialTaskSet):
     # Locust's scheduling, bent to "one pass per visitor"
 
     def get_next_task(self):
-        if self._remaining == 0:
-            self.interrupt(reschedule=True)
-        self._remaining -= 1
-        return super().get_next_task()
+        step = next(self._steps, None)
+        if step is None:
+            self._completed()
+            raise InterruptTaskSet(reschedule=False)
+        return step
 
     def execute_task(self, task):
         self.step = task.__name__
         super().execute_task(task)
 
     def wait_time(self) -> float:
-        """The recorded think time after this step, scaled by --think-scale."""
+        """The recorded think time after this step × --think-scale, or the wait_time chosen
+        for the run or the recording (Locust's `between(1, 5)` and friends)."""
         pause, self._pause = self._pause, 0.0
-        return pause * self._think_scale
+        step_wait = self._plan.step_wait
+        return step_wait(self) if step_wait else pause * self._plan.think_scale
+
+    def _completed(self) -> None:
+        plan = self._plan
+        plan.counts.completed += 1
+        if plan.keeps_identity:
+            identity = {k: v for k, v in vars(self).items() if k not in self._internal}
+            self.user.replay_identities[type(self)] = identity
+
+    def _failed(self) -> NoReturn:
+        """Start over as a new visitor, after a pause between sessions."""
+        self.user.replay_identities.pop(type(self), None)
+        self.user.replay_failed = True
+        raise InterruptTaskSet(reschedule=False)
+
+    @classmethod
+    def finish(cls, user) -> None:
+        """The on_stop steps (a logout), for the identity `user` kept; called as it stops."""
+        plan = cls.__dict__.get("_plan")
+        if plan is None or not plan.stop or cls not in getattr(user, "replay_identities", {}):
+            return
+        session = cls(user, closing=True)
+        with contextlib.suppress(InterruptTaskSet):  # a failed step is counted already
+            for step in plan.stop:
+                session.step = step.__name__
+                step(session)
 
     def think(self, seconds: float) -> None:
         """Pause as the recorded user did once this step is done (Locust's wait applies it)."""
@@ -202,9 +352,12 @@ class RecordedSession(SequentialTaskSet):
         **body,
     ):
         """Send one recorded request; fail it (and restart the visit) if it is not as recorded."""
-        if self.default_headers:
-            headers = {**self.default_headers, **headers} if headers else self.default_headers
-        with self.client.request(
+        if url[:1] != "/":
+            url = self._route(method, url, name)
+        defaults = self.default_headers
+        if defaults:
+            headers = {**defaults, **headers} if headers else defaults
+        with self._http.request(
             method,
             url,
             name=name,
@@ -213,15 +366,42 @@ class RecordedSession(SequentialTaskSet):
             allow_redirects=False,
             **body,
         ) as response:
-            problem = self._check(response, expect, location)
+            as_recorded = (
+                response.status_code == expect
+                and location is None
+                and not response.request_meta["exception"]
+            )  # the common case, decided without a call
+            problem = "" if as_recorded else self._check(response, expect, location)
             if not problem and save:
                 problem = self._save(response, save)
             if problem:
                 response.failure(f"{self.step}: {problem}")
         if problem:
-            self._pause = RESTART_PAUSE
-            raise InterruptTaskSet(reschedule=False)
+            self._failed()
         return response
+
+    def _route(self, method: str, url: str, name: str | None) -> str:
+        """An absolute URL goes to the target or a mapped host, rewritten; any other recorded
+        host is never contacted: the request fails, counted, and the visit starts over."""
+        netloc = urlsplit(url).netloc
+        live = self._plan.routes.get(netloc.lower())
+        if live is not None:
+            return live + (url.split(netloc, 1)[1] or "/")
+        if netloc in self._plan.allowed or netloc == urlsplit(self.host).netloc:
+            return url
+        error = HostNotAllowed(
+            f"{self.step}: {netloc} is neither the target nor mapped, so it was not contacted "
+            f"(to send it somewhere, add --map-host {netloc}=URL)"
+        )
+        self.user.environment.events.request.fire(
+            request_type=method,
+            name=name or url,
+            response_time=0,
+            response_length=0,
+            exception=error,
+            context={},
+        )
+        self._failed()
 
     def get(self, url: str, **kwargs):
         return self.request("GET", url, **kwargs)
@@ -244,14 +424,26 @@ class RecordedSession(SequentialTaskSet):
             if not status:
                 return f"no response ({response.error or 'connection failed'})"
             return f"status {status}, recorded {expect}"
+        broken = getattr(response, "request_meta", {}).get("exception")
+        if broken:  # the status line came, the body did not (a reset, a close mid-body)
+            return f"response cut short after status {status} ({broken!r})"
         if location is not None:
-            return _check_location(response.headers.get("Location") or "", location, self.host)
+            return _check_location(
+                response.headers.get("Location") or "", location, self._netloc(location)
+            )
         return ""
+
+    def _netloc(self, url: str) -> str:
+        """Where `url` of the recording goes in this run: the target's or a mapped host's."""
+        recorded = urlsplit(url).netloc
+        live = self._plan.routes.get(recorded.lower()) if recorded else ""
+        return recorded if live is None else urlsplit(live or self.host).netloc
 
     def _save(self, response, save: dict[str, Extractor]) -> str:
         for var, extractor in save.items():
             value = extractor(self, response)
             if value is None:
+                self._plan.counts.missing[var] += 1
                 return f"{var} not found ({extractor}) in the response of step {self.step}"
             setattr(self, var, value)
         return ""
@@ -326,10 +518,23 @@ def _rows(path: str, environment) -> Accounts:
     return rows
 
 
-def _check_location(live: str, recorded: str, host: str) -> str:
+def _keep_identity() -> None:
+    """on_start of a visitor that keeps its identity: its data is already there."""
+
+
+def _step_names(names, steps: dict, cls: type, key: str) -> list[str]:
+    unknown = [name for name in names if name not in steps]
+    if unknown:
+        raise SettingsError(
+            f"{cls.__name__}: {key} names no step {', '.join(unknown)} (steps: {', '.join(steps)})"
+        )
+    return list(names)
+
+
+def _check_location(live: str, recorded: str, netloc: str) -> str:
     """A redirect must go where the recording went: same host, same URL template."""
     live_parts, recorded_parts = urlsplit(live), urlsplit(recorded)
-    if live_parts.netloc and live_parts.netloc != (recorded_parts.netloc or urlsplit(host).netloc):
+    if live_parts.netloc and live_parts.netloc != netloc:
         return f"redirected to another host: {live_parts.netloc}"
     if url_template(live_parts.path) != url_template(recorded_parts.path):
         return f"redirected to {live_parts.path or '/'}, recorded {recorded_parts.path or '/'}"

@@ -1,7 +1,15 @@
-"""Recordings → Locust users: one FastHttpUser class per recorded session.
+"""Recordings → Locust users, and what a run of them does at Locust's events.
 
-Imported by `locustfile.py` on the master and on every worker, so it stays as light as
-the runtime: Locust and the standard library only.
+Imported by `locustfile.py` on the master and on every worker, so it stays as light as the
+runtime: Locust and the standard library only. The locustfile hands Locust's events to:
+
+- `on_init`: on every process, the --env profile fills in options and --recordings picks the
+  users; on the master (or a standalone run) the data set-up: settings, weights, accounts,
+  credentials and the load shape are checked and logged before anything starts.
+- `on_test_start`: each recording's plan, resolved once per run (the web UI may have changed
+  the options since init; workers get the master's options with their first spawn).
+- `on_test_stop`: a summary per recording, through `logging`. A master logs the sum of its
+  workers' reports when it quits, once their final reports are in.
 """
 
 from __future__ import annotations
@@ -9,87 +17,285 @@ from __future__ import annotations
 import fnmatch
 import importlib.util
 import logging
+import os
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
-from locust import FastHttpUser, constant
+from geventhttpclient.client import HTTPClientPool
+from locust import FastHttpUser
+from locust.contrib.fasthttp import insecure_ssl_context_factory
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
-from replay.runtime import RecordedSession
+from replay.data import Accounts, MissingData
+from replay.options import (
+    Settings,
+    SettingsError,
+    add_arguments,
+    apply_env,
+    host_map,
+    load_settings,
+)
+from replay.runtime import RESTART_PAUSE, RecordedSession
+from replay.shapes import SHAPES
+
+__all__ = ["RecordingUser", "add_arguments", "load_recordings", "user_class"]
 
 logger = logging.getLogger("replay")
 
 
 def load_recordings(folder: str | Path) -> list[type[RecordedSession]]:
     """Every RecordedSession defined in `folder/*.py`, in file order."""
-    sessions: list[type[RecordedSession]] = []
-    for path in sorted(Path(folder).glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        module_name = f"recordings.{path.stem}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        sessions += [
-            value
-            for value in vars(module).values()
-            if isinstance(value, type)
-            and issubclass(value, RecordedSession)
-            and value.__module__ == module_name
-        ]
-    return sessions
+    return [session for path in sorted(Path(folder).glob("*.py")) for session in load_module(path)]
 
 
-def user_class(session: type[RecordedSession]) -> type[FastHttpUser]:
-    """A FastHttpUser that runs one recording, named after it for the web UI's class picker."""
+def load_module(path: Path) -> list[type[RecordedSession]]:
+    """The recordings a module defines (imported as `recordings.<name>`), in source order."""
+    if path.name.startswith("_"):
+        return []
+    module_name = f"recordings.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, RecordedSession)
+        and value.__module__ == module_name
+    ]
+
+
+class RecordingUser(FastHttpUser):
+    """A virtual user replaying its recordings (`tasks`), one session after another.
+
+    Each session starts `pacing` seconds after the one before started (at once if that one
+    took longer), and at least RESTART_PAUSE after a failed one started. When the user stops
+    it runs the recordings' on_stop steps.
+    """
+
+    abstract = True
+    pacing: float = 0.0
+    """Seconds from the start of one session to the start of the next (0: none)."""
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        self.replay_failed = False
+        self._session_due = time.perf_counter()
+
+    def wait_time(self) -> float:
+        now, started = time.perf_counter(), self._session_due
+        due = max(started + self.pacing, now)
+        if self.replay_failed:
+            self.replay_failed = False
+            due = max(due, started + RESTART_PAUSE)
+        self._session_due = due
+        return due - now
+
+    def on_stop(self) -> None:
+        for session in _sessions(type(self)):
+            session.finish(self)
+
+
+def user_class(session: type[RecordedSession]) -> type[RecordingUser]:
+    """A user that runs one recording, named after it for --class-picker and the web UI."""
     return type(
         session.__name__,
-        (FastHttpUser,),
+        (RecordingUser,),
         {
             "__module__": __name__,
             "__doc__": session.__doc__,
             "tasks": [session],
             "weight": session.weight,
             "host": session.recorded_host or None,
-            "wait_time": constant(0),
             "recording": session,
         },
     )
 
 
-def add_arguments(parser) -> None:
-    """Our options, as Locust options: they show in `locust --help` and in the web UI."""
-    group = parser.add_argument_group("locust-replay")
-    group.add_argument(
-        "--recordings",
-        default="*",
-        help="Which recordings to run: names or globs, comma-separated (default: all)",
+def _sessions(user: type) -> list[type[RecordedSession]]:
+    return [t for t in user.tasks if isinstance(t, type) and issubclass(t, RecordedSession)]
+
+
+# Locust events
+
+
+def on_init(environment: Environment, folder: Path) -> None:
+    """Profile, selection, and on the master or a standalone run, the checked set-up."""
+    options = environment.parsed_options
+    if options is None:  # Locust driven as a library: nothing of ours to apply
+        return
+    try:
+        settings = load_settings(options.settings, folder)
+        host = apply_env(options, settings)
+        if host and not environment.host:
+            environment.host = options.host = host
+        select_recordings(environment)
+        if isinstance(environment.runner, WorkerRunner):
+            environment.events.report_to_master.add_listener(_report_to_master(environment))
+            names = ", ".join(cls.__name__ for cls in environment.user_classes)
+            logger.info("worker: recordings loaded: %s", names)
+            return
+        _set_up(environment, settings)
+    except (SettingsError, MissingData) as e:
+        logger.error("%s", e)
+        raise SystemExit(2) from None
+    if isinstance(environment.runner, MasterRunner):
+        reports: dict[str, dict] = {}
+        environment.replay_reports = reports
+        environment.events.worker_report.add_listener(
+            lambda client_id, data: reports.__setitem__(client_id, data.get("replay", {}))
+        )
+        environment.events.quitting.add_listener(
+            lambda environment, **_: _log_summary(_merged(reports.values()))
+        )
+
+
+def _set_up(environment: Environment, settings: Settings) -> None:
+    """Weights and fixed counts in place, everything a run needs checked, the plan logged."""
+    options = environment.parsed_options
+    given = {
+        (config.get("user_class_name"), key) for config in _config_users(options) for key in config
+    }
+    described = []
+    for user in environment.user_classes:
+        chosen = settings.recording(user.__name__)
+        for key in ("weight", "fixed_count"):
+            value = getattr(chosen, key)
+            if value is not None and (user.__name__, key) not in given:
+                setattr(user, key, value)
+        for session in _sessions(user):
+            session.prepare(environment, settings.recording(session.__name__))
+        size = f"fixed_count {user.fixed_count}" if user.fixed_count else f"weight {user.weight}"
+        described.append(f"{user.__name__} ({size})")
+    known = {
+        cls.__name__
+        for user in (environment.available_user_classes or {}).values()
+        for cls in (user, *_sessions(user))
+    }
+    for name in sorted(set(settings.recordings) - known):
+        logger.warning("%s: [recording.%s] names no recording here", settings.path, name)
+    if options.accounts:
+        Accounts(options.accounts)  # readable, with rows: or the run stops here
+    missing = sorted(
+        {
+            f"REPLAY_{name.upper()}"
+            for user in environment.user_classes
+            for session in _sessions(user)
+            for name in session.credentials
+            if not options.accounts and f"REPLAY_{name.upper()}" not in os.environ
+        }
     )
-    group.add_argument(
-        "--accounts",
-        default="",
-        metavar="CSV",
-        help="CSV of accounts (a header row naming columns such as email,password); "
-        "each virtual user takes its own row",
+    if missing:
+        logger.warning("no --accounts and %s not set: users will stop", ", ".join(missing))
+    if options.load_shape:
+        if not options.run_time and options.headless:
+            raise SettingsError("--load-shape needs --run-time: the shape spans the run")
+        environment.shape_class = SHAPES[options.load_shape]()
+        environment.shape_class.runner = environment.runner
+    mapped = ", ".join(f"{k} → {v}" for k, v in host_map(options.map_host).items())
+    logger.info(
+        "recordings %s against %s%s%s",
+        ", ".join(described),
+        environment.host or "each recording's own host",
+        f"; host map: {mapped}" if mapped else "",
+        f"; load shape: {options.load_shape}" if options.load_shape else "",
     )
-    group.add_argument(
-        "--locale",
-        default="",
-        help="Faker locale for generated data (default: the recording's Accept-Language)",
-    )
-    group.add_argument(
-        "--think-scale",
-        type=float,
-        default=1.0,
-        help="Scale recorded think times: 0 = none, 1 = as recorded, 0.5 = twice as fast",
-    )
+
+
+def _config_users(options) -> list[dict]:
+    """Locust's own --config-users entries: they win over the settings file."""
+    configs = []
+    for entry in getattr(options, "config_users", None) or []:
+        configs += entry if isinstance(entry, list) else [entry]
+    return configs
+
+
+def on_test_start(environment: Environment, folder: Path) -> None:
+    """Resolve each recording's plan for this run; pacing and connection pools per user."""
+    options = environment.parsed_options
+    settings = load_settings(getattr(options, "settings", None), folder)
+    for user in environment.user_classes:
+        chosen = settings.recording(user.__name__)
+        for session in _sessions(user):
+            session.prepare(environment, settings.recording(session.__name__))
+        if not issubclass(user, RecordingUser):
+            continue
+        pacing, size = (getattr(options, key, None) for key in ("pacing", "connection_pool"))
+        user.pacing = (chosen.pacing or 0.0) if pacing is None else pacing
+        size = chosen.connection_pool if size is None else size
+        user.client_pool = (
+            HTTPClientPool(
+                concurrency=size,
+                network_timeout=user.network_timeout,
+                connection_timeout=user.connection_timeout,
+                ssl_context_factory=insecure_ssl_context_factory,
+                insecure=True,
+            )
+            if size
+            else None
+        )
+    if isinstance(environment.runner, MasterRunner):
+        environment.replay_reports.clear()
+
+
+def on_test_stop(environment: Environment) -> None:
+    if not isinstance(environment.runner, MasterRunner):
+        _log_summary(_local_counts(environment))
+
+
+def _local_counts(environment: Environment) -> dict[str, list]:
+    """{recording: [users, sessions started, completed, {variable: missing}]} in this process."""
+    counts = {}
+    for user in environment.user_classes:
+        for session in _sessions(user):
+            plan = session.__dict__.get("_plan")
+            if plan is not None and plan.environment is environment:
+                c = plan.counts
+                counts[session.__name__] = [c.users, c.started, c.completed, dict(c.missing)]
+    return counts
+
+
+def _report_to_master(environment: Environment):
+    def report(client_id, data):
+        data["replay"] = _local_counts(environment)
+
+    return report
+
+
+def _merged(reports) -> dict[str, list]:
+    merged: dict[str, list] = {}
+    for report in reports:
+        for name, (users, started, completed, missing) in report.items():
+            total = merged.setdefault(name, [0, 0, 0, Counter()])
+            total[0] += users
+            total[1] += started
+            total[2] += completed
+            total[3].update(missing)
+    return merged
+
+
+def _log_summary(counts: dict[str, list]) -> None:
+    for name, (users, started, completed, missing) in counts.items():
+        lost = ", ".join(f"{var} {n}" for var, n in sorted(missing.items()))
+        logger.info(
+            "summary: %s: %d user%s, %d sessions started, %d completed%s",
+            name,
+            users,
+            "" if users == 1 else "s",
+            started,
+            completed,
+            f"; missing extractions: {lost}" if lost else "",
+        )
 
 
 def select_recordings(environment: Environment) -> None:
     """Keep only the users --recordings names; fails the run when none matches."""
     options = environment.parsed_options
-    patterns = [p.strip() for p in getattr(options, "recordings", "*").split(",") if p.strip()]
+    patterns = [p.strip() for p in (options.recordings or "*").split(",") if p.strip()]
     selected = [
         cls
         for cls in environment.user_classes
@@ -97,5 +303,5 @@ def select_recordings(environment: Environment) -> None:
     ]
     if not selected:
         names = ", ".join(cls.__name__ for cls in environment.user_classes) or "none"
-        raise SystemExit(f"--recordings {options.recordings!r} matches no recording ({names})")
+        raise SettingsError(f"--recordings {options.recordings!r} matches no recording ({names})")
     environment.user_classes[:] = selected

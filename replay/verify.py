@@ -1,0 +1,391 @@
+"""`replay verify`: one virtual user, one pass, every request compared with the recording.
+
+The recording runs in this process on Locust's own Environment and FastHttpUser (gevent),
+exactly the code a load test runs, with think times off. Each live exchange is paired with
+the recorded one from the capture (same method and URL template, in order) and compared:
+status, extractions, response shape, latency. When a request fails, the recorded exchanges
+before it are correlated again, and each value that request sent verbatim while the live
+response that should have supplied it holds another one is named, with the rule that fixes
+it: the replay-and-diff method, offline and deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from locust.env import Environment
+from locust.event import Events
+from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
+
+from recorder.model import Exchange, Recording
+from replay import runtime, users
+from replay.correlate import correlate
+from replay.filters import Filtered
+from replay.options import SettingsError, apply_env, load_settings
+from replay.scenario import Extraction
+from replay.steps import build_scenario
+from replay.templates import url_template
+
+logger = logging.getLogger("replay")
+
+RULE_SOURCES = {"json": "json", "header": "header", "cookie": "cookie", "regex": "regex"}
+"""Extraction sources a rules file can name (a Location regex it cannot)."""
+
+
+class Seen:
+    """One response, recorded or live, read the way the runtime's extractors read one."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes, ms: float):
+        self.status_code = status
+        self.header_list = headers
+        self.headers = _Headers((name.lower(), value) for name, value in reversed(headers))
+        self.content = body or b""
+        self.ms = ms
+
+    @classmethod
+    def recorded(cls, exchange: Exchange) -> Seen:
+        response = exchange.response
+        return cls(response.status, list(response.headers), response.body, exchange.duration_ms)
+
+    @classmethod
+    def live(cls, response, ms: float) -> Seen:
+        headers = list(response.headers.items()) if response.headers else []
+        return cls(response.status_code or 0, headers, response.content or b"", ms)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+    @property
+    def kind(self) -> str:
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def document(self):
+        """The JSON body, or None."""
+        try:
+            return self.json() if self.content else None
+        except ValueError:
+            return None
+
+
+class _Headers(dict):
+    """Header lookups by any case, as the extractors do them."""
+
+    def get(self, name, default=None):
+        return super().get(name.lower(), default)
+
+
+@dataclass(slots=True)
+class Row:
+    """One request of the pass."""
+
+    step: str
+    method: str
+    name: str
+    url: str
+    expect: int
+    saves: tuple[str, ...]
+    done: bool = False
+    live: Seen | None = None
+    problem: str = ""
+    recorded: Seen | None = None
+    exchange: Exchange | None = None
+    found: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    shape: list[str] = field(default_factory=list)
+    """Differences that fail verification."""
+    notes: list[str] = field(default_factory=list)
+    sent: str = ""
+    """What the live request carried (URL, header values, body), for the diff."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and not self.shape
+
+
+@dataclass(slots=True)
+class Finding:
+    """A value the recording sends verbatim that the server made anew."""
+
+    var: str
+    recorded: str
+    live: str | None
+    note: str
+    source: str
+    path: str
+
+
+@dataclass(slots=True)
+class Report:
+    name: str
+    rows: list[Row]
+    not_run: list[str]
+    findings: list[Finding]
+    other_hosts: set[str]
+    """Hosts other than the target the recording calls by absolute URL, as recorded: what
+    `replay convert --include-host` kept."""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and not self.not_run and all(row.ok for row in self.rows)
+
+    @property
+    def rules(self) -> list[Finding]:
+        return [f for f in self.findings if f.source in RULE_SOURCES]
+
+
+def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, capture) -> Report:
+    """Run `session` once against args.host and compare it with `capture` (a Recording)."""
+    settings = load_settings(args.settings, Path(args.recording).parent)
+    profile_host = apply_env(args, settings)
+    host = args.host or profile_host
+    if not host:
+        raise SettingsError("give --host URL, or an --env profile with a host")
+    args.think_scale, args.wait_time = 0.0, None
+    rows, not_run = _run_once(session, host, args, settings)
+    if capture is not None:
+        _pair(rows, capture.exchanges)
+        for row in rows:
+            if row.recorded is not None and row.live is not None:
+                row.shape, row.notes = shape_differences(row.recorded, row.live)
+    failing = next((row for row in rows if row.problem), None)
+    findings = (
+        _uncorrelated(failing, rows, capture, session.recorded_host)
+        if failing is not None and capture is not None
+        else []
+    )
+    other_hosts = {
+        urlsplit(row.url).hostname
+        for row in rows
+        if row.url[:1] != "/" and urlsplit(row.url).netloc != urlsplit(host).netloc
+    }
+    return Report(session.__name__, rows, not_run, findings, other_hosts)
+
+
+def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
+    """The pass itself: one user, one session, requests seen through Locust's request event."""
+    rows: list[Row] = []
+
+    class Verified(session):
+        def request(self, method, url, *, name=None, expect=200, save=None, **kwargs):
+            rows.append(Row(self.step, method, name or url, url, expect, tuple(save or ())))
+            return super().request(method, url, name=name, expect=expect, save=save, **kwargs)
+
+    Verified.__name__ = session.__name__
+    events = Events()
+    user_class = users.user_class(Verified)
+    user_class.host = host
+    environment = Environment(
+        user_classes=[user_class], host=host, parsed_options=options, events=events
+    )
+    Verified.prepare(environment, settings.recording(session.__name__))
+
+    def on_request(request_type, name, response=None, exception=None, response_time=0, **_):
+        if not rows or rows[-1].done:  # not a request of the recording: its data, say
+            rows.append(Row(instance.step or "on_start", request_type, name, name, 0, ()))
+        row = rows[-1]
+        row.done = True
+        row.problem = str(exception).removeprefix(f"{row.step}: ") if exception else ""
+        if response is not None:
+            row.live = Seen.live(response, response_time)
+            request = getattr(response, "request", None)
+            if request is not None:
+                payload = request.payload or b""
+                body = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+                row.sent = " ".join(
+                    [str(request.url), *(v for _, v in request.headers.items()), body]
+                )
+        missing = next((var for var in row.saves if f"{var} not found" in row.problem), None)
+        if missing is not None:
+            row.missing, row.found = [missing], list(row.saves[: row.saves.index(missing)])
+        elif not row.problem:
+            row.found = list(row.saves)
+
+    events.request.add_listener(on_request)
+    instance = Verified(user_class(environment))
+    with contextlib.suppress(InterruptTaskSet, RescheduleTask, StopUser):
+        instance.run()  # a pass ends in one of these, whether it went through or failed
+    reached = {row.step for row in rows} | {instance.step}
+    return rows, [t.__name__ for t in Verified.tasks if t.__name__ not in reached]
+
+
+def _pair(rows: list[Row], exchanges: list[Exchange]) -> None:
+    """Each live request with the next recorded one of the same method and URL template."""
+    position = 0
+    for row in rows:
+        template = url_template(urlsplit(row.url).path)
+        for index in range(position, len(exchanges)):
+            request = exchanges[index].request
+            if request.method == row.method and url_template(urlsplit(request.url).path) == (
+                template
+            ):
+                row.exchange, row.recorded = exchanges[index], Seen.recorded(exchanges[index])
+                position = index + 1
+                break
+
+
+def shape_differences(recorded: Seen, live: Seen) -> tuple[list[str], list[str]]:
+    """(differences that fail, differences worth a note) between two responses."""
+    failing: list[str] = []
+    notes: list[str] = []
+    if not recorded.content:
+        return failing, notes  # the capture kept no body: nothing to compare
+    if recorded.kind and live.kind and recorded.kind != live.kind:
+        failing.append(f"content type {live.kind}, recorded {recorded.kind}")
+    was, now = recorded.document(), live.document()
+    if isinstance(was, list) and isinstance(now, list):
+        if was and not now:
+            failing.append(f"empty list, recorded {len(was)} items")
+        was, now = (was[0], now[0]) if was and now else (None, None)
+    if isinstance(was, dict) and isinstance(now, dict):
+        if was.keys() - now.keys():
+            failing.append(f"JSON keys missing: {', '.join(sorted(was.keys() - now.keys()))}")
+        if now.keys() - was.keys():
+            notes.append(f"new JSON keys: {', '.join(sorted(now.keys() - was.keys()))}")
+    elif was is not None and now is not None and type(was) is not type(now):
+        failing.append(f"JSON {type(now).__name__}, recorded {type(was).__name__}")
+    if size_class(len(recorded.content)) != size_class(len(live.content)):
+        notes.append(
+            f"size {size_class(len(live.content))}, recorded {size_class(len(recorded.content))}"
+        )
+    return failing, notes
+
+
+def size_class(size: int) -> str:
+    if not size:
+        return "empty"
+    for limit, label in ((1_000, "<1 kB"), (10_000, "1-10 kB"), (100_000, "10-100 kB")):
+        if size < limit:
+            return label
+    return ">100 kB"
+
+
+# The diff: which recorded value should have been correlated
+
+
+def _uncorrelated(failing: Row, rows: list[Row], capture: Recording, target: str) -> list[Finding]:
+    """Values the failing request sent as recorded, made anew by an earlier live response."""
+    paired = [row for row in rows[: rows.index(failing) + 1] if row.exchange is not None]
+    if not paired or paired[-1] is not failing or not failing.sent:
+        return []
+    scenario = build_scenario(capture, Filtered([row.exchange for row in paired], target))
+    correlate(scenario)
+    calls = list(scenario.calls)
+    findings = []
+    for index, call in enumerate(calls[:-1]):
+        live = paired[index].live
+        for extraction in call.extractions:
+            recorded = read(extraction, paired[index].recorded)
+            if recorded is None or not _sent(recorded, failing.sent):
+                continue
+            now = read(extraction, live) if live is not None else None
+            if now != recorded:
+                findings.append(
+                    Finding(
+                        extraction.var,
+                        recorded,
+                        now,
+                        extraction.note,
+                        extraction.source,
+                        extraction.path,
+                    )
+                )
+    return findings
+
+
+def _sent(value: str, sent: str) -> bool:
+    return value in sent or quote(value, safe="") in sent
+
+
+def read(extraction: Extraction, seen: Seen) -> str | None:
+    """The value `extraction` reads from a response, recorded or live."""
+    if extraction.source == "cookie":
+        prefix = f"{extraction.path}="
+        cookies = (v for k, v in seen.header_list if k.lower() == "set-cookie")
+        return next((c.split(";")[0][len(prefix) :] for c in cookies if c.startswith(prefix)), None)
+    extractor = {
+        "json": runtime.json_path,
+        "header": runtime.header,
+        "regex": runtime.regex,
+        "location": runtime.location,
+    }[extraction.source](extraction.path)
+    return extractor(None, seen)
+
+
+# Output
+
+
+def table(report: Report) -> list[str]:
+    """The per-request table and, for a failure, what differs and the rule that fixes it."""
+    lines = [f"{'step':<22} {'request':<40} {'status':<18} {'ms live/rec':<12} checks"]
+    step = None
+    for row in report.rows:
+        status = str(row.live.status_code if row.live else "not sent")
+        if row.live and row.live.status_code != row.expect:
+            status += f", recorded {row.expect}"
+        latency = f"{row.live.ms:.0f}" if row.live else "-"
+        if row.recorded is not None:
+            latency += f" / {row.recorded.ms:.0f}"
+        checks = [f"{var} found" for var in row.found] + [f"{var} MISSING" for var in row.missing]
+        checks += row.shape + row.notes
+        if row.problem and not row.missing:
+            checks.append(row.problem)
+        mark = "ok  " if row.ok else "FAIL"
+        label = row.step if row.step != step else ""
+        step = row.step
+        lines.append(
+            f"{label:<22} {row.method + ' ' + row.name:<40.40} {status:<18} {latency:<12} "
+            f"{mark} {'; '.join(checks)}".rstrip()
+        )
+    if report.not_run:
+        lines.append(f"not run: {', '.join(report.not_run)}")
+    for finding in report.findings:
+        live = "nothing" if finding.live is None else repr(_short(finding.live))
+        lines.append(
+            f"not correlated: {finding.var}: the recording sends {_short(finding.recorded)!r} "
+            f"({finding.note}); live that response held {live}"
+        )
+    return lines
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 40 else f"{value[:37]}..."
+
+
+def rule_text(finding: Finding) -> str:
+    """The `[[correlation.extract]]` table of a rules file for `finding`."""
+    return "\n".join(
+        [
+            "[[correlation.extract]]",
+            f"var = {_toml(finding.var)}",
+            f"value = {_toml(finding.recorded)}",
+            f"{RULE_SOURCES[finding.source]} = {_toml(finding.path)}",
+        ]
+    )
+
+
+def _toml(text: str) -> str:
+    """A literal string when that needs no escapes (regexes read as written), else basic."""
+    if "'" not in text and "\n" not in text:
+        return f"'{text}'"
+    return json.dumps(text)
+
+
+def write_rules(path: Path, findings: list[Finding]) -> list[str]:
+    """Append the rules for `findings` to the rules file (kept as written); their names."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = [f for f in findings if f"var = {_toml(f.var)}" not in existing]
+    if new:
+        text = existing.rstrip("\n") + ("\n\n" if existing.strip() else "")
+        text += "\n\n".join(rule_text(f) for f in new) + "\n"
+        path.write_text(text, encoding="utf-8")
+    return [f.var for f in new]

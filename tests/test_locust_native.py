@@ -1,0 +1,141 @@
+"""What Locust users know works on recordings: user classes, waits, on_start/on_stop, events,
+logging, connection pools, profiles, and subclassing a recording in one's own locustfile."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import DATA, ROOT, run_locust
+from test_controls import converted, har, stand_in
+
+
+def test_identity_once_per_user_fixed_count_wait_time_profile_and_logging(
+    demo_app, recordings, tmp_path
+):
+    """replay.toml: DemoLogin logs in once per user (logout when it stops) with a fixed count
+    of one; DemoBrowse waits constant(0.5) between steps; the `demo` profile gives the host and
+    the accounts file. Every message of ours goes to --logfile, none to the terminal."""
+    converted(DATA / "demo-login.har", recordings)
+    converted(DATA / "demo-browse.har", recordings)
+    (recordings / "accounts.csv").write_text("email,password\ndemo@example.com,demo-password\n")
+    (recordings / "replay.toml").write_text(
+        "[recording.DemoLogin]\n"
+        "fixed_count = 1\n"
+        'on_start = ["view_home", "view_login", "post_login"]\n\n'
+        "[recording.DemoBrowse]\n"
+        'wait_time = "constant(0.5)"\n\n'
+        "[env.demo]\n"
+        f'host = "{demo_app}"\n'
+        'accounts = "accounts.csv"\n'
+    )
+    log = tmp_path / "run.log"
+    stats = run_locust(
+        recordings,
+        "",
+        "--env",
+        "demo",
+        "--think-scale",
+        "0",
+        "--logfile",
+        str(log),
+        users=3,
+        run_time="4s",
+        tmp=tmp_path,
+    )
+    assert stats.failed == 0, stats.failures
+    assert stats.count("POST /login") == 1
+    assert stats.count("POST /notes") >= 3
+    # Sent as the run stops, after the last CSV write: Locust's printed totals have it.
+    assert re.search(r"POST +/logout +1 +0\(", stats.output), stats.output[-3000:]
+    text = log.read_text()
+    assert f"recordings DemoBrowse (weight 1), DemoLogin (fixed_count 1) against {demo_app}" in text
+    login = re.search(r"summary: DemoLogin: 1 user, (\d+) sessions started, (\d+) completed", text)
+    assert login and int(login.group(2)) >= 3, text
+    browse = re.search(r"summary: DemoBrowse: 2 users, (\d+) sessions started", text)
+    assert browse and 2 <= int(browse.group(1)) <= 6, text
+    assert "summary:" not in stats.output and "recordings Demo" not in stats.output
+
+
+def test_shared_connection_pool_bounds_connections(recordings, tmp_path):
+    with stand_in() as gateway:
+        converted(
+            har(tmp_path / "ping.har", [("GET", "http://gw.example.test/ping", 200, {}, None)] * 3),
+            recordings,
+        )
+        (recordings / "replay.toml").write_text("[recording.Ping]\nconnection_pool = 2\n")
+        pooled = run_locust(
+            recordings, gateway.url, "--think-scale", "0", users=10, run_time="2s", tmp=tmp_path
+        )
+        shared = set(gateway.connections)
+        gateway.connections.clear()
+        own = run_locust(
+            recordings,
+            gateway.url,
+            "--think-scale",
+            "0",
+            "--connection-pool",
+            "0",
+            users=10,
+            run_time="2s",
+            tmp=tmp_path,
+        )
+    assert pooled.failed == own.failed == 0
+    assert pooled.requests > 50 and own.requests > 50
+    assert len(shared) <= 2 < 10 <= len(gateway.connections)
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Using recordings in your own locustfile", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_locustfile_subclasses_a_recording_beside_ours(demo_app, recordings, tmp_path):
+    """The README's own example: a task added to the recorded shop, a user of it, a listener of
+    its own; run with our locustfile, so our summary is logged beside the example's."""
+    converted(DATA / "demo-shop.har", recordings)
+    mine = tmp_path / "my_locustfile.py"
+    mine.write_text(readme_example())
+    stats = run_locust(
+        recordings,
+        demo_app,
+        "-f",
+        f"{ROOT / 'locustfile.py'},{mine}",
+        "--recordings",
+        "Shopper",
+        "--think-scale",
+        "0",
+        users=2,
+        run_time="4s",
+        tmp=tmp_path,
+    )
+    assert stats.failed == 0, stats.failures
+    checked = stats.count("/api/orders/[id] total")
+    assert checked > 0 and stats.count("POST /api/orders") >= checked
+    logged = re.search(r"order totals checked: (\d+), wrong: 0", stats.output)
+    assert logged and int(logged.group(1)) >= checked  # the CSV misses the last second
+    assert re.search(r"summary: ShopWithCheck: 2 users, \d+ sessions started", stats.output)
+
+
+def test_distributed_run_sets_up_on_the_master_and_loads_on_every_worker(
+    demo_app, recordings, tmp_path
+):
+    converted(DATA / "demo-browse.har", recordings)
+    stats = run_locust(
+        recordings,
+        demo_app,
+        "--processes",
+        "2",
+        "--think-scale",
+        "0.05",
+        users=4,
+        run_time="4s",
+        tmp=tmp_path,
+    )
+    assert stats.failed == 0, stats.failures
+    assert stats.requests > 0
+    output = stats.output
+    assert output.count("recordings DemoBrowse (weight 1) against") == 1, output
+    assert output.count("worker: recordings loaded: DemoBrowse") == 2, output
+    assert output.count("summary: DemoBrowse: 2 users") == 2, output  # each worker's own
+    assert "summary: DemoBrowse: 4 users" in output, output  # the master's, summed
