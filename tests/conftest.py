@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import locust  # noqa: F401  (gevent patches the standard library on import: before any test thread)
 import pytest
 
 from replay.demo.launch import running
