@@ -22,27 +22,12 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, sync_playwright
 
+from recorder.browser import chromium_args, chromium_path
 from replay.demo.launch import running
 
 ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "tests" / "data"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # Playwright adds --headless itself
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    "--disable-domain-reliability",
-    "--no-pings",
-    "--disable-client-side-phishing-detection",
-    "--disable-features=OptimizationHints,OptimizationGuideModelDownloading,Translate,"
-    "MediaRouter,CertificateTransparencyComponentUpdater,AutofillServerCommunication",
-]
 DEMO = ["-m", "replay.demo", "--port", "0"]
 TICKETS = ["tests/apps/tickets.py", "--port", "0"]
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -193,7 +178,9 @@ def record(name: str) -> Path:
     server, flow = RECORDINGS[name]
     path = DATA / f"{name}.har"
     with running(server) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), args=chromium_args(base)
+        )
         context = browser.new_context(record_har_path=path, record_har_content="embed")
         flow(context.new_page(), base)
         context.close()
