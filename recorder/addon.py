@@ -298,7 +298,7 @@ class CaptureFile:
 
     def _write(self, record: Record) -> None:
         assert self.fd is not None
-        data = json.dumps(record).encode() + b"\n"
+        data = json.dumps(record, separators=(",", ":")).encode() + b"\n"
         view = memoryview(b"\n" + data if self.fresh_line else data)
         self.fresh_line = True  # until the whole line is out
         while view:
@@ -423,9 +423,10 @@ class Capture:
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         if self.file is None:
             return False
-        host = flow.request.pretty_host.lower()
-        if self.hosts and not any(host == h or host.endswith("." + h) for h in self.hosts):
-            return False
+        if self.hosts:  # pretty_host parses the authority: only when it is needed
+            host = flow.request.pretty_host.lower()
+            if not any(host == h or host.endswith("." + h) for h in self.hosts):
+                return False
         return self.filter is None or flowfilter.match(self.filter, flow)
 
     def response(self, flow: http.HTTPFlow) -> None:

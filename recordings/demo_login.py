@@ -48,8 +48,8 @@ class DemoLogin(RecordedSession):
             "/login",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/"},
             save={
-                # hidden input csrf_token in HTML of GET /login
-                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
+                # meta csrf-token in HTML of GET /login
+                "csrf_token": regex(r'name="csrf-token"\s+content="([\w-]+)'),
             },
         )
         self.think(3.1)
@@ -77,8 +77,8 @@ class DemoLogin(RecordedSession):
             "/dashboard",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/login"},
             save={
-                # hidden input csrf_token in HTML of GET /dashboard
-                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
+                # meta csrf-token in HTML of GET /dashboard
+                "csrf_token": regex(r'name="csrf-token"\s+content="([\w-]+)'),
             },
         )
         self.think(2.9)

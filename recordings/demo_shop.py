@@ -49,8 +49,8 @@ class DemoShop(RecordedSession):
             "/signup",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/"},
             save={
-                # hidden input csrf_token in HTML of GET /signup
-                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
+                # meta csrf-token in HTML of GET /signup
+                "csrf_token": regex(r'name="csrf-token"\s+content="([\w-]+)'),
             },
         )
         self.think(4.1)
@@ -187,8 +187,8 @@ class DemoShop(RecordedSession):
             "/dashboard",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/shop"},
             save={
-                # hidden input csrf_token in HTML of GET /dashboard
-                "csrf_token": regex(r'name="csrf_token"\s+value="([\w-]+)'),
+                # meta csrf-token in HTML of GET /dashboard
+                "csrf_token": regex(r'name="csrf-token"\s+content="([\w-]+)'),
             },
         )
         self.think(3.5)

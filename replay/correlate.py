@@ -283,12 +283,34 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
         except ValueError:
             document = None
         if document is not None:
-            for path, leaf in _json_leaves(document):
-                if path and leaf in wanted:
-                    note = f"JSON {path} of {what}"
-                    yield leaf, _extraction("json", path, note), "[" in path
+            for path, leaf in _wanted_leaves(document, wanted):
+                note = f"JSON {path} of {what}"
+                yield leaf, _extraction("json", path, note), "[" in path
             return
     yield from _in_text(text, "regex", f"{_html_context(text)} of {what}", wanted)
+
+
+def _wanted_leaves(value, wanted: dict, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, value) of the JSON leaves in `wanted`; a path is only spelled out for a hit."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        if type(item) is str or type(item) is int:
+            leaf = item if type(item) is str else str(item)
+            if leaf in wanted:
+                yield _child(path, key, value), leaf
+        elif isinstance(item, dict | list):
+            yield from _wanted_leaves(item, wanted, _child(path, key, value))
+
+
+def _child(path: str, key, container) -> str:
+    if isinstance(container, list):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
 
 
 def _in_text(
