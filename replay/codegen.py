@@ -67,15 +67,16 @@ def render(scenario: Scenario) -> str:
     constants = _shared_header_values(scenario)
     if constants:
         lines.append("")
-        lines += [f"{name} = {string(v)}" for v, name in constants.items()]
+        for v, name in constants.items():
+            lines += _assign(name, string(v), 0)
     lines += [
         "",
         "",
         f"class {scenario.name}(RecordedSession):",
         f'{INDENT}"""{_docstring(_counts(scenario))}"""',
         "",
-        f"{INDENT}recorded_host = {string(scenario.host)}",
-        f"{INDENT}capture = {string(scenario.source)}",
+        *_assign("recorded_host", string(scenario.host), 1),
+        *_assign("capture", string(scenario.source), 1),
         f"{INDENT}weight = 1",
     ]
     if scenario.default_headers:
@@ -93,7 +94,7 @@ def render(scenario: Scenario) -> str:
         for p in scenario.parameters:
             if p.comment:
                 lines.append(f"{INDENT * 2}# {_comment(p.comment)}")
-            lines.append(f"{INDENT * 2}self.{p.var} = {p.expr}")
+            lines += _assign(f"self.{p.var}", p.expr, 2)
     for step in scenario.steps:
         lines += ["", *_step(step, constants)]
     return "\n".join(lines) + "\n"
@@ -282,6 +283,15 @@ def json_node(obj) -> Node:
 
 
 # Layout
+
+
+def _assign(target: str, value: str, depth: int) -> list[str]:
+    """`target = value`; a string too long for the line goes in parentheses if it then fits."""
+    line = f"{INDENT * depth}{target} = {value}"
+    wrapped = len(INDENT) * (depth + 1) + len(value)
+    if len(line) <= WIDTH or not value.startswith(('"', 'r"')) or wrapped > WIDTH:
+        return [line]
+    return [f"{INDENT * depth}{target} = (", f"{INDENT * (depth + 1)}{value}", f"{INDENT * depth})"]
 
 
 def _statement(prefix: str, node: Node, depth: int) -> list[str]:

@@ -42,6 +42,21 @@ def test_corpus_file_converts_to_a_clean_module(har: Path, tmp_path: Path):
         assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
+def test_output_is_formatted_wherever_the_capture_lives(tmp_path: Path):
+    """The capture's path is written into the module: any length must still lay out cleanly."""
+    recording = read_har(DATA / "demo-login.har")
+    for length in range(60, 110):
+        recording.source = "/" + "d" * (length - len("/demo-login.har") - 1) + "/demo-login.har"
+        module = tmp_path / f"recording_{length}.py"
+        module.write_text(convert_recording(recording, Options()).source, encoding="utf-8")
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--isolated", "--check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
 @pytest.mark.parametrize("har", [*CORPUS_FILES, *sorted(DATA.glob("*.har"))], ids=lambda p: p.name)
 def test_no_correlation_on_a_trivial_value(har: Path):
     """Every correlation has a real source, real sinks and a value that is not trivial."""
