@@ -42,7 +42,7 @@ class Collection:
 class Pair:
     """`key: value` in a dict, `name=value` in a call."""
 
-    key: Node
+    key: Code
     separator: str
     value: Node
 
@@ -300,29 +300,36 @@ def _statement(prefix: str, node: Node, depth: int) -> list[str]:
     return [INDENT * depth + line for line in lines]
 
 
-def _flat(node: Node) -> str | None:
-    """The one-line form, or None when the node must be exploded."""
+def _flat(node: Node, room: int) -> str | None:
+    """The one-line form if it takes at most `room` columns, else None (computed no further)."""
     if isinstance(node, Code):
-        return node.text
+        return node.text if len(node.text) <= room else None
     if isinstance(node, Pair):
-        key, val = _flat(node.key), _flat(node.value)
-        return None if key is None or val is None else f"{key}{node.separator}{val}"
+        head = f"{node.key.text}{node.separator}"
+        val = _flat(node.value, room - len(head))
+        return None if val is None else head + val
     if any(node.comments):
         return None
-    parts = [_flat(item) for item in node.items]
-    if any(p is None for p in parts):
-        return None
+    room -= len(node.open) + len(node.close)
+    parts = []
+    for item in node.items:
+        part = _flat(item, room)
+        if part is None:
+            return None
+        parts.append(part)
+        room -= len(part) + 2
     return f"{node.open}{', '.join(parts)}{node.close}"
 
 
 def _layout(node: Node, column: int, trailing: int) -> list[str]:
     """Lines for `node` starting at `column`, leaving `trailing` columns for what follows."""
-    flat = _flat(node)
-    if flat is not None and (column + len(flat) + trailing <= WIDTH or isinstance(node, Code)):
+    flat = _flat(node, WIDTH - column - trailing)
+    if flat is not None:
         return [flat]
+    if isinstance(node, Code):
+        return [node.text]
     if isinstance(node, Pair):
-        key = _flat(node.key) or ""
-        head = f"{key}{node.separator}"
+        head = f"{node.key.text}{node.separator}"
         lines = _layout(node.value, column + len(head), trailing)
         return [head + lines[0], *lines[1:]]
     lines = [node.open]
