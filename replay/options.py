@@ -7,6 +7,7 @@ it selects, which wins over a recording's own `[recording.NAME]` table.
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -25,6 +26,17 @@ SHAPE_NAMES = ("ramp", "step", "spike")
 
 class SettingsError(Exception):
     """A settings file or option that cannot be applied; one line for the user."""
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def add_replay_arguments(group) -> None:
@@ -48,6 +60,20 @@ def add_replay_arguments(group) -> None:
         "--locale",
         default=None,
         help="Faker locale for generated data (default: the recording's Accept-Language)",
+    )
+    group.add_argument(
+        "--network-timeout",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="Count a request failed when its response is this late (default: Locust's 60)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="Count a request failed when connecting takes this long (default: Locust's 60)",
     )
     group.add_argument(
         "--env",
@@ -159,6 +185,8 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "wait_time": str,
     "pacing": (int, float),
     "connection_pool": int,
+    "network_timeout": (int, float),
+    "connect_timeout": (int, float),
     "recordings": str,
 }
 PATH_KEYS = frozenset({"accounts"})

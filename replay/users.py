@@ -42,7 +42,7 @@ from replay.options import (
 from replay.runtime import RESTART_PAUSE, RecordedSession
 from replay.shapes import SHAPES
 
-__all__ = ["RecordingUser", "add_arguments", "load_recordings", "user_class"]
+__all__ = ["RecordingUser", "add_arguments", "load_recordings", "set_timeouts", "user_class"]
 
 logger = logging.getLogger("replay")
 
@@ -114,6 +114,17 @@ class RecordingUser(FastHttpUser):
     def on_stop(self) -> None:
         for session in _sessions(type(self)):
             session.finish(self)
+
+
+def set_timeouts(user: type[RecordingUser], options) -> None:
+    """--network-timeout and --connect-timeout, else what RecordingUser says (Locust's 60 s):
+    a hung target costs a user that long before the request counts as failed."""
+    for option, attribute in (
+        ("network_timeout", "network_timeout"),
+        ("connect_timeout", "connection_timeout"),
+    ):
+        seconds = getattr(options, option, None)
+        setattr(user, attribute, seconds or getattr(RecordingUser, attribute))
 
 
 def user_class(session: type[RecordedSession]) -> type[RecordingUser]:
@@ -240,6 +251,7 @@ def on_test_start(environment: Environment, folder: Path) -> None:
             session.prepare(environment, settings.recording(session.__name__))
         if not issubclass(user, RecordingUser):
             continue
+        set_timeouts(user, options)
         pacing, size = (getattr(options, key, None) for key in ("pacing", "connection_pool"))
         user.pacing = (chosen.pacing or 0.0) if pacing is None else pacing
         size = chosen.connection_pool if size is None else size

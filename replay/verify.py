@@ -184,6 +184,7 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
     events = Events()
     user_class = users.user_class(Verified)
     user_class.host = host
+    users.set_timeouts(user_class, options)
     environment = Environment(
         user_classes=[user_class], host=host, parsed_options=options, events=events
     )

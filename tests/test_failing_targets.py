@@ -153,18 +153,9 @@ class {name}(RecordedSession):
     )
 
 
-def _short_timeouts(folder: Path) -> None:
-    """FastHttpUser waits 60 s by default; no option changes that, so a module does."""
-    (folder / "timeouts.py").write_text(
-        "from replay.users import RecordingUser\n\n"
-        f"RecordingUser.connection_timeout = RecordingUser.network_timeout = {TIMEOUT}\n"
-    )
-
-
 def _folder(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / name
     (folder / "recordings").mkdir(parents=True)
-    _short_timeouts(folder / "recordings")
     return folder
 
 
@@ -230,6 +221,10 @@ def test_failing_targets_are_counted_failures_and_users_start_over(misbehaving, 
                 host,
                 "--think-scale",
                 "0",
+                "--network-timeout",
+                str(TIMEOUT),
+                "--connect-timeout",
+                str(TIMEOUT),
                 users=users,
                 run_time=RUN_TIME,
                 tmp=folder,
