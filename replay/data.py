@@ -87,9 +87,10 @@ class Accounts:
         """The next unused row; each user keeps the row it took."""
         index = next(self._next)
         if index >= len(self.rows):
+            rows = f"{len(self.rows)} row{'' if len(self.rows) == 1 else 's'}"
             raise MissingData(
-                f"accounts file {self.path} ran out of rows ({self.share}{len(self.rows)} rows "
-                "for more users); add rows or run fewer users"
+                f"accounts file {self.path} ran out of rows ({self.share}{rows} for more users); "
+                "add rows or run fewer users"
             )
         return self.rows[index]
 

@@ -506,6 +506,12 @@ class RecordedSession(SequentialTaskSet):
         return str(uuid.uuid4())
 
 
+def deal_rows_afresh() -> None:
+    """Forget which CSV rows were taken: a new run's users start from the top again (the web
+    UI starts one run after another in the same process), and see the file as it is now."""
+    _accounts.clear()
+
+
 def _rows(path: str, environment) -> Accounts:
     """One reader per CSV file and process; workers deal its rows between them."""
     rows = _accounts.get(path)

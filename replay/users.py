@@ -39,7 +39,7 @@ from replay.options import (
     host_map,
     load_settings,
 )
-from replay.runtime import RESTART_PAUSE, RecordedSession
+from replay.runtime import RESTART_PAUSE, RecordedSession, deal_rows_afresh
 from replay.shapes import SHAPES
 
 __all__ = ["RecordingUser", "add_arguments", "load_recordings", "set_timeouts", "user_class"]
@@ -242,9 +242,11 @@ def _config_users(options) -> list[dict]:
 
 
 def on_test_start(environment: Environment, folder: Path) -> None:
-    """Resolve each recording's plan for this run; pacing and connection pools per user."""
+    """Resolve each recording's plan for this run; pacing, timeouts and connection pools per
+    user; CSV rows dealt afresh."""
     options = environment.parsed_options
     settings = load_settings(getattr(options, "settings", None), folder)
+    deal_rows_afresh()
     for user in environment.user_classes:
         chosen = settings.recording(user.__name__)
         for session in _sessions(user):

@@ -3,7 +3,15 @@ logging, connection pools, profiles, and subclassing a recording in one's own lo
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
 
 from conftest import DATA, ROOT, run_locust
 from test_controls import converted, har, stand_in
@@ -139,3 +147,54 @@ def test_distributed_run_sets_up_on_the_master_and_loads_on_every_worker(
     assert output.count("worker: recordings loaded: DemoBrowse") == 2, output
     assert output.count("summary: DemoBrowse: 2 users") == 2, output  # each worker's own
     assert "summary: DemoBrowse: 4 users" in output, output  # the master's, summed
+
+
+def test_each_run_from_the_web_ui_deals_the_accounts_afresh(demo_app, recordings, tmp_path):
+    """The web UI starts run after run in one process; with one account and one user, the second
+    run's user must get that account again, not "ran out of rows"."""
+    converted(DATA / "demo-login.har", recordings)
+    (recordings / "accounts.csv").write_text("email,password\ndemo@example.com,demo-password\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    web = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "locust.out").open("w")
+    locust = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py")]
+        + ["--web-host", "127.0.0.1", "--web-port", str(port), "--host", demo_app]
+        + ["--accounts", str(recordings / "accounts.csv"), "--think-scale", "0"],
+        cwd=tmp_path,
+        env={**os.environ, "REPLAY_RECORDINGS_DIR": str(recordings)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(web)
+        for _ in range(2):
+            form = urllib.parse.urlencode({"user_count": 1, "spawn_rate": 1, "host": demo_app})
+            urllib.request.urlopen(f"{web}/swarm", form.encode(), timeout=10).read()
+            time.sleep(2.5)
+            with urllib.request.urlopen(f"{web}/stats/requests", timeout=10) as response:
+                stats = json.load(response)  # this run's: Locust clears them on each start
+            urllib.request.urlopen(f"{web}/stop", b"", timeout=10).read()
+            time.sleep(0.5)
+            errors = [f"{e['name']}: {e['error']}" for e in stats["errors"]]
+            assert not errors, errors
+            logins = [s for s in stats["stats"] if s["name"] == "/login" and s["method"] == "POST"]
+            assert logins and logins[0]["num_requests"] > 0, stats["stats"]
+    finally:
+        locust.terminate()
+        locust.wait(timeout=30)
+        log.close()
+
+
+def _wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
