@@ -22,6 +22,7 @@ from recorder.addon import open_capture
 
 ADDON = Path(__file__).with_name("addon.py")
 CA_CERT = Path("~/.mitmproxy/mitmproxy-ca-cert.pem").expanduser()
+STREAM_LARGE_BODIES = "10m"
 # The interpreter running us has mitmproxy; a `mitmdump` on PATH might belong to another one.
 MITMDUMP = (sys.executable, "-c", "from mitmproxy.tools.main import mitmdump; mitmdump()")
 
@@ -75,6 +76,9 @@ def mitmdump_command(
     """The mitmdump command line that records to `capture_file` on 127.0.0.1:`port`."""
     options = {
         "connection_strategy": "lazy",
+        # A download or upload this big passes through unkept (the capture notes it): the
+        # proxy holds no more than this of it in memory.
+        "stream_large_bodies": STREAM_LARGE_BODIES,
         "capture_file": str(capture_file),
         "capture_redact": str(redact).lower(),
         "capture_fsync": str(fsync).lower(),

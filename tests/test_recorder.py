@@ -491,17 +491,17 @@ class Bulk(http.server.BaseHTTPRequestHandler):
 
 
 def test_huge_bodies_stream_through_and_the_capture_says_they_were_not_kept(tmp_path):
-    """With mitmproxy's stream_large_bodies, huge bodies pass through untouched and are not
-    held in memory or written; the capture keeps the exchange and says its body went by."""
+    """Huge bodies stream through (mitmproxy's stream_large_bodies, on by default) untouched
+    and are neither held in memory nor written; the capture keeps the exchange and says its body
+    went by."""
     huge = 48 * 1024 * 1024
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bulk)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     capture = tmp_path / "huge.jsonl"
-    streaming = [*LOOPBACK_ONLY, "--set", "stream_large_bodies=1m"]
     try:
-        with run_capture_proxy(capture, 0, quiet=True, extra_args=streaming) as proxy:
+        with run_capture_proxy(capture, 0, quiet=True, extra_args=LOOPBACK_ONLY) as proxy:
             opener = proxy_opener(proxy.url)
             with opener.open(f"{base}/bytes/{huge}") as download:
                 assert (
