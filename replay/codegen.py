@@ -139,9 +139,18 @@ EXTRACTORS = {
 
 def _uses_url_encoding(call: Call) -> bool:
     texts = [call.url, *(v for _, v in call.headers)]
-    if call.body and call.body.kind == "form":
-        texts += [v for _, v in call.body.fields]
+    if call.body:
+        texts += [v for _, v in call.body.fields] + [call.body.text]
+        texts += _json_texts(call.body.value)
     return any(isinstance(t, Text) and any(r.encode == "url" for r in t.refs) for t in texts)
+
+
+def _json_texts(value) -> list[Text]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _json_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _json_texts(v)]
+    return [value] if isinstance(value, Text) else []
 
 
 def _summary(scenario: Scenario) -> str:

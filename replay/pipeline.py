@@ -1,4 +1,5 @@
-"""Recording → module source: filter, group into steps, correlate, parameterize, generate.
+"""Recording → module source: filter, group into steps, correlate, parameterize, map the
+recorded hosts, generate.
 
 Pure: no files, no network. The CLI reads the capture and writes what this returns.
 """
@@ -13,6 +14,7 @@ from recorder.model import Recording
 from replay import codegen
 from replay.correlate import correlate
 from replay.filters import Filtered, FilterOptions, filter_exchanges
+from replay.hosts import map_origins
 from replay.parameters import parameterize
 from replay.rules import NO_RULES, Rules
 from replay.scenario import Scenario
@@ -58,7 +60,7 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
     scenario = build_scenario(recording, filtered, StepOptions(name=name))
     if options.correlate:
         scenario = correlate(scenario, options.rules)
-    scenario = parameterize(scenario, options.rules)
+    scenario = map_origins(parameterize(scenario, options.rules))
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
 
 

@@ -433,6 +433,12 @@ class RecordedSession(SequentialTaskSet):
             )
         return ""
 
+    def live_origin(self, recorded: str) -> str:
+        """Where the recording's `recorded` origin is in this run: the target (--host) or the
+        host --map-host names; unmapped, the recorded origin itself (data, never contacted)."""
+        live = self._plan.routes.get(urlsplit(recorded).netloc.lower())
+        return recorded if live is None else live or self.host
+
     def _netloc(self, url: str) -> str:
         """Where `url` of the recording goes in this run: the target's or a mapped host's."""
         recorded = urlsplit(url).netloc

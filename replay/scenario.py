@@ -85,17 +85,21 @@ class Call:
 
     def substitute(self, find: Callable[[str], Value]) -> None:
         """Rewrite every string of the request with `find`, which returns it or a Text."""
-        self.url = _substitute_value(self.url, find)
-        self.headers = [(k, _substitute_value(v, find)) for k, v in self.headers]
-        if self.body is None:
-            return
+        self.url = substitute_value(self.url, find)
+        self.headers = [(k, substitute_value(v, find)) for k, v in self.headers]
+        self.substitute_body(find)
+
+    def substitute_body(self, find: Callable[[str], Value]) -> None:
+        """Rewrite every string of the body (JSON leaves, form values, text) with `find`."""
         body = self.body
+        if body is None:
+            return
         if body.kind == "json":
             body.value = _substitute_json(body.value, find)
         elif body.kind == "form":
-            body.fields = [(k, _substitute_value(v, find)) for k, v in body.fields]
+            body.fields = [(k, substitute_value(v, find)) for k, v in body.fields]
         elif body.kind == "text":
-            body.text = _substitute_value(body.text, find)
+            body.text = substitute_value(body.text, find)
 
 
 @dataclass(slots=True)
@@ -166,7 +170,8 @@ def substitute_text(text: str, value: str, ref: Ref) -> Value:
     return Text(tuple(parts))
 
 
-def _substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
+def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
+    """`value` with `find` applied to each literal piece (a Ref stays as it is)."""
     if isinstance(value, str):
         return find(value)
     parts: list[str | Ref] = []
@@ -185,7 +190,7 @@ def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:
     if isinstance(value, list):
         return [_substitute_json(v, find) for v in value]
     if isinstance(value, str | Text):
-        new = _substitute_value(value, find)
+        new = substitute_value(value, find)
         # A string that is entirely one ref is sent as the ref's own value.
         if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
             return replace(new.parts[0], encode="")

@@ -15,6 +15,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from conftest import DATA, ROOT, convert, run_locust
@@ -31,6 +32,7 @@ class StandIn(ThreadingHTTPServer):
 
     def __init__(self, redirects: dict[str, str] | None = None):
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[bytes] = []
         self.connections: set[int] = set()
         self.redirects = redirects or {}
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -45,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         server: StandIn = self.server
         server.requests.append((self.command, self.path))
         server.connections.add(self.client_address[1])
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         target = server.redirects.get(self.path)
         body = b"" if target else b'{"ok": true}'
         self.send_response(302 if target else 200)
@@ -166,6 +168,8 @@ def test_mapped_hosts_are_rewritten_and_unmapped_hosts_never_contacted(recording
                 ("GET", "http://shop.example.test/go", 302, _to("/welcome"), None),
                 ("GET", "http://api.example.test/welcome", 200, {}, None),
                 ("POST", "http://api.example.test/graphql", 200, {}, {"operationName": "Cart"}),
+                ("POST", "http://shop.example.test/oauth/start", 200, {}, OAUTH_START),
+                ("GET", f"http://shop.example.test/login?next={RETURN_TO_ENCODED}", 200, {}, None),
                 ("GET", f"{third.url}/widget.json", 200, {}, None),
             ],
         )
@@ -183,6 +187,11 @@ def test_mapped_hosts_are_rewritten_and_unmapped_hosts_never_contacted(recording
         )
     assert third.requests == []
     assert ("GET", "/go") in shop.requests and ("GET", "/welcome") not in shop.requests
+    # URLs of the recorded hosts inside requests point at the live ones.
+    assert {"redirect_uri": f"{api.url}/callback", "return_to": f"{shop.url}/done"} in [
+        json.loads(body) for body in shop.bodies if body
+    ]
+    assert ("GET", f"/login?next={quote(shop.url, safe='')}%2Fdone") in shop.requests
     assert ("POST", "/graphql") in api.requests
     assert stats.count("POST /graphql Cart") > 0, stats.rows.keys()
     failing = {f["Name"]: f["Error"] for f in stats.failures}
@@ -190,6 +199,13 @@ def test_mapped_hosts_are_rewritten_and_unmapped_hosts_never_contacted(recording
     message = failing["/widget.json"]
     port = third.url.rsplit(":", 1)[1]
     assert "not contacted" in message and f"--map-host 127.0.0.1:{port}=URL" in message
+
+
+OAUTH_START = {
+    "redirect_uri": "http://api.example.test/callback",
+    "return_to": "http://shop.example.test/done",
+}
+RETURN_TO_ENCODED = quote("http://shop.example.test/done", safe="")
 
 
 def _to(path: str) -> dict[str, str]:
