@@ -298,13 +298,13 @@ def verify_command(args: argparse.Namespace) -> int:
             logger.info("verified: %s replays as recorded", report.name)
             return 0
         rules = rules_path(args.recording)
-        if not (args.fix and report.rules and capture_path):
-            for finding in report.rules:
+        if not (args.fix and report.findings and capture_path):
+            for finding in report.findings:
                 logger.info("suggested rule for %s:\n%s", rules, verify.rule_text(finding))
-            if report.rules:
+            if report.findings:
                 logger.info("replay verify --fix writes it and converts the capture again")
             return 1
-        written = verify.write_rules(rules, report.rules)
+        written = verify.write_rules(rules, report.findings)
         logger.info("fix: %s written to %s", ", ".join(written) or "no new rule", rules)
         convert = argparse.Namespace(
             name=session.__name__,

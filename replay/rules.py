@@ -9,7 +9,8 @@
     var = "basket_id"
     value = "8f3a9c21"                   # the recorded value, replaced wherever it is sent
     json = "basket.id"                   # or: header = "X-Basket", cookie = "basket",
-                                         #     regex = 'data-basket="([^"]+)"'
+                                         #     regex = 'data-basket="([^"]+)"',
+                                         #     location = '/baskets/([^/?]+)'
 
     [parameters]                         # by field name (form field, JSON key, query name)
     email = "unique.email"               # self.unique.email()
@@ -27,7 +28,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOURCES = ("json", "header", "cookie", "regex")
+SOURCES = ("json", "header", "cookie", "regex", "location")
+PATTERN_SOURCES = ("regex", "location")
+"""Sources whose path is a regular expression with one group (over the body, over Location)."""
 IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 
@@ -103,9 +106,9 @@ def _extract(rule, source: str) -> ExtractRule:
     given = [s for s in SOURCES if s in rule]
     if len(given) != 1 or not isinstance(rule[given[0]], str):
         raise RulesError(f"{source}: correlation.extract {var}: give one of {', '.join(SOURCES)}")
-    if given[0] == "regex":
+    if given[0] in PATTERN_SOURCES:
         try:
-            if re.compile(rule["regex"]).groups != 1:
+            if re.compile(rule[given[0]]).groups != 1:
                 raise RulesError(f"{source}: correlation.extract {var}: regex needs one group")
         except re.error as e:
             raise RulesError(f"{source}: correlation.extract {var}: bad regex ({e})") from None

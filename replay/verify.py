@@ -34,9 +34,6 @@ from replay.templates import url_template
 
 logger = logging.getLogger("replay")
 
-RULE_SOURCES = {"json": "json", "header": "header", "cookie": "cookie", "regex": "regex"}
-"""Extraction sources a rules file can name (a Location regex it cannot)."""
-
 
 class Seen:
     """One response, recorded or live, read the way the runtime's extractors read one."""
@@ -137,10 +134,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return bool(self.rows) and not self.not_run and all(row.ok for row in self.rows)
-
-    @property
-    def rules(self) -> list[Finding]:
-        return [f for f in self.findings if f.source in RULE_SOURCES]
 
 
 def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, capture) -> Report:
@@ -369,7 +362,7 @@ def rule_text(finding: Finding) -> str:
             "[[correlation.extract]]",
             f"var = {_toml(finding.var)}",
             f"value = {_toml(finding.recorded)}",
-            f"{RULE_SOURCES[finding.source]} = {_toml(finding.path)}",
+            f"{finding.source} = {_toml(finding.path)}",
         ]
     )
 

@@ -60,6 +60,30 @@ text = {{ constant = "Same note for everyone" }}
     assert len(result.stderr.strip().splitlines()) == 1 and "parameters.name" in result.stderr
 
 
+def test_a_rule_can_read_a_value_from_the_location_header(tmp_path):
+    """What `replay verify --fix` writes for a value that came in a redirect."""
+    recorded = _recorded_location(DATA / "demo-login.har", "/notes")
+    note_id = recorded.rsplit("/", 1)[1]
+    (tmp_path / "recordings").mkdir()
+    (tmp_path / "recordings" / "demo_login.rules.toml").write_text(
+        f"""
+[correlation]
+ignore = ["{note_id}"]
+
+[[correlation.extract]]
+var = "new_note"
+value = "{note_id}"
+location = '/notes/(\\d+)'
+"""
+    )
+    output = tmp_path / "recordings" / "demo_login.py"
+    result = convert(DATA / "demo-login.har", output)
+    assert result.returncode == 0, result.stderr
+    source = output.read_text()
+    assert '"new_note": location(r"/notes/(\\d+)")' in source, source
+    assert 'f"/notes/{self.new_note}"' in source
+
+
 def test_login_flow_with_a_csv_of_accounts(demo_app, recordings, tmp_path):
     """Each virtual user logs in with its own row; one row short is a counted, named failure."""
     accounts = [(f"csv-user-{i}@example.com", f"password-{i}-long") for i in range(4)]
@@ -122,6 +146,15 @@ def _entries(har: Path) -> list[dict]:
 def _recorded_authorizations(har: Path) -> set[str]:
     headers = (h for e in _entries(har) for h in e["request"]["headers"])
     return {h["value"].split()[-1] for h in headers if h["name"].lower() == "authorization"}
+
+
+def _recorded_location(har: Path, path: str) -> str:
+    for entry in _entries(har):
+        if entry["request"]["method"] == "POST" and entry["request"]["url"].endswith(path):
+            return next(
+                h["value"] for h in entry["response"]["headers"] if h["name"].lower() == "location"
+            )
+    raise AssertionError(f"no POST {path} in {har}")
 
 
 def _recorded_json(har: Path, path: str, key: str) -> str:
