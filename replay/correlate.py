@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -77,8 +78,10 @@ class Candidate:
     first_sent: int = -1
 
 
+@lru_cache(maxsize=1 << 16)
 def is_trivial(value: str) -> bool:
-    """Booleans, small numbers, short codes and plain words are never correlated."""
+    """Booleans, small numbers, short codes and plain words are never correlated.
+    (Cached: a token is sent with request after request.)"""
     if value.isdigit():
         return len(value) < 4 or len(set(value)) == 1
     if len(value) < 8 or "://" in value or HOSTNAME.fullmatch(value):
@@ -164,11 +167,12 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str]]:
     if not isinstance(call.url, str):
         return
     parts = urlsplit(call.url)
+    request = f"{call.method} {url_template(parts.path)}"
     for segment in parts.path.split("/"):
         if segment:
-            yield unquote(segment), f"path segment of {call.method} {url_template(parts.path)}"
+            yield unquote(segment), f"path segment of {request}"
     for name, value in parse_qsl(parts.query, keep_blank_values=False):
-        yield value, f"query {name} of {call.method} {url_template(parts.path)}"
+        yield value, f"query {name} of {request}"
         yield from ((t, f"query {name}") for t in _tokens(value) if t != value)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
@@ -511,7 +515,8 @@ def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
     def find(text: str) -> Value:
         result: Value = text
         for value, ref in variants:
-            result = _replace(result, value, ref)
+            if value in text:  # the pieces left are pieces of `text`: nothing else to find
+                result = _replace(result, value, ref)
         return result
 
     call.substitute(find)
