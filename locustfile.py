@@ -1,7 +1,8 @@
 """Replay every recording in recordings/ with FastHttpUser: `locust -f locustfile.py --host URL`.
 
 Each recording becomes its own user class (pick them with --recordings or Locust's
---class-picker); run `locust -f locustfile.py --help` for the options we add. Recordings
+--class-picker); `replay run --help` lists the options we add (Locust prints its own --help
+before it reads a locustfile, so `locust --help` cannot). Recordings
 are read from recordings/ beside this file, or from $REPLAY_RECORDINGS_DIR, and run-time
 settings from replay.toml in that folder (see the README, "Replay controls").
 """

@@ -90,7 +90,13 @@ def add_replay_arguments(group) -> None:
 
 
 def add_arguments(parser) -> None:
-    """Our options, as Locust options: they show in `locust --help` and in the web UI."""
+    """Our options, as Locust options: the web UI shows them, and `replay run --help`.
+
+    Locust prints `--help` before it imports a locustfile, so `replay run` adds them ahead of
+    it too; the locustfile's own call then finds them there already.
+    """
+    if "--recordings" in parser._option_string_actions:
+        return
     group = parser.add_argument_group("locust-replay")
     group.add_argument(
         "--recordings",

@@ -29,10 +29,22 @@ def project_locustfile() -> Path:
     raise FileNotFoundError("no locustfile.py here; run replay from the project folder")
 
 
+LOCUST_WITH_OUR_OPTIONS = (
+    "from locust import events\n"
+    "from locust.main import main\n"
+    "from replay.options import add_arguments\n"
+    "events.init_command_line_parser.add_listener(add_arguments)\n"
+    "main()\n"
+)
+"""`python -m locust`, with our options registered before Locust parses any: so its --help
+(printed before it imports the locustfile) lists them."""
+
+
 def locust(args: list[str], env: dict[str, str] | None = None) -> int:
     """Run `locust -f locustfile.py ARGS`; Locust's exit code is ours."""
-    command = [sys.executable, "-m", "locust", "-f", str(project_locustfile()), *args]
-    logger.info("running: %s", " ".join(command[2:]))
+    locustfile = str(project_locustfile())
+    command = [sys.executable, "-c", LOCUST_WITH_OUR_OPTIONS, "-f", locustfile, *args]
+    logger.info("running: locust -f %s", " ".join([locustfile, *args]))
     return subprocess.call(command, env={**os.environ, **(env or {})})
 
 

@@ -198,3 +198,18 @@ def _wait_for(url: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_replay_run_help_lists_our_options_beside_locusts():
+    """Locust prints --help before it imports a locustfile; `replay run` registers ours first."""
+    result = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "run", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--run-time" in result.stdout and "--headless" in result.stdout  # Locust's own
+    for option in ("--recordings", "--map-host", "--think-scale", "--network-timeout"):
+        assert option in result.stdout, option
