@@ -61,38 +61,45 @@ class CaptureProxy:
         self.stop()
 
 
+@dataclass(frozen=True, slots=True)
+class CaptureOptions:
+    """What the addon records: its mitmproxy options (see recorder/addon.py)."""
+
+    hosts: Sequence[str] = ()
+    capture_filter: str = ""
+    redact: bool = True
+    redact_headers: Sequence[str] = ()
+    fsync: bool = False
+
+
 def mitmdump_command(
     capture_file: str | Path,
     port: int = 8080,
+    options: CaptureOptions = CaptureOptions(),
     *,
-    hosts: Sequence[str] = (),
-    capture_filter: str = "",
-    redact: bool = True,
-    redact_headers: Sequence[str] = (),
-    fsync: bool = False,
     quiet: bool = False,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """The mitmdump command line that records to `capture_file` on 127.0.0.1:`port`."""
-    options = {
+    settings = {
         "connection_strategy": "lazy",
         # A download or upload this big passes through unkept (the capture notes it): the
         # proxy holds no more than this of it in memory.
         "stream_large_bodies": STREAM_LARGE_BODIES,
         "capture_file": str(capture_file),
-        "capture_redact": str(redact).lower(),
-        "capture_fsync": str(fsync).lower(),
+        "capture_redact": str(options.redact).lower(),
+        "capture_fsync": str(options.fsync).lower(),
     }
-    if capture_filter:
-        options["capture_filter"] = capture_filter
+    if options.capture_filter:
+        settings["capture_filter"] = options.capture_filter
     args = [*MITMDUMP, "--listen-host", "127.0.0.1", "--listen-port", str(port)]
     args += ["-q"] if quiet else []
     args += ["-s", str(ADDON)]
-    for name, value in options.items():
+    for name, value in settings.items():
         args += ["--set", f"{name}={value}"]
-    for host in hosts:
+    for host in options.hosts:
         args += ["--set", f"capture_hosts={host}"]
-    for name in redact_headers:
+    for name in options.redact_headers:
         args += ["--set", f"capture_redact_headers={name}"]
     return args + list(extra_args)
 
@@ -100,12 +107,8 @@ def mitmdump_command(
 def run_capture_proxy(
     capture_file: str | Path,
     port: int = 8080,
+    options: CaptureOptions = CaptureOptions(),
     *,
-    hosts: Sequence[str] = (),
-    capture_filter: str = "",
-    redact: bool = True,
-    redact_headers: Sequence[str] = (),
-    fsync: bool = False,
     quiet: bool = False,
     extra_args: Sequence[str] = (),
     output: IO | int | None = None,
@@ -120,25 +123,15 @@ def run_capture_proxy(
     """
     capture_file = Path(capture_file).expanduser()
     try:  # the reasons mitmdump would refuse to start, as one line instead of a traceback
-        if capture_filter:
-            flowfilter.parse(capture_filter)
-        open_capture(capture_file, redact, fsync).close()
+        if options.capture_filter:
+            flowfilter.parse(options.capture_filter)
+        open_capture(capture_file, options.redact, options.fsync).close()
     except (ValueError, exceptions.OptionsError) as e:
         raise ProxyError(str(e)) from None
     port = port or free_port()
     if not port_is_free(port):
         raise ProxyError(f"port {port} on 127.0.0.1 is already in use; choose another with --port")
-    command = mitmdump_command(
-        capture_file,
-        port,
-        hosts=hosts,
-        capture_filter=capture_filter,
-        redact=redact,
-        redact_headers=redact_headers,
-        fsync=fsync,
-        quiet=quiet,
-        extra_args=extra_args,
-    )
+    command = mitmdump_command(capture_file, port, options, quiet=quiet, extra_args=extra_args)
     process = subprocess.Popen(
         command,
         stdout=output,

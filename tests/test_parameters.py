@@ -30,19 +30,9 @@ def test_rules_file_is_applied_on_every_convert(tmp_path):
     order_id = _recorded_json(DATA / "demo-shop.har", "/api/orders", "id")
     (tmp_path / "recordings").mkdir()
     (tmp_path / "recordings" / "demo_shop.rules.toml").write_text(
-        f"""
-[correlation]
-ignore = ["{order_id}"]
-
-[[correlation.extract]]
-var = "new_order"
-value = "{order_id}"
-json = "id"
-
-[parameters]
-name = "faker.first_name"
-text = {{ constant = "Same note for everyone" }}
-"""
+        _taken_over("new_order", order_id, 'json = "id"')
+        + '\n[parameters]\nname = "faker.first_name"\n'
+        + 'text = { constant = "Same note for everyone" }\n'
     )
     for _ in range(2):  # re-running keeps the choices
         result = convert(DATA / "demo-shop.har", output)
@@ -66,15 +56,7 @@ def test_a_rule_can_read_a_value_from_the_location_header(tmp_path):
     note_id = recorded.rsplit("/", 1)[1]
     (tmp_path / "recordings").mkdir()
     (tmp_path / "recordings" / "demo_login.rules.toml").write_text(
-        f"""
-[correlation]
-ignore = ["{note_id}"]
-
-[[correlation.extract]]
-var = "new_note"
-value = "{note_id}"
-location = '/notes/(\\d+)'
-"""
+        _taken_over("new_note", note_id, r"location = '/notes/(\d+)'")
     )
     output = tmp_path / "recordings" / "demo_login.py"
     result = convert(DATA / "demo-login.har", output)
@@ -146,6 +128,14 @@ def _entries(har: Path) -> list[dict]:
 def _recorded_authorizations(har: Path) -> set[str]:
     headers = (h for e in _entries(har) for h in e["request"]["headers"])
     return {h["value"].split()[-1] for h in headers if h["name"].lower() == "authorization"}
+
+
+def _taken_over(var: str, value: str, source: str) -> str:
+    """Rules by which `value` is correlated by a rule of ours, not by the engine."""
+    return (
+        f'[correlation]\nignore = ["{value}"]\n\n'
+        f'[[correlation.extract]]\nvar = "{var}"\nvalue = "{value}"\n{source}\n'
+    )
 
 
 def _recorded_location(har: Path, path: str) -> str:

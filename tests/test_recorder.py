@@ -43,7 +43,13 @@ from recorder.browser import (
 )
 from recorder.flows import read_capture, read_mitm_flows, sniff
 from recorder.model import CaptureError
-from recorder.proxy import ProxyError, free_port, mitmdump_command, run_capture_proxy
+from recorder.proxy import (
+    CaptureOptions,
+    ProxyError,
+    free_port,
+    mitmdump_command,
+    run_capture_proxy,
+)
 
 PASSWORD = "hunter2-pw-5e1"
 SESSION = "sess-91b2d4c7"
@@ -282,7 +288,8 @@ def test_flow_file_reads_like_the_capture(upstream, tmp_path):
     """`mitmdump -w` next to the addon (unredacted): both readers must see the same traffic."""
     capture, flows = tmp_path / "c.jsonl", tmp_path / "flows.mitm"
     extra = [*LOOPBACK_ONLY, "-w", str(flows)]
-    with run_capture_proxy(capture, 0, quiet=True, redact=False, extra_args=extra) as proxy:
+    unredacted = CaptureOptions(redact=False)
+    with run_capture_proxy(capture, 0, unredacted, quiet=True, extra_args=extra) as proxy:
         expected = session(proxy_opener(proxy.url), upstream.url)
     assert sniff(flows) == "mitm" and sniff(capture) == "capture"
     from_flows, from_capture = read_mitm_flows(flows), read_capture(capture)
