@@ -191,9 +191,9 @@ def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:
         return [_substitute_json(v, find) for v in value]
     if isinstance(value, str | Text):
         new = substitute_value(value, find)
-        # A string that is entirely one ref is sent as the ref's own value.
+        # A string that is entirely one ref is sent as the ref's own value (unless encoded).
         if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
-            return replace(new.parts[0], encode="")
+            return new.parts[0] if not new.parts[0].encode else new
         return new
     if isinstance(value, int) and not isinstance(value, bool):
         new = find(str(value))

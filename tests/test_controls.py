@@ -188,9 +188,11 @@ def test_mapped_hosts_are_rewritten_and_unmapped_hosts_never_contacted(recording
     assert third.requests == []
     assert ("GET", "/go") in shop.requests and ("GET", "/welcome") not in shop.requests
     # URLs of the recorded hosts inside requests point at the live ones.
-    assert {"redirect_uri": f"{api.url}/callback", "return_to": f"{shop.url}/done"} in [
-        json.loads(body) for body in shop.bodies if body
-    ]
+    assert {
+        "redirect_uri": f"{api.url}/callback",
+        "return_to": f"{shop.url}/done",
+        "origin": quote(shop.url, safe=""),
+    } in [json.loads(body) for body in shop.bodies if body]
     assert ("GET", f"/login?next={quote(shop.url, safe='')}%2Fdone") in shop.requests
     assert ("POST", "/graphql") in api.requests
     assert stats.count("POST /graphql Cart") > 0, stats.rows.keys()
@@ -204,6 +206,7 @@ def test_mapped_hosts_are_rewritten_and_unmapped_hosts_never_contacted(recording
 OAUTH_START = {
     "redirect_uri": "http://api.example.test/callback",
     "return_to": "http://shop.example.test/done",
+    "origin": quote("http://shop.example.test", safe=""),
 }
 RETURN_TO_ENCODED = quote("http://shop.example.test/done", safe="")
 
