@@ -13,6 +13,7 @@ This file is loaded by path (`mitmdump -s`), so it imports only mitmproxy and th
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -31,6 +32,8 @@ VERSION = 1
 REDACTED = "REDACTED"
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
+PASSWORD_SCHEMES = frozenset({"basic", "digest", "ntlm", "negotiate"})
+"""Authorization schemes that carry a password (or a hash of one): never digested."""
 SECRET_PATTERN = r"passw(?:or)?d|passphrase|secret|pwd"
 """Form, JSON and multipart field names whose values never reach the disk (lowercase)."""
 SECRET_FIELD = re.compile(SECRET_PATTERN, re.IGNORECASE)
@@ -43,28 +46,42 @@ Record = dict[str, Any]
 # --- redaction: pure functions over header values and bodies ---------------------------------
 
 
+def redacted(value: str) -> str:
+    """What replaces a token (a session cookie, a bearer token, an API key): `REDACTED-` and 16
+    hex digits of its SHA-256. The value is gone, yet the converter can still tell where the
+    same value was set and sent, so correlation works through redaction
+    (recorder.model.redaction_digest). A value under 16 characters (a short, guessable one)
+    gets a bare REDACTED."""
+    if len(value) < 16:
+        return REDACTED
+    return f"{REDACTED}-{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+
+
 def redact_header(name: str, value: str, extra: frozenset[str] = frozenset()) -> str:
-    """Hide credentials but keep what later stages need: the auth scheme and cookie names."""
+    """Hide credentials but keep what later stages need: the auth scheme and cookie names.
+    Basic and other password-bearing schemes lose the whole value."""
     lname = name.lower()
     if lname in CREDENTIAL_HEADERS:
-        scheme, sep, _ = value.partition(" ")
-        return f"{scheme} {REDACTED}" if sep else REDACTED
+        scheme, sep, token = value.partition(" ")
+        if not sep:
+            return redacted(value)
+        return f"{scheme} {REDACTED if scheme.lower() in PASSWORD_SCHEMES else redacted(token)}"
     if lname == "cookie":
         return "; ".join(_redact_cookie(part.strip()) for part in value.split(";") if part.strip())
     if lname == "set-cookie":
         pair, sep, attributes = value.partition(";")
         return _redact_cookie(pair.strip()) + sep + attributes
     if lname in extra:
-        return REDACTED
+        return redacted(value)
     return value
 
 
 def _redact_cookie(pair: str) -> str:
-    """`name=value` → `name=REDACTED`; an empty value (a deletion) stays empty."""
+    """`name=value` → `name=REDACTED-…`; an empty value (a deletion) stays empty."""
     name, sep, value = pair.partition("=")
     if not sep:
         return REDACTED
-    return f"{name}={REDACTED}" if value.strip() else pair
+    return f"{name}={redacted(value.strip())}" if value.strip() else pair
 
 
 def redact_form(text: str) -> str:

@@ -6,11 +6,22 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 Headers = tuple[tuple[str, str], ...]
 """Headers in wire order with their original case; names may repeat."""
+
+
+REDACTED_TOKEN = re.compile(r"REDACTED-([0-9a-f]{16})")
+"""A token the recorder redacted (recorder/addon.py, `redacted`), with its digest."""
+
+
+def redaction_digest(value: str) -> str:
+    """The digest the recorder writes for `value`: what finds it again where it is raw."""
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def header(headers: Headers, name: str) -> str | None:

@@ -1,5 +1,5 @@
-"""Recording → module source: filter, group into steps, correlate, parameterize, map the
-recorded hosts, generate.
+"""Recording → module source: filter, group into steps, see through redaction, correlate,
+parameterize, map the recorded hosts, generate.
 
 Pure: no files, no network. The CLI reads the capture and writes what this returns.
 """
@@ -16,6 +16,7 @@ from replay.correlate import correlate
 from replay.filters import Filtered, FilterOptions, filter_exchanges
 from replay.hosts import map_origins
 from replay.parameters import parameterize
+from replay.redaction import restore_redacted
 from replay.rules import NO_RULES, Rules
 from replay.scenario import Scenario
 from replay.steps import StepOptions, build_scenario
@@ -57,7 +58,7 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
         reasons = ", ".join(f"{n} {r}" for r, n in dropped.most_common()) or "no entries"
         raise NothingToReplay(f"no request left to replay ({reasons})")
     name = class_name(options.name or Path(recording.source).stem)
-    scenario = build_scenario(recording, filtered, StepOptions(name=name))
+    scenario = restore_redacted(build_scenario(recording, filtered, StepOptions(name=name)))
     if options.correlate:
         scenario = correlate(scenario, options.rules)
     scenario = map_origins(parameterize(scenario, options.rules))

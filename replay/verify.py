@@ -28,6 +28,7 @@ from replay import runtime, users
 from replay.correlate import correlate
 from replay.filters import Filtered
 from replay.options import SettingsError, apply_env, load_settings
+from replay.redaction import restore_redacted
 from replay.scenario import Extraction
 from replay.steps import build_scenario
 from replay.templates import url_template
@@ -272,7 +273,7 @@ def _uncorrelated(failing: Row, rows: list[Row], capture: Recording, target: str
     if not paired or paired[-1] is not failing or not failing.sent:
         return []
     scenario = build_scenario(capture, Filtered([row.exchange for row in paired], target))
-    correlate(scenario)
+    correlate(restore_redacted(scenario))
     calls = list(scenario.calls)
     findings = []
     for index, call in enumerate(calls[:-1]):

@@ -10,6 +10,7 @@ import contextlib
 import gzip
 import http.server
 import json
+import re
 import resource
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from conftest import convert
+from conftest import convert, run_locust
 from mitmproxy import exceptions, io
 from mitmproxy.test import taddons, tflow
 
@@ -42,7 +43,7 @@ from recorder.browser import (
     record_browser,
 )
 from recorder.flows import read_capture, read_mitm_flows, sniff
-from recorder.model import CaptureError
+from recorder.model import CaptureError, redaction_digest
 from recorder.proxy import (
     CaptureOptions,
     ProxyError,
@@ -372,6 +373,14 @@ def test_redaction_keeps_names_and_structure():
     assert redact_header("Set-Cookie", "a=; Max-Age=0") == "a=; Max-Age=0"  # a deletion stays one
     assert redact_header("X-Api-Key", "k", frozenset({"x-api-key"})) == REDACTED
     assert redact_header("Accept", "*/*") == "*/*"
+    # A long token keeps a digest the converter can match; a password-bearing scheme does not.
+    token = "8d3f0c1e9a7b4c2d6e5f"
+    digested = f"{REDACTED}-{redaction_digest(token)}"
+    assert redact_header("Authorization", f"Bearer {token}") == f"Bearer {digested}"
+    assert redact_header("Authorization", token) == digested
+    assert redact_header("Authorization", f"Basic {token}") == f"Basic {REDACTED}"
+    assert redact_header("Set-Cookie", f"sid={token}; Path=/") == f"sid={digested}; Path=/"
+    assert redact_header("X-Api-Key", token, frozenset({"x-api-key"})) == digested
     assert redact_url("http://h/p?user=a&passwd=b%20c") == f"http://h/p?user=a&passwd={REDACTED}"
     nested = b'{"user": {"newPassword": "x", "remember_password": true, "client_secret": 7}}'
     assert json.loads(redact_body(nested, "text/plain")) == {
@@ -531,3 +540,56 @@ def test_huge_bodies_stream_through_and_the_capture_says_they_were_not_kept(tmp_
     assert uploaded.request.body == b"" and uploaded.request.declared_size == huge
     assert small.response.body == Bulk.CHUNK  # under the limit: kept as usual
     assert any(f"{huge}-byte body" in warning for warning in recording.warnings)
+
+
+def test_redacted_proxy_capture_still_correlates(tickets_app, tmp_path):
+    """Through the proxy with redaction on (the default), the capture shows neither the CSRF
+    cookie where it is set nor the API key where it is sent; the recording still reads both
+    from live responses (digests link them to where the capture holds them) and replays clean."""
+    capture = tmp_path / "tickets.jsonl"
+    with run_capture_proxy(capture, 0, quiet=True, extra_args=LOOPBACK_ONLY) as proxy:
+        jar = CookieJar()
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({"http": proxy.url}),
+            urllib.request.HTTPCookieProcessor(jar),
+        )
+        opener.open(f"{tickets_app}/app").read()
+        csrf = next(c.value for c in jar if c.name == "csrftoken")
+
+        def send(method: str, path: str, body: dict | None = None, key: str = "") -> dict:
+            headers = {"X-CSRFToken": csrf, "Content-Type": "application/json"}
+            headers |= {"Authorization": f"Token {key}"} if key else {}
+            data = json.dumps(body).encode() if body is not None else None
+            request = urllib.request.Request(
+                tickets_app + path, data=data, headers=headers, method=method
+            )
+            return json.loads(opener.open(request).read())
+
+        key = send("POST", "/api/auth", {"username": "agent", "password": "agent-pass"})["key"]
+        ticket = send("POST", "/api/tickets", {"title": "Printer on fire"}, key)["ticket"]
+        send("GET", f"/api/tickets/{ticket['uuid']}", key=key)
+        assert _wait(lambda: capture.read_bytes().count(b"\n") == 5)
+    recording = read_capture(capture)
+    sent_key = recording.exchanges[2].request.header("Authorization")
+    set_csrf = recording.exchanges[0].response.header("Set-Cookie")
+    assert re.fullmatch(r"Token REDACTED-[0-9a-f]{16}", sent_key) and key not in sent_key
+    assert set_csrf.startswith("csrftoken=REDACTED-") and csrf not in set_csrf
+
+    recordings = tmp_path / "recordings"
+    result = convert(capture, recordings / "tickets.py")
+    assert result.returncode == 0, result.stderr
+    source = (recordings / "tickets.py").read_text()
+    assert 'cookie("csrftoken")' in source and 'json_path("key")' in source, source
+    assert key not in source and csrf not in source and "REDACTED" not in source
+    stats = run_locust(
+        recordings,
+        tickets_app,
+        "--think-scale",
+        "0",
+        users=3,
+        run_time="4s",
+        env={"REPLAY_USERNAME": "agent", "REPLAY_PASSWORD": "agent-pass"},
+        tmp=tmp_path,
+    )
+    assert stats.failed == 0, stats.failures
+    assert stats.count("POST /api/tickets") > 0
