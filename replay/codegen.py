@@ -107,16 +107,28 @@ def _shared_header_values(scenario: Scenario) -> dict[str, str]:
         for name, v in call.headers:
             if isinstance(v, str) and len(v) >= SHARED_VALUE_LENGTH:
                 uses[name, v] = uses.get((name, v), 0) + 1
+    shared = [(name, v) for (name, v), count in uses.items() if count > 1]
+    several = {n.lower() for n, _ in shared if sum(m.lower() == n.lower() for m, _ in shared) > 1}
     constants: dict[str, str] = {}
-    for (name, v), count in uses.items():
-        if count > 1 and v not in constants:
-            base = re.sub(r"\W", "_", name).upper().strip("_") or "HEADER"
-            constant, n = base, 1
-            while constant in constants.values() or constant == "HEADERS":
-                n += 1
-                constant = f"{base}_{n}"
-            constants[v] = constant
+    for name, v in shared:
+        if v in constants:
+            continue
+        base = re.sub(r"\W", "_", name).upper().strip("_") or "HEADER"
+        if name.lower() in several and name.lower() == "accept":
+            base += f"_{_media_kind(v)}"  # ACCEPT_HTML, ACCEPT_JSON rather than ACCEPT_2
+        constant, n = base, 1
+        while constant in constants.values() or constant == "HEADERS":
+            n += 1
+            constant = f"{base}_{n}"
+        constants[v] = constant
     return constants
+
+
+def _media_kind(accept: str) -> str:
+    """`HTML` for text/html,..., `JSON` for application/json, `ANY` for */*."""
+    first = accept.split(",", 1)[0].split(";", 1)[0].strip()
+    kind = first.rsplit("/", 1)[-1].split("+")[-1]
+    return "ANY" if kind == "*" else re.sub(r"\W", "_", kind).upper().strip("_") or "ANY"
 
 
 def _imports(scenario: Scenario) -> list[str]:

