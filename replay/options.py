@@ -57,6 +57,13 @@ def add_replay_arguments(group) -> None:
         "each virtual user takes its own row",
     )
     group.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="Folder the recordings' data files (rules `file = ...`) are read from "
+        "(default: the recordings folder)",
+    )
+    group.add_argument(
         "--locale",
         default=None,
         help="Faker locale for generated data (default: the recording's Accept-Language)",
@@ -186,6 +193,7 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "host": str,
     "map_host": list,
     "accounts": str,
+    "data_dir": str,
     "locale": str,
     "think_scale": (int, float),
     "wait_time": str,
@@ -195,7 +203,7 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "recordings": str,
 }
-PATH_KEYS = frozenset({"accounts"})
+PATH_KEYS = frozenset({"accounts", "data_dir"})
 """Relative to the settings file, so a profile works from any folder."""
 
 

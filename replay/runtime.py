@@ -466,10 +466,13 @@ class RecordedSession(SequentialTaskSet):
             self._stop_for_missing(f"credential {name}", e)
 
     def data(self, file: str, column: str, shared: bool = False) -> str:
-        """A column of a CSV data file beside the recording: this user's own row, or with
-        `shared` the next row round-robin (JMeter's CSV Data Set, k6's SharedArray)."""
+        """A column of a CSV data file in --data-dir (default: beside the recording): this
+        user's own row, or with `shared` the next row round-robin (JMeter's CSV Data Set,
+        k6's SharedArray)."""
         try:
-            path = str(Path(sys.modules[type(self).__module__].__file__).parent / file)
+            folder = getattr(self._options, "data_dir", None)
+            folder = folder or Path(sys.modules[type(self).__module__].__file__).parent
+            path = str(Path(folder) / file)
             row = _rows(path, self.user.environment).cycle() if shared else self._own_row(path)
             if column not in row:
                 raise MissingData(f"{file} has no column {column!r} (columns: {', '.join(row)})")

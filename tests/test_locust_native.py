@@ -213,3 +213,31 @@ def test_replay_run_help_lists_our_options_beside_locusts():
     assert "--run-time" in result.stdout and "--headless" in result.stdout  # Locust's own
     for option in ("--recordings", "--map-host", "--think-scale", "--network-timeout"):
         assert option in result.stdout, option
+
+
+def test_the_profile_chooses_the_data_files(recordings, tmp_path):
+    """A rules-file parameter reads its CSV from the recordings folder, or from the data folder
+    an --env profile names: switching data sets is one word."""
+    (recordings / "comments.rules.toml").write_text(
+        '[parameters]\ncomment = { file = "comments.csv", column = "comment" }\n'
+    )
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for folder, tag in ((recordings, "default"), (staging, "staging")):
+        rows = "".join(f"{tag}-{i}\n" for i in range(4))
+        (folder / "comments.csv").write_text(f"comment\n{rows}")
+    (recordings / "replay.toml").write_text('[env.staging]\ndata_dir = "../staging"\n')
+    body = {"comment": "as recorded"}
+    with stand_in() as server:
+        entries = [("POST", "http://shop.example.test/api/comments", 200, {}, body)]
+        converted(har(tmp_path / "comments.har", entries), recordings)
+        sent = {}
+        for profile in ((), ("--env", "staging")):
+            server.bodies.clear()
+            stats = run_locust(
+                recordings, server.url, *profile, users=2, run_time="2s", tmp=tmp_path
+            )
+            assert stats.failed == 0, stats.failures
+            sent[profile] = {json.loads(b)["comment"] for b in server.bodies if b}
+    assert sent[()] == {"default-0", "default-1"}
+    assert sent[("--env", "staging")] == {"staging-0", "staging-1"}
