@@ -15,12 +15,22 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from replay.rules import NO_RULES, ExtractRule, Rules, RulesError
-from replay.scenario import Call, Correlation, Extraction, Ref, Scenario, Text, Value
+from replay.scenario import (
+    Call,
+    Correlation,
+    Extraction,
+    Ref,
+    Scenario,
+    Text,
+    Value,
+    substitute_text,
+    substitute_value,
+)
 from replay.templates import identifier, url_template
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:]{5,}")
@@ -516,30 +526,12 @@ def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
         result: Value = text
         for value, ref in variants:
             if value in text:  # the pieces left are pieces of `text`: nothing else to find
-                result = _replace(result, value, ref)
+                result = substitute_value(result, partial(substitute_text, value=value, ref=ref))
         return result
 
     call.substitute(find)
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
-
-
-def _replace(text: Value, value: str, ref: Ref) -> Value:
-    parts = text.parts if isinstance(text, Text) else (text,)
-    out: list[str | Ref] = []
-    for part in parts:
-        if isinstance(part, str) and value in part:
-            pieces = part.split(value)
-            for i, piece in enumerate(pieces):
-                if i:
-                    out.append(ref)
-                if piece:
-                    out.append(piece)
-        else:
-            out.append(part)
-    if len(out) == 1 and isinstance(out[0], str):
-        return out[0]
-    return Text(tuple(out))
 
 
 def _template_name(url: Text) -> str:
