@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote_plus, urlsplit
 
 from haralyzer import HarParser
@@ -31,17 +31,18 @@ def read_har(path: str | Path) -> Recording:
     """Read a HAR file; raise CaptureError with a one-line reason when it is not one."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig") as stream:
+            return parse_har(stream, source=str(path))
     except UnicodeDecodeError:
         raise CaptureError(f"{path}: not a HAR file (not UTF-8 text)") from None
     except OSError as e:
         raise CaptureError(f"{path}: cannot read: {e.strerror or e}") from None
-    return parse_har(text, source=str(path))
 
 
-def parse_har(text: str, source: str = "<har>") -> Recording:
-    """Entries are decoded one at a time and turned into exchanges at once: a capture of
-    100 MB never exists as one tree of Python objects (which would take four times that)."""
+def parse_har(document: str | TextIO, source: str = "<har>") -> Recording:
+    """Entries are read and decoded one at a time and turned into exchanges at once: a
+    capture of 100 MB is never whole in memory, as text or as one tree of Python objects
+    (which would take four times that)."""
     recording = Recording(source=source)
     shared: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -61,7 +62,7 @@ def parse_har(text: str, source: str = "<har>") -> Recording:
             )
 
     try:
-        log = _LogReader(text).read(add)
+        log = _LogReader(document).read(add)
     except json.JSONDecodeError as e:
         raise CaptureError(f"{source}: not a HAR file (invalid JSON at line {e.lineno})") from None
     except RecursionError:
@@ -84,17 +85,28 @@ class _NotHar(Exception):
 
 class _LogReader:
     """Walks `{"log": {..., "entries": [...]}}` with the json module's own decoder, decoding
-    each entry on its own; everything in `log` but the entries is decoded whole (it is small)."""
+    each entry on its own; everything in `log` but the entries is decoded whole (it is small).
+    From a stream, the text is read a chunk at a time and dropped once decoded."""
 
     WHITESPACE = re.compile(r"[ \t\n\r]*")
+    CHUNK = 1 << 20
 
-    def __init__(self, text: str):
-        self.text = text
-        self.decoder = json.JSONDecoder()
+    def __init__(self, document: str | TextIO):
+        self.stream = None if isinstance(document, str) else document
+        self.text = document if isinstance(document, str) else ""
         self.position = 0
+        self.lines_dropped = 0
+        self.decoder = json.JSONDecoder()
 
     def read(self, add_entry: Callable[[Any], None]) -> dict:
         """`log` without its entries; each entry goes to `add_entry` as soon as it is decoded."""
+        try:
+            return self._log(add_entry)
+        except json.JSONDecodeError as e:
+            e.lineno += self.lines_dropped  # where it is in the file, not in what is left
+            raise
+
+    def _log(self, add_entry: Callable[[Any], None]) -> dict:
         log: dict[str, Any] | None = None
         if self._peek() != "{":
             raise _NotHar("not a JSON object")
@@ -106,6 +118,7 @@ class _LogReader:
                         log["entries"] = []
                         for entry in self._items():
                             add_entry(entry)
+                            self._drop_decoded()
                     else:
                         log[log_key] = self._value()
             else:
@@ -152,20 +165,48 @@ class _LogReader:
 
     def _value(self) -> Any:
         self._skip()
-        value, self.position = self.decoder.raw_decode(self.text, self.position)
-        return value
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.text, self.position)
+            except json.JSONDecodeError:
+                if self._read_more():  # the value goes on in the next chunk
+                    continue
+                raise
+            if end == len(self.text) and self._read_more():
+                continue  # a number at the end of a chunk may go on too
+            self.position = end
+            return value
 
     def _peek(self) -> str:
         self._skip()
         return self.text[self.position : self.position + 1]
 
     def _skip(self) -> None:
-        self.position = self.WHITESPACE.match(self.text, self.position).end()
+        while True:
+            self.position = self.WHITESPACE.match(self.text, self.position).end()
+            if self.position < len(self.text) or not self._read_more():
+                return
 
     def _expect(self, char: str) -> None:
         if self._peek() != char:
             raise json.JSONDecodeError(f"Expecting {char!r}", self.text, self.position)
         self.position += 1
+
+    def _read_more(self) -> bool:
+        """Append the next chunk (as long as the text so far: a huge value is decoded again
+        only a few times); False at the end."""
+        chunk = self.stream.read(max(self.CHUNK, len(self.text))) if self.stream else ""
+        if not chunk:
+            self.stream = None
+            return False
+        self.text += chunk
+        return True
+
+    def _drop_decoded(self) -> None:
+        if self.stream is not None and self.position > self.CHUNK:
+            self.lines_dropped += self.text.count("\n", 0, self.position)
+            self.text = self.text[self.position :]
+            self.position = 0
 
 
 def _creator(log: dict) -> str:

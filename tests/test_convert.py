@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, DATA, convert
 
-from recorder.har import read_har
+from recorder.har import _LogReader, parse_har, read_har
+from recorder.model import CaptureError
 from replay.correlate import is_trivial
 from replay.pipeline import Options
 from replay.pipeline import convert as convert_recording
@@ -104,3 +106,22 @@ def _recorded_value(exchange, extraction):
     )
     match = re.search(extraction.path, text or "")
     return match.group(1) if match else None
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 4096])
+def test_har_read_in_small_chunks_reads_the_same(chunk: int, monkeypatch, tmp_path: Path):
+    """The reader decodes a file a chunk at a time (so a large capture is never whole in
+    memory); values, numbers and errors that straddle chunks read as from the whole text."""
+    files = [*CORPUS_FILES, *sorted(DATA.glob("*.har"))]
+    whole = {har: parse_har(har.read_text(encoding="utf-8-sig"), str(har)) for har in files}
+    monkeypatch.setattr(_LogReader, "CHUNK", chunk)
+    for har in files:
+        assert read_har(har) == whole[har], har
+    broken = tmp_path / "broken.har"
+    text = (DATA / "demo-browse.har").read_text()
+    broken.write_text(text[: len(text) // 2] + '\n\n"oops": }' + text[len(text) // 2 :])
+    with pytest.raises(CaptureError) as error:
+        read_har(broken)
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(broken.read_text())
+    assert f"at line {expected.value.lineno})" in str(error.value)
