@@ -95,9 +95,9 @@ def render(scenario: Scenario) -> str:
             if p.comment:
                 lines.append(f"{INDENT * 2}# {_comment(p.comment)}")
             lines += _assign(f"self.{p.var}", p.expr, 2)
-    for step in scenario.steps:
-        lines += ["", *_step(step, constants)]
-    return "\n".join(lines) + "\n"
+    # Each step joined on its own: a module of 20,000 requests is never 300,000 separate lines.
+    steps = ("\n".join(["", *_step(step, constants)]) for step in scenario.steps)
+    return "\n".join([*lines, *steps]) + "\n"
 
 
 def _shared_header_values(scenario: Scenario) -> dict[str, str]:

@@ -281,7 +281,7 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
                 note = f"cookie {cookie[0]} set by {what}"
                 yield cookie[1], _extraction("cookie", cookie[0], note), False
         elif lower == "location":
-            yield from _in_text(value, "location", f"Location of {what}", wanted)
+            yield from _in_text(value, _kept(value), "location", f"Location of {what}", wanted)
         elif lower not in SOURCE_HEADERS_SKIPPED and value in wanted:
             yield value, _extraction("header", name, f"header {name} of {what}"), False
     body = response.body
@@ -301,7 +301,8 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
                 note = f"JSON {path} of {what}"
                 yield leaf, _extraction("json", path, note), "[" in path
             return
-    yield from _in_text(text, "regex", f"{_html_context(text)} of {what}", wanted)
+    note = f"{_html_context(text)} of {what}"
+    yield from _in_text(text, partial(body.decode, "utf-8"), "regex", note, wanted)
 
 
 def _wanted_leaves(value, wanted: dict, path: str = "") -> Iterator[tuple[str, str]]:
@@ -328,19 +329,26 @@ def _child(path: str, key, container) -> str:
 
 
 def _in_text(
-    text: str, source: str, note: str, wanted: dict
+    text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
 ) -> Iterator[tuple[str, MakeExtraction, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
-    left. Tokens are matched against `wanted` as sets, so a page costs two regex scans."""
+    left. Tokens are matched against `wanted` as sets, so a page costs two regex scans.
+    `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
+    (all of them would take as much memory again as the bodies)."""
     found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
     for value in found:
-        yield value, _regex_extraction(source, text, text.find(value), value, note), False
+        yield value, _regex_extraction(source, reread, text.find(value), value, note), False
+
+
+def _kept(text: str) -> Callable[[], str]:
+    return lambda: text
 
 
 def _regex_extraction(
-    source: str, text: str, position: int, value: str, note: str
+    source: str, reread: Callable[[], str], position: int, value: str, note: str
 ) -> MakeExtraction:
     def make() -> Extraction:
+        text = reread()
         pattern = left_boundary_regex(text, position, value)
         description = _describe(text, position, note)
         return Extraction(_name_in_text(text, position, description), source, pattern, description)
