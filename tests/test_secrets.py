@@ -307,26 +307,49 @@ def test_no_secret_in_generated_files_summary_logs_or_reports(stand_in, tmp_path
     assert not leaks, leaks
 
 
-def test_password_in_a_multipart_form_stays_out_of_the_recording(tmp_path):
-    """Secrets the capture addon redacts (a password in a multipart form) must not reach a
-    recording converted from an unredacted HAR either."""
-    marker = "PW-MARKER-MULTI-2e7"
-    multipart = (
+def _multipart_password(marker: str) -> dict:
+    text = (
         '--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n'
         f'--XyZ\r\nContent-Disposition: form-data; name="password"\r\n\r\n{marker}\r\n--XyZ--\r\n'
     )
-    entry = _entry(
+    content_type = "multipart/form-data; boundary=XyZ"
+    return _entry(
         "POST",
         "/api/profile",
-        headers=[("Content-Type", "multipart/form-data; boundary=XyZ")],
-        post={"mimeType": "multipart/form-data; boundary=XyZ", "text": multipart},
+        headers=[("Content-Type", content_type)],
+        post={"mimeType": content_type, "text": text},
         body="{}",
         mime="application/json",
     )
+
+
+SECRET_PLACES = {
+    "multipart password": _multipart_password,
+    "query access_token": lambda marker: _entry(
+        "GET", f"/api/items?access_token={marker}&page=2", body="{}", mime="application/json"
+    ),
+    "form api_token": lambda marker: _entry(
+        "POST",
+        "/api/notes",
+        headers=[("Content-Type", "application/x-www-form-urlencoded")],
+        post=_form(f"api_token={marker}&title=hello"),
+        body="{}",
+        mime="application/json",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", SECRET_PLACES)
+def test_secret_fields_stay_out_of_the_recording(place, tmp_path):
+    """Secrets the capture addon redacts must not reach a recording converted from an
+    unredacted HAR either: they become credentials read at run time."""
+    marker = "PW-MARKER-FIELD-2e7"
+    entry = SECRET_PLACES[place](marker)
     entry["startedDateTime"] = "2026-01-01T10:00:00.000Z"
-    har = tmp_path / "multipart.har"
+    har = tmp_path / "secret.har"
     har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
-    output = tmp_path / "recordings" / "multipart.py"
+    output = tmp_path / "recordings" / "secret.py"
     result = convert(har, output)
     assert result.returncode == 0, result.stderr
     assert marker not in output.read_text() + result.stdout + result.stderr
+    assert "self.credential(" in output.read_text()
