@@ -12,7 +12,7 @@ from pathlib import Path
 
 from locust import events
 
-from replay import users
+from replay.runtime import users
 
 RECORDINGS = Path(os.environ.get("REPLAY_RECORDINGS_DIR") or Path(__file__).parent / "recordings")
 

@@ -32,7 +32,7 @@ HAR2LOCUST_VENV = OUT / "har2locust-venv"
 IMPORT_PROBE = """
 import importlib.util, sys, time
 sys.dont_write_bytecode = sys.argv[2] == "compile"
-import replay.runtime
+import replay.runtime.session
 started = time.perf_counter()
 spec = importlib.util.spec_from_file_location("recording_under_test", sys.argv[1])
 spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from recorder.model import CaptureError, Recording
-from replay import pipeline
-from replay.options import SettingsError, add_replay_arguments
-from replay.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
+from replay import convert as pipeline
+from replay.convert.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
+from replay.runtime.settings import SettingsError, add_replay_arguments
 
 logger = logging.getLogger("replay")
 
@@ -259,15 +259,15 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from replay import run
+    from replay import launcher
 
-    return run.demo(users=args.users, run_time=args.run_time)
+    return launcher.demo(users=args.users, run_time=args.run_time)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from replay import run
+    from replay import launcher
 
-    return run.locust(args.locust_args)
+    return launcher.locust(args.locust_args)
 
 
 FIX_ROUNDS = 3
@@ -277,7 +277,7 @@ only get further through the recording than the one before."""
 
 def verify_command(args: argparse.Namespace) -> int:
     from replay import verify  # loads Locust (gevent): only for this command
-    from replay.users import load_module
+    from replay.runtime.users import load_module
 
     for _ in range(FIX_ROUNDS):
         if not args.recording.is_file():

@@ -24,14 +24,15 @@ from locust.event import Events
 from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
 
 from recorder.model import Exchange, Recording
-from replay import runtime, users
-from replay.correlate import correlate
-from replay.filters import Filtered
-from replay.options import SettingsError, apply_env, load_settings
-from replay.redaction import restore_redacted
-from replay.scenario import Extraction
-from replay.steps import build_scenario
-from replay.templates import url_template
+from replay.convert.correlate import correlate
+from replay.convert.filters import Filtered
+from replay.convert.redaction import restore_redacted
+from replay.convert.scenario import Extraction
+from replay.convert.steps import build_scenario
+from replay.names import url_template
+from replay.runtime import session as runtime
+from replay.runtime import users
+from replay.runtime.settings import SettingsError, apply_env, load_settings
 
 logger = logging.getLogger("replay")
 

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder.har import read_har
-from replay import codegen
-from replay.pipeline import Options, convert
-from replay.scenario import Ref, Text
+from replay.convert import Options, codegen, convert
+from replay.convert.scenario import Ref, Text
 
 
 @given(st.text())

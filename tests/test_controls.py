@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 from conftest import DATA, ROOT, convert, run_locust
 
-from replay import shapes
+from replay.runtime import shapes
 
 LOGIN_ACCOUNT = {"REPLAY_EMAIL": "demo@example.com", "REPLAY_PASSWORD": "demo-password"}
 

@@ -12,9 +12,9 @@ from conftest import CORPUS, DATA, convert
 
 from recorder.har import _LogReader, parse_har, read_har
 from recorder.model import CaptureError
-from replay.correlate import is_trivial
-from replay.pipeline import Options
-from replay.pipeline import convert as convert_recording
+from replay.convert import Options
+from replay.convert import convert as convert_recording
+from replay.convert.correlate import is_trivial
 
 CORPUS_FILES = sorted(CORPUS.glob("*/*.har"))
 NOTHING_TO_REPLAY = {"mitmproxy__websocket.har", "mitmproxy__with-bom.har"}

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
-from replay.rules import NO_RULES, Rules
-from replay.scenario import Call, Parameter, Ref, Scenario, Text, Value
-from replay.templates import identifier
+from replay.convert.rules import NO_RULES, Rules
+from replay.convert.scenario import Call, Parameter, Ref, Scenario, Text, Value
+from replay.names import identifier
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recorder.model import Recording
-from replay import codegen
-from replay.correlate import correlate
-from replay.filters import Filtered, FilterOptions, filter_exchanges
-from replay.hosts import map_origins
-from replay.parameters import parameterize
-from replay.redaction import restore_redacted
-from replay.rules import NO_RULES, Rules
-from replay.scenario import Scenario
-from replay.steps import StepOptions, build_scenario
-from replay.templates import class_name, identifier
+from replay.convert import codegen
+from replay.convert.correlate import correlate
+from replay.convert.filters import Filtered, FilterOptions, filter_exchanges
+from replay.convert.hosts import map_origins
+from replay.convert.parameters import parameterize
+from replay.convert.redaction import restore_redacted
+from replay.convert.rules import NO_RULES, Rules
+from replay.convert.scenario import Scenario
+from replay.convert.steps import StepOptions, build_scenario
+from replay.names import class_name, identifier
 
 
 class NothingToReplay(Exception):

@@ -21,7 +21,7 @@ WAIT_TIME = re.compile(
     r"(?:,\s*([0-9.]+)\s*)?\)\s*"
 )
 SHAPE_NAMES = ("ramp", "step", "spike")
-"""What --load-shape offers: the shapes of replay.shapes (which needs Locust, so not here)."""
+"""What --load-shape offers: the shapes of replay.runtime.shapes (which needs Locust)."""
 
 
 class SettingsError(Exception):

@@ -19,8 +19,8 @@ from functools import lru_cache, partial
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from replay.rules import NO_RULES, ExtractRule, Rules, RulesError
-from replay.scenario import (
+from replay.convert.rules import NO_RULES, ExtractRule, Rules, RulesError
+from replay.convert.scenario import (
     Call,
     Correlation,
     Extraction,
@@ -31,7 +31,7 @@ from replay.scenario import (
     substitute_text,
     substitute_value,
 )
-from replay.templates import identifier, url_template
+from replay.names import identifier, url_template
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:]{5,}")
 TOKEN_PARTS = re.compile(r"[/?&=:.%+~]")

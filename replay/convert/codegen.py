@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from replay.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
+from replay.convert.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
 
 WIDTH = 88
 SHARED_VALUE_LENGTH = 40

@@ -26,15 +26,15 @@ from faker import Faker
 from locust import SequentialTaskSet, task
 from locust.exception import InterruptTaskSet, StopUser
 
-from replay.data import PROCESS_TAG, Accounts, MissingData, Unique, credential, faker
-from replay.options import (
+from replay.names import url_template
+from replay.runtime.data import PROCESS_TAG, Accounts, MissingData, Unique, credential, faker
+from replay.runtime.settings import (
     NO_SETTINGS,
     RecordingSettings,
     SettingsError,
     host_map,
     parse_wait_time,
 )
-from replay.templates import url_template
 
 __all__ = [
     "RecordedSession",

@@ -30,8 +30,9 @@ from locust.contrib.fasthttp import insecure_ssl_context_factory
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from replay.data import Accounts, MissingData
-from replay.options import (
+from replay.runtime.data import Accounts, MissingData
+from replay.runtime.session import RESTART_PAUSE, RecordedSession, deal_rows_afresh
+from replay.runtime.settings import (
     Settings,
     SettingsError,
     add_arguments,
@@ -39,8 +40,7 @@ from replay.options import (
     host_map,
     load_settings,
 )
-from replay.runtime import RESTART_PAUSE, RecordedSession, deal_rows_afresh
-from replay.shapes import SHAPES
+from replay.runtime.shapes import SHAPES
 
 __all__ = ["RecordingUser", "add_arguments", "load_recordings", "set_timeouts", "user_class"]
 

@@ -32,7 +32,7 @@ def project_locustfile() -> Path:
 LOCUST_WITH_OUR_OPTIONS = (
     "from locust import events\n"
     "from locust.main import main\n"
-    "from replay.options import add_arguments\n"
+    "from replay.runtime.settings import add_arguments\n"
     "events.init_command_line_parser.add_listener(add_arguments)\n"
     "main()\n"
 )

@@ -19,7 +19,7 @@ import re
 from dataclasses import replace
 
 from recorder.model import REDACTED_TOKEN, redaction_digest
-from replay.scenario import Call, Scenario
+from replay.convert.scenario import Call, Scenario
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
 """A value long enough to have been digested (the recorder digests 16 characters and up)."""

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from recorder.model import Exchange, Recording
-from replay.filters import Filtered, is_document
-from replay.scenario import Body, Call, Ref, Scenario, Step, substitute_text
-from replay.templates import identifier, url_template
+from replay.convert.filters import Filtered, is_document
+from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
+from replay.names import identifier, url_template
 
 MANAGED_HEADERS = frozenset(
     "cookie content-length host connection keep-alive proxy-connection proxy-authorization te "

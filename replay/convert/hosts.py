@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
-from replay.correlate import RESERVED
-from replay.scenario import Parameter, Ref, Scenario, Text, Value, substitute_value
-from replay.steps import HOST_REF
-from replay.templates import identifier
+from replay.convert.correlate import RESERVED
+from replay.convert.scenario import Parameter, Ref, Scenario, Text, Value, substitute_value
+from replay.convert.steps import HOST_REF
+from replay.names import identifier
 
 NOT_HOST = r"(?![A-Za-z0-9.:@_-]|%3[aA])"
 """After an origin: anything that cannot continue its host name or port."""
