@@ -230,6 +230,10 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
         items.append(Pair(Code("expect"), "=", Code(str(call.expect))))
     if call.location is not None:
         items.append(Pair(Code("location"), "=", Code(value(call.location))))
+    if call.returns == "items" or (
+        call.returns and not any(e.source == "json" for e in call.extractions)
+    ):  # a JSON value read from the body checks it already
+        items.append(Pair(Code("returns"), "=", Code(string(call.returns))))
     if call.extractions:
         items.append(Pair(Code("save"), "=", _save(call.extractions)))
     return Collection(f"self.{method if known else 'request'}(", ")", items)

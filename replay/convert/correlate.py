@@ -7,6 +7,12 @@ Two passes over the scenario, both linear in its size:
    headers, Set-Cookie, Location parts, body tokens): a hit before a later request that sends
    the value is a correlation. The nearest preceding response is the source.
 The request then sends a variable extracted from the live response instead of the recorded value.
+
+Whether a value is worth correlating is decided by its shape or by its context: a small integer
+or a plain word is server-made only where both ends say so (sent in an id position: a path
+segment, an `id`/`pk`/`*_id` field, `If-Match`; made in one: a redirect's path, a JSON `id`
+key or the `name` a create response picked, an HTML link or `value=` attribute); `?page=1`
+is never one.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from replay.convert.scenario import (
     Call,
     Correlation,
     Extraction,
+    Json,
     Ref,
     Scenario,
     Text,
@@ -33,14 +40,14 @@ from replay.convert.scenario import (
 )
 from replay.names import identifier, url_template
 
-TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:]{5,}")
-TOKEN_PARTS = re.compile(r"[/?&=:.%+~]")
+TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:|]{5,}")
+TOKEN_PARTS = re.compile(r"[/?&=:.%+~|]")
 TOKEN_PIECE = re.compile(r"[A-Za-z0-9_\-]{5,}")
 """A token's pieces between the separators TOKEN_PARTS splits on."""
 AUTH_SCHEME = re.compile(r"^(Bearer|Token|JWT|Basic|Digest)\s+", re.IGNORECASE)
 SOURCE_HEADERS_SKIPPED = frozenset(
     "date server content-type content-length content-encoding connection keep-alive vary "
-    "cache-control expires last-modified etag age via accept-ranges transfer-encoding "
+    "cache-control expires age via accept-ranges transfer-encoding "
     "strict-transport-security content-security-policy access-control-allow-origin "
     "access-control-allow-headers access-control-allow-methods access-control-max-age "
     "report-to nel alt-svc x-content-type-options x-frame-options x-xss-protection "
@@ -55,8 +62,37 @@ PAGE_HEADERS = frozenset({"referer", "origin"})
 """...but a correlated value in the page's URL is rewritten there too."""
 SECONDARY = ""
 GENERIC_KEYS = frozenset({"id", "uuid", "key", "value", "code", "token", "pk", "guid", "_id"})
+SERVER_NAMED = frozenset(
+    "id pk uuid guid _id ids rev _rev version etag last_modified lastmodified "
+    "if-match if-unmodified-since".split()
+)
+"""Names of places that hold what the server made: ids, revisions, concurrency tokens."""
+PICKED_NAMES = frozenset("name slug path filename key".split())
+"""Keys under which a create response names the new object, when the server picked it."""
+CONDITIONAL = frozenset({"if-match", "if-unmodified-since"})
+"""Optimistic-concurrency headers: sent only with a value read from the live response."""
+LINK_NUMBER = re.compile(r"/(\d+)(?=[/?#]|$)")
+HTML_LINK = re.compile(r"""\bhref=["']([^"'<>]*)""")
+HTML_NUMBER_VALUE = re.compile(r"""\bvalue=["'](\d+)["']""")
+PIECES = re.compile(r"[|.:\-]")
+"""Separators of compound tokens: `2|ab12|cd34|1700000000`, a JWT, `rev-3-ab12`."""
+DYNAMIC_RUN = re.compile(r"[\w\-.~+/=%:|]+")
+DIGITS = re.compile(r"\d\d")
 BOUNDARIES = (6, 12, 24, 40, 64)
 """Lengths of left-boundary text tried, shortest first, when a value sits inside text."""
+
+
+def server_named(name: str) -> bool:
+    """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
+    server made, as opposed to `page`, `size` or `q`."""
+    keys = [k for k in re.split(r"[.\[\]]+", name) if k and not k.isdigit()]
+    last = keys[-1] if keys else ""
+    lower = last.lower()
+    return (
+        lower in SERVER_NAMED
+        or lower.endswith(("_id", "-id", "_pk", "_ids"))
+        or (len(last) > 2 and last.endswith("Id") and last[-3].islower())
+    )
 
 
 @dataclass(slots=True)
@@ -86,6 +122,8 @@ class Candidate:
     sinks: list[Sink] = field(default_factory=list)
     source: Source | None = None
     first_sent: int = -1
+    trivial: bool = False
+    """Too plain to tell by its shape (`59`, `"3"`): correlated only from a server-named place."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -114,18 +152,17 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Extract every server-made value from its live response and send that back."""
     calls = list(scenario.calls)
     candidates = _index_sinks(calls, {rule.value for rule in rules.extract})
-    if not candidates:
-        return scenario
-    _find_sources(calls, candidates)
+    if candidates:
+        _find_sources(calls, candidates)
     for rule in rules.extract:
         _apply_rule(rule, candidates.get(rule.value), calls)
-    correlated = [
-        c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)
-    ]
+    correlated = _whole(
+        [c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)]
+    )
     correlated.sort(key=lambda c: (c.source.call, c.first_sent))
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
-    substitutions: dict[int, list[tuple[str, Ref]]] = {}
+    substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
     for candidate in correlated:
         source = candidate.source
         made = source.make()
@@ -137,7 +174,8 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
-            substitutions.setdefault(sink.call, []).append((candidate.value, ref))
+            substitutions.setdefault(sink.call, []).append((candidate, ref))
+        _check_redirects(calls, candidate, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -147,24 +185,92 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         )
     for index, pairs in substitutions.items():
         _substitute(calls[index], pairs)
+    for call in calls:
+        call.headers = [(k, v) for k, v in call.headers if not _stale_condition(k, v)]
     return scenario
+
+
+def _whole(correlated: list[Candidate]) -> list[Candidate]:
+    """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`) that are
+    sent only inside it: a token is correlated whole, once. Pieces are looked up, not compared
+    pair by pair."""
+    pieces: dict[str, list[Candidate]] = {}
+    for candidate in correlated:
+        if TOKEN_PARTS.search(candidate.value) or "-" in candidate.value:
+            for piece in {*TOKEN_PARTS.split(candidate.value), *PIECES.split(candidate.value)}:
+                if piece and piece != candidate.value:
+                    pieces.setdefault(piece, []).append(candidate)
+    kept = []
+    for candidate in correlated:
+        calls = {sink.call for sink in candidate.sinks}
+        if not any(
+            calls <= {s.call for s in whole.sinks} for whole in pieces.get(candidate.value, ())
+        ):
+            kept.append(candidate)
+    return kept
+
+
+def _check_redirects(calls: list[Call], candidate: Candidate, var: str) -> None:
+    """A redirect check never holds the recorded value: the response it is read from expects
+    a `[var]` segment there (any one segment), a later one expects the variable."""
+    first = candidate.source.call
+    for index in range(first, candidate.sinks[-1].call + 1):
+        call = calls[index]
+        if call.location is None or call.exchange is None:
+            continue
+        ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
+        if isinstance(call.location, str):
+            raw = urlsplit(call.exchange.response.header("location") or "").path
+            call.location = _named_segments(call.location, raw, candidate.value, ref)
+        else:
+            call.location = substitute_value(call.location, partial(_replace, candidate, ref))
+
+
+def _named_segments(location: str, raw: str, value: str, ref: Ref) -> Value:
+    """`location` (a URL template) with the segments that held `value` in the recorded
+    target `raw` as `ref`; a `[var]` ref is written as that literal text."""
+    parts = urlsplit(location)
+    segments, recorded = parts.path.split("/"), raw.split("/")
+    if len(segments) != len(recorded) or value not in map(unquote, recorded):
+        return location
+    pieces: list[str | Ref] = [location[: len(location) - len(parts.path)]]
+    for i, (segment, was) in enumerate(zip(segments, recorded, strict=True)):
+        pieces.append("/" if i else "")
+        if unquote(was) != value:
+            pieces.append(segment)
+        else:
+            pieces.append(ref.expr if ref.expr[:1] == "[" else ref)
+    merged: list[str | Ref] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        elif piece != "":
+            merged.append(piece)
+    return merged[0] if len(merged) == 1 and isinstance(merged[0], str) else Text(tuple(merged))
+
+
+def _stale_condition(name: str, value: Value) -> bool:
+    """`If-Match` with a recorded ETag would only ever fail: sent when correlated, else not."""
+    return name.lower() in CONDITIONAL and isinstance(value, str)
 
 
 # Pass 1: what requests send
 
 
 def _index_sinks(calls: list[Call], wanted: set[str]) -> dict[str, Candidate]:
-    """Every non-trivial value sent (and the values rules name, trivial or not)."""
+    """Every non-trivial value sent, a plain one sent in a server-named place (an id path
+    segment, an `id` field, `If-Match`), and the values rules name, trivial or not."""
     candidates: dict[str, Candidate] = {}
     for index, call in enumerate(calls):
-        for value, where in _sent_values(call):
-            if is_trivial(value) and value not in wanted:
+        for value, where, named in _sent_values(call):
+            trivial = value not in wanted and is_trivial(value)
+            if not value or (trivial and not named):
                 continue
             candidate = candidates.get(value)
             if candidate is None:
                 if where == SECONDARY:
                     continue  # a page URL alone never makes a value worth correlating
-                candidate = candidates[value] = Candidate(value, first_sent=index)
+                candidate = candidates[value] = Candidate(value, first_sent=index, trivial=trivial)
             if not candidate.sinks or candidate.sinks[-1].call != index:
                 candidate.sinks.append(Sink(index, where, primary=where != SECONDARY))
             elif where != SECONDARY and not candidate.sinks[-1].primary:
@@ -172,40 +278,42 @@ def _index_sinks(calls: list[Call], wanted: set[str]) -> dict[str, Candidate]:
     return candidates
 
 
-def _sent_values(call: Call) -> Iterator[tuple[str, str]]:
-    """Every value a request sends, decoded, with where it is sent."""
+def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
+    """Every value a request sends, decoded, with where it is sent and whether that place is
+    server-named (see `server_named`; a numeric path segment is an id's place too)."""
     if not isinstance(call.url, str):
         return
     parts = urlsplit(call.url)
     request = f"{call.method} {url_template(parts.path)}"
     for segment in parts.path.split("/"):
         if segment:
-            yield unquote(segment), f"path segment of {request}"
+            yield unquote(segment), f"path segment of {request}", True
     for name, value in parse_qsl(parts.query, keep_blank_values=False):
-        yield value, f"query {name} of {request}"
-        yield from ((t, f"query {name}") for t in _tokens(value) if t != value)
+        yield value, f"query {name} of {request}", server_named(name)
+        yield from ((t, f"query {name}", False) for t in _tokens(value) if t != value)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
             bare = AUTH_SCHEME.sub("", value)
-            yield bare, f"header {name}"
-            yield from ((t, f"header {name}") for t in _tokens(bare) if t != bare)
+            yield bare, f"header {name}", server_named(name)
+            yield from ((t, f"header {name}", False) for t in _tokens(bare) if t != bare)
         elif name.lower() in PAGE_HEADERS:
             literal = value.parts if isinstance(value, Text) else (value,)
             for part in literal:
                 if isinstance(part, str):
-                    yield from ((t, SECONDARY) for t in _tokens(part))
+                    yield from ((t, SECONDARY, False) for t in _tokens(part))
+                    yield from ((n, SECONDARY, True) for n in LINK_NUMBER.findall(part))
     body = call.body
     if body is None:
         return
     if body.kind == "json":
         for path, leaf in _json_leaves(body.value):
-            yield leaf, f"JSON {path or '(body)'}"
+            yield leaf, f"JSON {path or '(body)'}", server_named(path)
     elif body.kind == "form":
         for name, value in body.fields:
             if isinstance(value, str):
-                yield value, f"form field {name}"
+                yield value, f"form field {name}", server_named(name)
     elif body.kind == "text" and isinstance(body.text, str):
-        yield from ((t, "body") for t in _tokens(body.text))
+        yield from ((t, "body", False) for t in _tokens(body.text))
 
 
 def _tokens(text: str) -> Iterator[str]:
@@ -237,12 +345,14 @@ def _json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
 
 def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
     """For each value, the last response that carried it before a request first sent it;
-    a named place (a key, a header) wins over a position in a list."""
+    a named place (a key, a header) wins over a position in a list. A plain value (`59`)
+    counts only where the response says the server made it."""
     last_use = max(c.first_sent for c in candidates.values())
+    plain = {c.value for c in candidates.values() if c.trivial and c.value.isdigit()}
     for index, call in enumerate(calls[:last_use]):
-        for value, make, positional in _made_values(call, candidates):
+        for value, make, positional, named in _made_values(call, candidates, plain):
             candidate = candidates[value]
-            if index >= candidate.first_sent:
+            if index >= candidate.first_sent or (candidate.trivial and not named):
                 continue
             if positional and candidate.source and not candidate.source.positional:
                 continue
@@ -266,8 +376,13 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
     raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
 
 
-def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction, bool]]:
-    """Every value of `wanted` a response carries, with how to read it from the live response."""
+def _made_values(
+    call: Call, wanted: dict, plain: set[str]
+) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
+    """Every value of `wanted` a response carries, with how to read it from the live response,
+    whether it sits at a position in a JSON list, and whether its place is server-named.
+    Numbers of `plain` are looked for only in server-named places (a redirect's path segment,
+    an HTML link's path segment or a `value=` attribute)."""
     exchange = call.exchange
     if exchange is None:
         return
@@ -279,11 +394,16 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
             cookie = _cookie(value)
             if cookie and cookie[1] in wanted:
                 note = f"cookie {cookie[0]} set by {what}"
-                yield cookie[1], _extraction("cookie", cookie[0], note), False
+                yield cookie[1], _extraction("cookie", cookie[0], note), False, False
         elif lower == "location":
-            yield from _in_text(value, _kept(value), "location", f"Location of {what}", wanted)
+            note = f"Location of {what}"
+            yield from _in_text(value, _kept(value), "location", note, wanted)
+            path = value.split("?", 1)[0]
+            numbers = ((m.group(1), m.start(1)) for m in LINK_NUMBER.finditer(path))
+            yield from _numbers(numbers, plain, _kept(value), "location", note)
         elif lower not in SOURCE_HEADERS_SKIPPED and value in wanted:
-            yield value, _extraction("header", name, f"header {name} of {what}"), False
+            named = lower in ("etag", "last-modified") or server_named(name)
+            yield value, _extraction("header", name, f"header {name} of {what}"), False, named
     body = response.body
     if not body:
         return
@@ -297,12 +417,44 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
         except ValueError:
             document = None
         if document is not None:
+            created = call.method in ("POST", "PUT") and response.status in (200, 201)
             for path, leaf in _wanted_leaves(document, wanted):
                 note = f"JSON {path} of {what}"
-                yield leaf, _extraction("json", path, note), "[" in path
+                positional = "[" in path
+                named = server_named(path) or (
+                    created and not positional and path.rsplit(".", 1)[-1] in PICKED_NAMES
+                )
+                yield leaf, _extraction("json", path, note), positional, named
             return
     note = f"{_html_context(text)} of {what}"
-    yield from _in_text(text, partial(body.decode, "utf-8"), "regex", note, wanted)
+    reread = partial(body.decode, "utf-8")
+    yield from _in_text(text, reread, "regex", note, wanted)
+    if plain:
+        yield from _numbers(_html_numbers(text), plain, reread, "regex", note)
+
+
+def _html_numbers(text: str) -> Iterator[tuple[str, int]]:
+    """(number, position) of the numeric path segments of links and of `value="59"`."""
+    for link in HTML_LINK.finditer(text):
+        for number in LINK_NUMBER.finditer(link.group(1)):
+            yield number.group(1), link.start(1) + number.start(1)
+    for value in HTML_NUMBER_VALUE.finditer(text):
+        yield value.group(1), value.start(1)
+
+
+def _numbers(
+    found: Iterator[tuple[str, int]],
+    plain: set[str],
+    reread: Callable[[], str],
+    source: str,
+    note: str,
+) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
+    """The plain numbers wanted among `found`, each at its first server-named place."""
+    seen: set[str] = set()
+    for number, position in found:
+        if number in plain and number not in seen:
+            seen.add(number)
+            yield number, _regex_extraction(source, reread, position, number, note), False, True
 
 
 def _wanted_leaves(value, wanted: dict, path: str = "") -> Iterator[tuple[str, str]]:
@@ -330,14 +482,15 @@ def _child(path: str, key, container) -> str:
 
 def _in_text(
     text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
-) -> Iterator[tuple[str, MakeExtraction, bool]]:
+) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
     left. Tokens are matched against `wanted` as sets, so a page costs two regex scans.
     `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
     (all of them would take as much memory again as the bodies)."""
     found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
     for value in found:
-        yield value, _regex_extraction(source, reread, text.find(value), value, note), False
+        make = _regex_extraction(source, reread, text.find(value), value, note)
+        yield value, make, False, False
 
 
 def _kept(text: str) -> Callable[[], str]:
@@ -379,18 +532,20 @@ def _extraction(source: str, path: str, note: str) -> MakeExtraction:
 
 
 def left_boundary_regex(text: str, position: int, value: str) -> str:
-    """The shortest `left text + (value)` regex whose first match in `text` is this value."""
+    """The shortest `left text + (value)` regex whose first match in `text` is this value.
+    The left text stops short of anything that looks recorded (a token, a number), so a
+    pattern holds no recorded value and still matches the next page."""
     group = _group_for(value)
     end = position + len(value)
     right = text[end : end + 1]
     named = _named_attribute_start(text, position)
     if named is not None:
-        pattern = _loose_whitespace(re.escape(text[named:position])) + group
+        pattern = _loose_whitespace(re.escape(_stable(text[named:position]))) + group
         match = re.search(pattern, text)
         if match and match.group(1) == value:
             return pattern
     for size in BOUNDARIES:
-        left = text[max(0, position - size) : position]
+        left = _stable(text[_word_start(text, position - size) : position])
         pattern = _loose_whitespace(re.escape(left)) + group
         match = re.search(pattern, text)
         if match and match.group(1) == value:
@@ -400,7 +555,24 @@ def left_boundary_regex(text: str, position: int, value: str) -> str:
             match = re.search(bounded, text)
             if match and match.group(1) == value:
                 return bounded
-    return re.escape(text[max(0, position - BOUNDARIES[-1]) : position]) + group
+    return re.escape(_stable(text[max(0, position - BOUNDARIES[-1]) : position])) + group
+
+
+def _word_start(text: str, start: int) -> int:
+    """`start`, moved back to the beginning of the word it cuts (`things/`, not `hings/`)."""
+    start = max(0, start)
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    return start
+
+
+def _stable(left: str) -> str:
+    """`left` from after its last run that may be recorded data (a token, a number)."""
+    cut = 0
+    for run in DYNAMIC_RUN.finditer(left):
+        if DIGITS.search(run.group()) or not is_trivial(run.group()):
+            cut = run.end()
+    return left[cut:]
 
 
 def _named_attribute_start(text: str, position: int) -> int | None:
@@ -523,11 +695,11 @@ RESERVED = frozenset(
 """Attributes RecordedSession already has."""
 
 
-def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
-    pairs = sorted(pairs, key=lambda p: -len(p[0]))
-    variants = [(v, r) for v, r in pairs]
+def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
+    pairs = sorted(pairs, key=lambda p: -len(p[0].value))
+    variants = [(c.value, r) for c, r in pairs if not c.trivial]
     variants += [
-        (quote(v, safe=""), Ref(r.expr, "url")) for v, r in pairs if quote(v, safe="") != v
+        (quote(v, safe=""), Ref(r.expr, "url")) for v, r in variants if quote(v, safe="") != v
     ]
 
     def find(text: str) -> Value:
@@ -538,8 +710,76 @@ def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
         return result
 
     call.substitute(find)
+    for candidate, ref in pairs:
+        if candidate.trivial:
+            _substitute_plain(call, candidate.value, ref)
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
+
+
+def _substitute_plain(call: Call, value: str, ref: Ref) -> None:
+    """A plain value (`59`) is replaced only in the places that made it worth correlating:
+    path segments, server-named fields, keys and headers; `?page=59` and `1599` stay."""
+    in_url = partial(_in_url, value=value, ref=ref)
+    call.url = substitute_value(call.url, in_url)
+    headers = []
+    for name, header in call.headers:
+        if server_named(name):
+            header = substitute_value(header, partial(_exactly, value=value, ref=ref))
+        elif name.lower() in PAGE_HEADERS:
+            header = substitute_value(header, in_url)
+        headers.append((name, header))
+    call.headers = headers
+    body = call.body
+    if body is not None and body.kind == "json":
+        body.value = _json_plain(body.value, value, ref)
+    elif body is not None and body.kind == "form":
+        body.fields = [
+            (name, Text((ref,)) if field == value and server_named(name) else field)
+            for name, field in body.fields
+        ]
+
+
+def _replace(candidate: Candidate, ref: Ref, text: str) -> Value:
+    replace = _in_url if candidate.trivial else substitute_text
+    return replace(text, value=candidate.value, ref=ref)
+
+
+def _exactly(text: str, value: str, ref: Ref) -> Value:
+    return Text((ref,)) if text == value else text
+
+
+def _in_url(text: str, value: str, ref: Ref) -> Value:
+    """`value` where it is a whole path segment or the value of a server-named query field."""
+    parts: list[str | Ref] = []
+    last = 0
+    for match in re.finditer(rf"(?<=/){re.escape(value)}(?=[/?#]|$)|[?&]([^=&#]*)=", text):
+        if match.group(1) is not None:  # a query field: its value must be `value` and named
+            start = match.end()
+            end = start + len(value)
+            if text[start:end] != value or text[end : end + 1] not in ("", "&", "#"):
+                continue
+            if not server_named(unquote(match.group(1))):
+                continue
+        else:
+            start, end = match.span()
+        parts += [text[last:start], ref]
+        last = end
+    if not parts:
+        return text
+    return Text(tuple(p for p in (*parts, text[last:]) if p != ""))
+
+
+def _json_plain(node: Json, value: str, ref: Ref, key: str = "") -> Json:
+    if isinstance(node, dict):
+        return {k: _json_plain(v, value, ref, str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_plain(v, value, ref, key) for v in node]
+    if isinstance(node, bool) or not server_named(key):
+        return node
+    if isinstance(node, int) and str(node) == value:
+        return Ref(ref.expr, "int")
+    return ref if isinstance(node, str) and node == value else node
 
 
 def _template_name(url: Text) -> str:
