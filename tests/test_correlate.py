@@ -196,3 +196,41 @@ def test_a_name_the_server_picked_is_read_from_the_create_response_and_a_rename_
     source = result.source
     assert 'f"/api/notebooks/{self.name}"' in source
     assert len(result.scenario.correlations) == 1  # the typed name is a parameter's business
+
+
+def test_verify_diff_names_a_plain_value_the_server_made_anew_and_its_rule_fixes_it():
+    """No name says `3` is server-made, so conversion leaves it; the live response held `4`
+    where the recorded one held `3`, and the next request sent `3`: the diff names it, and
+    the rule it writes replaces `3` where it stands whole only."""
+    from replay.convert.rules import parse_rules
+    from replay.verify import Row, Seen, _uncorrelated, rule_text, sent_places
+
+    slot = exchange("GET", "/api/slot", body=b'{"n": 3, "of": 12}', headers=JSON)
+    book = exchange(
+        "POST", "/api/book", sent=b'{"slot": 3, "seats": 3, "price": 1350}', sent_headers=JSON
+    )
+    recording = Recording("slots.har", exchanges=[slot, book])
+    _, extractions = converted(slot, book)
+    assert extractions == []
+
+    live = [Seen(200, list(JSON), b'{"n": 4, "of": 12}', 1.0), Seen(200, list(JSON), b"{}", 1.0)]
+    bodies = ["", '{"slot": 3, "seats": 3, "price": 1350}']
+    rows = []
+    for recorded, seen, body in zip([slot, book], live, bodies, strict=True):
+        url = recorded.request.url
+        row = Row("s", recorded.request.method, url, url, 200, (), True, seen)
+        row.recorded, row.exchange = Seen.recorded(recorded), recorded
+        row.sent, row.places = f"{url} {body}", sent_places(url, [("Accept", "*/*")], body)
+        rows.append(row)
+    findings = _uncorrelated(rows, recording, ORIGIN)
+    assert [(f.var, f.recorded, f.live, f.source, f.path) for f in findings] == [
+        ("n", "3", "4", "json", "n")
+    ]
+    rules = parse_rules(rule_text(findings[0]), "slots.rules.toml")
+    source = convert(recording, Options(name="slots", rules=rules)).source
+    assert '"n": json_path("n")' in source
+    assert '"slot": int(self.n)' in source and '"seats": int(self.n)' in source
+    assert '"price": 1350' in source
+
+    rows[0].live = Seen(200, list(JSON), b'{"n": 3, "of": 12}', 1.0)  # the same live: no finding
+    assert _uncorrelated(rows, recording, ORIGIN) == []

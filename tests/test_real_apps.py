@@ -165,3 +165,37 @@ def test_django_admin_create_edit_delete_replays_with_live_ids(
     assert stats.count("/admin/auth/group/[group_id]/delete/") >= 6
     time.sleep(1)  # sessions cut off by the end of the run leave their group behind
     assert groups(project) <= before + 3
+
+
+@needs_chromium
+def test_django_admin_converted_verbatim_is_fixed_by_verify_alone(
+    django_admin, admin_recording, tmp_path
+):
+    """Converted with --no-correlate, the admin flow sends the recorded CSRF tokens and group
+    id; `verify --fix` writes what the live responses show differs and verifies clean."""
+    url, project = django_admin
+    capture = admin_recording.parent / "raw" / "groups.har"
+    recording = tmp_path / "recordings" / "verbatim.py"
+    recording.parent.mkdir()
+    converted = replay(
+        "convert", str(capture), "-o", str(recording), "--no-correlate", cwd=tmp_path
+    )
+    assert converted.returncode == 0, converted.stderr
+    before = groups(project)
+    # Uncorrelated, the token-named fields are taken for credentials: give the recorded
+    # ones, so the pass sends what the recording holds, as --no-correlate means.
+    tokens = dict.fromkeys(re.findall(r"csrfmiddlewaretoken=([\w-]+)", capture.read_text()))
+    names = ["REPLAY_CSRFMIDDLEWARETOKEN"] + [
+        f"REPLAY_CSRFMIDDLEWARETOKEN_{n}" for n in range(2, len(tokens) + 1)
+    ]
+    env = {**CREDENTIALS, **dict(zip(names, tokens, strict=True))}
+
+    failed = replay("verify", str(recording), "--host", url, cwd=tmp_path, env=env)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "not correlated: csrfmiddlewaretoken" in failed.stdout, failed.stdout
+    fixed = replay("verify", str(recording), "--host", url, "--fix", cwd=tmp_path, env=env)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    again = replay("verify", str(recording), "--host", url, cwd=tmp_path, env=CREDENTIALS)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "self.group_id" in recording.read_text()
+    assert groups(project) == before

@@ -254,16 +254,36 @@ def _stale_condition(name: str, value: Value) -> bool:
     return name.lower() in CONDITIONAL and isinstance(value, str)
 
 
+def recorded_sources(calls: list[Call]) -> Iterator[tuple[str, int, Extraction]]:
+    """Every value a request sends, however plain, with the call whose response held it last
+    before that and how to read it there: what `replay verify` compares live, so a value
+    that differs decides, not its look."""
+    candidates = _index_sinks(calls, set(), everything=True)
+    if not candidates:
+        return
+    _find_sources(calls, candidates)
+    for candidate in candidates.values():
+        source = candidate.source
+        if source is not None and any(s.primary for s in candidate.sinks):
+            made = source.make()
+            var = _var_name(made, calls[source.call])
+            yield candidate.value, source.call, Extraction(var, made.source, made.path, made.note)
+
+
 # Pass 1: what requests send
 
 
-def _index_sinks(calls: list[Call], wanted: set[str]) -> dict[str, Candidate]:
+def _index_sinks(
+    calls: list[Call], wanted: set[str], everything: bool = False
+) -> dict[str, Candidate]:
     """Every non-trivial value sent, a plain one sent in a server-named place (an id path
-    segment, an `id` field, `If-Match`), and the values rules name, trivial or not."""
+    segment, an `id` field, `If-Match`), and the values rules name, trivial or not; with
+    `everything`, every value however plain (for verify's diff, where the live response
+    decides)."""
     candidates: dict[str, Candidate] = {}
     for index, call in enumerate(calls):
         for value, where, named in _sent_values(call):
-            trivial = value not in wanted and is_trivial(value)
+            trivial = not everything and value not in wanted and is_trivial(value)
             if not value or (trivial and not named):
                 continue
             candidate = candidates.get(value)
@@ -306,7 +326,7 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
     if body is None:
         return
     if body.kind == "json":
-        for path, leaf in _json_leaves(body.value):
+        for path, leaf in json_leaves(body.value):
             yield leaf, f"JSON {path or '(body)'}", server_named(path)
     elif body.kind == "form":
         for name, value in body.fields:
@@ -327,13 +347,14 @@ def _tokens(text: str) -> Iterator[str]:
                 yield decoded
 
 
-def _json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
+def json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, leaf) of every string and integer in a JSON document, integers as text."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _json_leaves(item, f"{path}.{key}" if path else str(key))
+            yield from json_leaves(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _json_leaves(item, f"{path}[{i}]")
+            yield from json_leaves(item, f"{path}[{i}]")
     elif isinstance(value, str):
         yield path, value
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -348,7 +369,7 @@ def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
     a named place (a key, a header) wins over a position in a list. A plain value (`59`)
     counts only where the response says the server made it."""
     last_use = max(c.first_sent for c in candidates.values())
-    plain = {c.value for c in candidates.values() if c.trivial and c.value.isdigit()}
+    plain = {c.value for c in candidates.values() if c.value.isdigit() and is_trivial(c.value)}
     for index, call in enumerate(calls[:last_use]):
         for value, make, positional, named in _made_values(call, candidates, plain):
             candidate = candidates[value]
@@ -360,20 +381,48 @@ def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
 
 
 def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call]) -> None:
-    """A rule's value comes from the last response before its first use that carries it."""
+    """A rule's value comes from the last response before its first use that it reads from
+    (that holds it, for a rule on a place no recorded response shows)."""
     if candidate is None:
         raise RulesError(f"correlation.extract {rule.var}: no request sends {rule.value!r}")
-    needle = rule.value.encode()
-    for index in range(candidate.first_sent - 1, -1, -1):
-        response = calls[index].exchange.response if calls[index].exchange else None
-        if response and (
-            needle in response.body or any(rule.value in v for _, v in response.headers)
-        ):
-            note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
-            extraction = Extraction(rule.var, rule.source, rule.path, note)
-            candidate.source = Source(index, lambda e=extraction: e, from_rule=True)
-            return
-    raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
+    holders = [i for i in range(candidate.first_sent - 1, -1, -1) if _holds(calls[i], rule.value)]
+    read = next((i for i in holders if _reads(rule, calls[i]) == rule.value), None)
+    index = read if read is not None else (holders[0] if holders else None)
+    if index is None:
+        raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
+    note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
+    extraction = Extraction(rule.var, rule.source, rule.path, note)
+    candidate.source = Source(index, lambda: extraction, from_rule=True)
+    candidate.trivial = is_trivial(rule.value)  # then replaced where it stands whole
+
+
+def _holds(call: Call, value: str) -> bool:
+    response = call.exchange.response if call.exchange else None
+    return bool(response) and (
+        value.encode() in response.body or any(value in v for _, v in response.headers)
+    )
+
+
+def _reads(rule: ExtractRule, call: Call) -> str | None:
+    """What the rule reads from the recorded response of `call`."""
+    response = call.exchange.response
+    if rule.source == "header":
+        return response.header(rule.path)
+    if rule.source == "cookie":
+        cookies = (_cookie(v) for k, v in response.headers if k.lower() == "set-cookie")
+        return next((c[1] for c in cookies if c and c[0] == rule.path), None)
+    text = response.header("location") if rule.source == "location" else None
+    try:
+        text = text if text is not None else response.body.decode("utf-8")
+        if rule.source == "json":
+            value = json.loads(text)
+            for key in re.findall(r"[^.\[\]]+", rule.path):
+                value = value[int(key) if isinstance(value, list) else key]
+            return None if isinstance(value, bool) else str(value)
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    match = re.search(rule.path, text)
+    return match.group(1) if match else None
 
 
 def _made_values(
@@ -712,27 +761,35 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     call.substitute(find)
     for candidate, ref in pairs:
         if candidate.trivial:
-            _substitute_plain(call, candidate.value, ref)
+            named = _anywhere if candidate.source.from_rule else server_named
+            _substitute_plain(call, candidate.value, ref, named)
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
 
 
-def _substitute_plain(call: Call, value: str, ref: Ref) -> None:
+def _anywhere(_name: str) -> bool:
+    return True
+
+
+def _substitute_plain(
+    call: Call, value: str, ref: Ref, server_named: Callable[[str], bool] = server_named
+) -> None:
     """A plain value (`59`) is replaced only in the places that made it worth correlating:
-    path segments, server-named fields, keys and headers; `?page=59` and `1599` stay."""
-    in_url = partial(_in_url, value=value, ref=ref)
+    path segments, server-named fields, keys and headers (any, for a rule's value), where
+    it stands whole; `?page=59` and `1599` stay."""
+    in_url = partial(_in_url, value=value, ref=ref, server_named=server_named)
     call.url = substitute_value(call.url, in_url)
     headers = []
     for name, header in call.headers:
-        if server_named(name):
-            header = substitute_value(header, partial(_exactly, value=value, ref=ref))
-        elif name.lower() in PAGE_HEADERS:
+        if name.lower() in PAGE_HEADERS:
             header = substitute_value(header, in_url)
+        elif server_named(name):
+            header = substitute_value(header, partial(_exactly, value=value, ref=ref))
         headers.append((name, header))
     call.headers = headers
     body = call.body
     if body is not None and body.kind == "json":
-        body.value = _json_plain(body.value, value, ref)
+        body.value = _json_plain(body.value, value, ref, server_named)
     elif body is not None and body.kind == "form":
         body.fields = [
             (name, Text((ref,)) if field == value and server_named(name) else field)
@@ -749,7 +806,9 @@ def _exactly(text: str, value: str, ref: Ref) -> Value:
     return Text((ref,)) if text == value else text
 
 
-def _in_url(text: str, value: str, ref: Ref) -> Value:
+def _in_url(
+    text: str, value: str, ref: Ref, server_named: Callable[[str], bool] = server_named
+) -> Value:
     """`value` where it is a whole path segment or the value of a server-named query field."""
     parts: list[str | Ref] = []
     last = 0
@@ -770,11 +829,13 @@ def _in_url(text: str, value: str, ref: Ref) -> Value:
     return Text(tuple(p for p in (*parts, text[last:]) if p != ""))
 
 
-def _json_plain(node: Json, value: str, ref: Ref, key: str = "") -> Json:
+def _json_plain(
+    node: Json, value: str, ref: Ref, server_named: Callable[[str], bool], key: str = ""
+) -> Json:
     if isinstance(node, dict):
-        return {k: _json_plain(v, value, ref, str(k)) for k, v in node.items()}
+        return {k: _json_plain(v, value, ref, server_named, str(k)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_json_plain(v, value, ref, key) for v in node]
+        return [_json_plain(v, value, ref, server_named, key) for v in node]
     if isinstance(node, bool) or not server_named(key):
         return node
     if isinstance(node, int) and str(node) == value:
