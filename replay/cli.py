@@ -15,7 +15,13 @@ from pathlib import Path
 
 from recorder.model import CaptureError, Recording
 from replay import convert as pipeline
-from replay.convert.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
+from replay.convert.rules import (
+    RulesError,
+    add_extract_rules,
+    extract_rule_text,
+    read_rules,
+    rules_path,
+)
 from replay.runtime.settings import SettingsError, add_replay_arguments
 
 logger = logging.getLogger("replay")
@@ -146,17 +152,6 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
     return 0
-
-
-def read_rules(output: Path) -> Rules:
-    """The rules beside the recording, else `[tool.replay]` of ./pyproject.toml, else none."""
-    for path in (rules_path(output), Path("pyproject.toml")):
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if path.name != "pyproject.toml" or "[tool.replay" in text:
-                logger.info("rules from %s", path)
-                return parse_rules(text, str(path))
-    return NO_RULES
 
 
 def read_capture(path: Path) -> Recording:
@@ -300,11 +295,11 @@ def verify_command(args: argparse.Namespace) -> int:
         rules = rules_path(args.recording)
         if not (args.fix and report.findings and capture_path):
             for finding in report.findings:
-                logger.info("suggested rule for %s:\n%s", rules, verify.rule_text(finding))
+                logger.info("suggested rule for %s:\n%s", rules, extract_rule_text(finding.rule))
             if report.findings:
                 logger.info("replay verify --fix writes it and converts the capture again")
             return 1
-        written = verify.write_rules(rules, report.findings)
+        written = add_extract_rules(rules, [f.rule for f in report.findings])
         logger.info("fix: %s written to %s", ", ".join(written) or "no new rule", rules)
         convert = argparse.Namespace(
             name=session.__name__,
