@@ -1,13 +1,17 @@
-"""Rules files: what `replay verify --fix` writes, `replay convert` reads back unchanged."""
+"""Rules files (what `replay verify --fix` writes, `replay convert` reads back unchanged) and
+the parameters rules and the classifier make."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as st
 
+import recorder
+from replay.convert import Options, convert
 from replay.convert.rules import ExtractRule, add_extract_rules, parse_rules, read_rules
 
 # Any text a response can hold, but lone surrogates, which no UTF-8 file can.
@@ -42,3 +46,20 @@ def test_rules_are_appended_to_the_file_as_written_once_per_variable(tmp_path):
     read = read_rules(recording)
     assert read.extract == (basket, order)
     assert read.ignore == {"en-US"}
+
+
+def test_a_parameter_says_where_its_value_comes_from_as_data():
+    """The kind codegen and the summary read, whether a rule or the classifier chose it: the
+    recording's `credentials` come from it, not from the text of an expression."""
+    rules = parse_rules(
+        '[parameters]\nemail = "credential.LOGIN"\ntext = { file = "notes.csv", column = "n" }\n',
+        "rules.toml",
+    )
+    result = convert(recorder.read(DATA / "demo-login.har"), Options(rules=rules))
+    kinds = {p.var: (p.kind, p.credential) for p in result.scenario.parameters}
+    assert kinds == {
+        "email": ("credential", "LOGIN"),
+        "password": ("credential", "password"),
+        "text": ("data", ""),
+    }
+    assert '    credentials = ("LOGIN", "password")\n' in result.source

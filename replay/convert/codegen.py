@@ -16,7 +16,6 @@ from replay.convert.scenario import Body, Call, Extraction, Ref, Scenario, Step,
 
 WIDTH = 88
 SHARED_VALUE_LENGTH = 40
-CREDENTIAL = re.compile(r'self\.credential\("([^"]+)"\)')
 INDENT = "    "
 
 
@@ -83,7 +82,7 @@ def render(scenario: Scenario) -> str:
         lines.append(f"{INDENT}default_headers = HEADERS")
     if scenario.locale != "en_US":
         lines.append(f"{INDENT}locale = {string(scenario.locale)}")
-    credentials = sorted(set(CREDENTIAL.findall(" ".join(p.expr for p in scenario.parameters))))
+    credentials = sorted({p.credential for p in scenario.parameters if p.kind == "credential"})
     if len(credentials) == 1:
         lines.append(f"{INDENT}credentials = ({string(credentials[0])},)")
     elif credentials:

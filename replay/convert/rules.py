@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from replay.convert.scenario import ParameterKind
+
 SOURCES = ("json", "header", "cookie", "regex", "location")
 PATTERN_SOURCES = ("regex", "location")
 """Sources whose path is a regular expression with one group (over the body, over Location)."""
@@ -58,6 +60,9 @@ class ParameterRule:
     field: str
     expr: str
     """The Python expression sent instead of the recorded value."""
+    kind: ParameterKind
+    credential: str = ""
+    """The credential's name, for `credential.NAME`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,15 +183,15 @@ def _parameter(name: str, spec, source: str) -> ParameterRule:
         kind, _, provider = spec.partition(".")
         if kind in ("faker", "unique") and IDENTIFIER.match(provider):
             owner = "fake" if kind == "faker" else "unique"
-            return ParameterRule(name, f"self.{owner}.{provider}()")
+            return ParameterRule(name, f"self.{owner}.{provider}()", "generated")
         if kind == "credential" and IDENTIFIER.match(provider):
-            return ParameterRule(name, f'self.credential("{provider}")')
+            return ParameterRule(name, f'self.credential("{provider}")', "credential", provider)
     elif isinstance(spec, dict) and isinstance(spec.get("constant"), str | int | float):
-        return ParameterRule(name, json.dumps(spec["constant"]))
+        return ParameterRule(name, json.dumps(spec["constant"]), "constant")
     elif isinstance(spec, dict) and isinstance(spec.get("file"), str) and "column" in spec:
         shared = ", shared=True" if spec.get("shared") else ""
         file, column = json.dumps(spec["file"]), json.dumps(str(spec["column"]))
-        return ParameterRule(name, f"self.data({file}, {column}{shared})")
+        return ParameterRule(name, f"self.data({file}, {column}{shared})", "data")
     raise RulesError(
         f'{source}: parameters.{name}: use "faker.PROVIDER", "unique.email", '
         '"credential.NAME", { constant = ... } or { file = "x.csv", column = "c" }'
