@@ -16,6 +16,7 @@ from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from replay.convert.correlate import RESERVED
+from replay.convert.literals import literal
 from replay.convert.scenario import Parameter, Ref, Scenario, Text, Value, substitute_value
 from replay.convert.steps import HOST_REF
 from replay.names import identifier
@@ -66,7 +67,7 @@ def map_origins(scenario: Scenario) -> Scenario:
     scenario.parameters += [
         Parameter(
             o.ref.expr.removeprefix("self."),
-            f'self.live_origin("{o.origin}")',
+            f"self.live_origin({literal(o.origin)})",
             comment="",
             kind="origin",
         )
@@ -85,10 +86,9 @@ def _origins(scenario: Scenario) -> list[Origin]:
         if not isinstance(call.url, str) or "://" not in call.url:
             continue
         parts = urlsplit(call.url)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # never user:password@
         if all(o.origin != origin for o in origins):
             name = _name(parts.hostname or "", taken)
-            taken.add(name)
             origins.append(Origin(origin, Ref(f"self.{name}")))
     return origins
 
@@ -97,14 +97,9 @@ def _name(hostname: str, taken: set[str]) -> str:
     """`api_host` for api.example.com, `host_10_0_0_5` for an IP address."""
     try:
         ipaddress.ip_address(hostname)
-        base = identifier(f"host_{hostname}")
+        return identifier(f"host_{hostname}", taken=taken)
     except ValueError:
-        base = identifier(f"{hostname.split('.')[0]}_host")
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    return name
+        return identifier(f"{hostname.split('.')[0]}_host", taken=taken)
 
 
 def _in_query(url: Value, find: Callable[[str], Value]) -> Value:
