@@ -32,6 +32,20 @@ def identifier(text: str, default: str = "value") -> str:
     return f"{name}_" if keyword.iskeyword(name) else name
 
 
+def numbered(base: str, taken: set[str], last: dict[str, int]) -> str:
+    """`base`, else `base_2`, `base_3`...: the first name not in `taken`, which it joins.
+    `last` keeps the number each base stopped at, so thousands of names made from one base
+    cost one step each rather than a count from 1 every time."""
+    n = last.get(base, 1)
+    name = base if n == 1 else f"{base}_{n}"
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    last[base] = n
+    taken.add(name)
+    return name
+
+
 def class_name(text: str) -> str:
     """`checkout-flow.har` → `CheckoutFlow`."""
     name = "".join(w.capitalize() for w in identifier(text, "recording").split("_"))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from replay.convert.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
+from replay.names import numbered
 
 WIDTH = 88
 SHARED_VALUE_LENGTH = 40
@@ -108,19 +110,16 @@ def _shared_header_values(scenario: Scenario) -> dict[str, str]:
             if isinstance(v, str) and len(v) >= SHARED_VALUE_LENGTH:
                 uses[name, v] = uses.get((name, v), 0) + 1
     shared = [(name, v) for (name, v), count in uses.items() if count > 1]
-    several = {n.lower() for n, _ in shared if sum(m.lower() == n.lower() for m, _ in shared) > 1}
+    per_name = Counter(name.lower() for name, _ in shared)
     constants: dict[str, str] = {}
+    taken, last = {"HEADERS"}, {}
     for name, v in shared:
         if v in constants:
             continue
         base = re.sub(r"\W", "_", name).upper().strip("_") or "HEADER"
-        if name.lower() in several and name.lower() == "accept":
+        if per_name[name.lower()] > 1 and name.lower() == "accept":
             base += f"_{_media_kind(v)}"  # ACCEPT_HTML, ACCEPT_JSON rather than ACCEPT_2
-        constant, n = base, 1
-        while constant in constants.values() or constant == "HEADERS":
-            n += 1
-            constant = f"{base}_{n}"
-        constants[v] = constant
+        constants[v] = numbered(base, taken, last)
     return constants
 
 
