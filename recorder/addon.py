@@ -151,9 +151,11 @@ def redact_body(body: bytes, content_type: str) -> bytes:
     if "json" in mime or body.lstrip()[:1] in (b"{", b"["):
         try:
             document = json.loads(body)
+            redacted, changed = _redact_json_value(document)
         except ValueError:
             return body
-        redacted, changed = _redact_json_value(document)
+        except RecursionError:  # nested too deep to look into: none of it reaches the disk
+            return REDACTED.encode()
         if changed:
             return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
     return body
