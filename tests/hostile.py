@@ -134,6 +134,16 @@ def surrogate(where: str) -> Har:
     return har([item])
 
 
+def minimal_entries(n: int) -> Har:
+    """`n` requests of the fewest bytes a HAR entry takes: what each request costs, whatever
+    it holds, measured per byte."""
+    entries = [
+        {"request": {"method": "GET", "url": f"{HOST}/p/{i}"}, "response": {"status": 200}}
+        for i in range(n)
+    ]
+    return har(entries)
+
+
 SURROGATE_PLACES = ("form name", "form value", "form text", "header", "url", "json")
 
 SHAPES: dict[str, Callable[[int], Har]] = {
