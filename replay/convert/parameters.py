@@ -251,7 +251,7 @@ def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
 
 def _multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
     """(name, start, end) of each text field's value in a multipart body. Each part is read
-    once, up to the next `\r\n--`: parts that are never closed cost one pass, not one each."""
+    once, up to the next line that starts with `--`: parts never closed cost one pass in all."""
     start = 0
     while (end := text.find("\r\n--", start)) >= 0:
         head_end = text.find("\r\n\r\n", start, end)
