@@ -202,8 +202,8 @@ def test_verify_diff_names_a_plain_value_the_server_made_anew_and_its_rule_fixes
     """No name says `3` is server-made, so conversion leaves it; the live response held `4`
     where the recorded one held `3`, and the next request sent `3`: the diff names it, and
     the rule it writes replaces `3` where it stands whole only."""
-    from replay.convert.rules import parse_rules
-    from replay.verify import Row, Seen, _uncorrelated, rule_text, sent_places
+    from replay.convert.rules import extract_rule_text, parse_rules
+    from replay.verify import Row, Seen, _uncorrelated, sent_places
 
     slot = exchange("GET", "/api/slot", body=b'{"n": 3, "of": 12}', headers=JSON)
     book = exchange(
@@ -226,7 +226,7 @@ def test_verify_diff_names_a_plain_value_the_server_made_anew_and_its_rule_fixes
     assert [(f.var, f.recorded, f.live, f.source, f.path) for f in findings] == [
         ("n", "3", "4", "json", "n")
     ]
-    rules = parse_rules(rule_text(findings[0]), "slots.rules.toml")
+    rules = parse_rules(extract_rule_text(findings[0].rule), "slots.rules.toml")
     source = convert(recording, Options(name="slots", rules=rules)).source
     assert '"n": json_path("n")' in source
     assert '"slot": int(self.n)' in source and '"seats": int(self.n)' in source

@@ -25,7 +25,7 @@ def test_error_pages_empty_lists_and_login_redirects_fail_under_load(recordings,
     assert 'returns="json"' in (recordings / "me.py").read_text()
 
     with running([str(ROOT / "tests" / "apps" / "drifting.py"), "--port", "0"]) as url:
-        stats = run_locust(recordings, url, users=3, run_time="3s", tmp=tmp_path)
+        stats = run_locust(recordings, url, users=3, run_time="5s", tmp=tmp_path)
     failures = {row["Name"]: row["Error"] for row in stats.failures}
     assert stats.count("GET /api/ok") > 0 and "/api/ok" not in failures, failures
     assert "text/html, recorded JSON" in failures["/api/me"]
