@@ -387,9 +387,14 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
     (that holds it, for a rule on a place no recorded response shows)."""
     if candidate is None:
         raise RulesError(f"correlation.extract {rule.var}: no request sends {rule.value!r}")
-    holders = [i for i in range(candidate.first_sent - 1, -1, -1) if _holds(calls[i], rule.value)]
-    read = next((i for i in holders if _reads(rule, calls[i]) == rule.value), None)
-    index = read if read is not None else (holders[0] if holders else None)
+    index = nearest = None
+    for at in range(candidate.first_sent - 1, -1, -1):
+        if _holds(calls[at], rule.value):
+            nearest = at if nearest is None else nearest
+            if _reads(rule, calls[at]) == rule.value:
+                index = at
+                break
+    index = nearest if index is None else index
     if index is None:
         raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
     note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
@@ -413,15 +418,18 @@ def _reads(rule: ExtractRule, call: Call) -> str | None:
     if rule.source == "cookie":
         cookies = (_cookie(v) for k, v in response.headers if k.lower() == "set-cookie")
         return next((c[1] for c in cookies if c and c[0] == rule.path), None)
-    text = response.header("location") if rule.source == "location" else None
     try:
-        text = text if text is not None else response.body.decode("utf-8")
+        text = (
+            response.header("location") or ""
+            if rule.source == "location"
+            else response.body.decode("utf-8")
+        )
         if rule.source == "json":
             value = json.loads(text)
             for key in re.findall(r"[^.\[\]]+", rule.path):
                 value = value[int(key) if isinstance(value, list) else key]
             return None if isinstance(value, bool) else str(value)
-    except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError):
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError, RecursionError):
         return None
     match = re.search(rule.path, text)
     return match.group(1) if match else None
@@ -780,10 +788,10 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     refs.update(shaped)
     if refs:
         call.substitute(substitute_all(refs))
-    for candidate, ref in pairs:
-        if candidate.trivial:
-            named = _anywhere if candidate.source.from_rule else server_named
-            _substitute_plain(call, candidate.value, ref, named)
+    for from_rule, named in ((False, server_named), (True, _anywhere)):
+        plain = {c.value: r for c, r in pairs if c.trivial and c.source.from_rule is from_rule}
+        if plain:
+            _substitute_plain(call, plain, named)
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
 
@@ -792,76 +800,68 @@ def _anywhere(_name: str) -> bool:
     return True
 
 
-def _substitute_plain(
-    call: Call, value: str, ref: Ref, server_named: Callable[[str], bool] = server_named
-) -> None:
-    """A plain value (`59`) is replaced only in the places that made it worth correlating:
-    path segments, server-named fields, keys and headers (any, for a rule's value), where
-    it stands whole; `?page=59` and `1599` stay."""
-    in_url = partial(_in_url, value=value, ref=ref, server_named=server_named)
+def _substitute_plain(call: Call, refs: dict[str, Ref], named: Callable[[str], bool]) -> None:
+    """Plain values (`59`) are replaced only where they stand whole, in places `named` accepts
+    (server-named fields, keys and headers; any, for a rule's value) and in path segments;
+    `?page=59` and `1599` stay. One pass over each string, however many values."""
+    in_url = partial(_in_url, refs=refs, named=named)
     call.url = substitute_value(call.url, in_url)
     headers = []
     for name, header in call.headers:
         if name.lower() in PAGE_HEADERS:
             header = substitute_value(header, in_url)
-        elif server_named(name):
-            header = substitute_value(header, partial(_exactly, value=value, ref=ref))
+        elif named(name) and isinstance(header, str) and header in refs:
+            header = Text((refs[header],))
         headers.append((name, header))
     call.headers = headers
     body = call.body
     if body is not None and body.kind == "json":
-        body.value = _json_plain(body.value, value, ref, server_named)
+        body.value = _json_plain(body.value, refs, named)
     elif body is not None and body.kind == "form":
         body.fields = [
-            (name, Text((ref,)) if field == value and server_named(name) else field)
-            for name, field in body.fields
+            (name, Text((refs[v],)) if isinstance(v, str) and v in refs and named(name) else v)
+            for name, v in body.fields
         ]
 
 
 def _replace(candidate: Candidate, ref: Ref, text: str) -> Value:
-    replace = _in_url if candidate.trivial else substitute_text
-    return replace(text, value=candidate.value, ref=ref)
+    if candidate.trivial:
+        return _in_url(text, {candidate.value: ref}, server_named)
+    return substitute_text(text, candidate.value, ref)
 
 
-def _exactly(text: str, value: str, ref: Ref) -> Value:
-    return Text((ref,)) if text == value else text
+URL_PLACE = re.compile(r"(?<=/)([^/?#]+)(?=[/?#]|$)|[?&]([^=&#]*)=([^&#]*)")
+"""A path segment, or a query field's name and value."""
 
 
-def _in_url(
-    text: str, value: str, ref: Ref, server_named: Callable[[str], bool] = server_named
-) -> Value:
-    """`value` where it is a whole path segment or the value of a server-named query field."""
+def _in_url(text: str, refs: dict[str, Ref], named: Callable[[str], bool]) -> Value:
+    """Values of `refs` where they are a whole path segment or a `named` query field's value."""
     parts: list[str | Ref] = []
     last = 0
-    for match in re.finditer(rf"(?<=/){re.escape(value)}(?=[/?#]|$)|[?&]([^=&#]*)=", text):
-        if match.group(1) is not None:  # a query field: its value must be `value` and named
-            start = match.end()
-            end = start + len(value)
-            if text[start:end] != value or text[end : end + 1] not in ("", "&", "#"):
-                continue
-            if not server_named(unquote(match.group(1))):
-                continue
-        else:
-            start, end = match.span()
-        parts += [text[last:start], ref]
-        last = end
+    for match in URL_PLACE.finditer(text):
+        group = 1 if match.group(1) is not None else 3
+        if group == 3 and not named(unquote(match.group(2))):
+            continue
+        ref = refs.get(match.group(group))
+        if ref is not None:
+            parts += [text[last : match.start(group)], ref]
+            last = match.end(group)
     if not parts:
         return text
     return Text(tuple(p for p in (*parts, text[last:]) if p != ""))
 
 
-def _json_plain(
-    node: Json, value: str, ref: Ref, server_named: Callable[[str], bool], key: str = ""
-) -> Json:
+def _json_plain(node: Json, refs: dict[str, Ref], named: Callable[[str], bool], key="") -> Json:
     if isinstance(node, dict):
-        return {k: _json_plain(v, value, ref, server_named, str(k)) for k, v in node.items()}
+        return {k: _json_plain(v, refs, named, str(k)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_json_plain(v, value, ref, server_named, key) for v in node]
-    if isinstance(node, bool) or not server_named(key):
+        return [_json_plain(v, refs, named, key) for v in node]
+    if isinstance(node, bool) or not isinstance(node, int | str) or not named(key):
         return node
-    if isinstance(node, int) and str(node) == value:
-        return Ref(ref.expr, "int")
-    return ref if isinstance(node, str) and node == value else node
+    ref = refs.get(str(node))
+    if ref is None:
+        return node
+    return Ref(ref.expr, "int") if isinstance(node, int) else ref
 
 
 def _template_name(url: Text) -> str:
