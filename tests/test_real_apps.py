@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT, run_locust
 
 from recorder.proxy import free_port
-from replay.demo.launch import stop
+from replay.demo.launch import running, stop
 
 django = pytest.importorskip("django", reason="django is in the [test] extra")
 needs_chromium = pytest.mark.skipif(
@@ -199,3 +199,37 @@ def test_django_admin_converted_verbatim_is_fixed_by_verify_alone(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "self.group_id" in recording.read_text()
     assert groups(project) == before
+
+
+NOTES_STEPS = """\
+fill "#text" "Buy oat milk"
+click "button[type=submit]"
+wait 400
+click "#clear"
+wait 400
+"""
+
+
+@needs_chromium
+def test_tornado_xsrf_token_is_correlated_whole_once_and_replays(tmp_path):
+    """Tornado's own XSRF token (`2|mask|masked|timestamp`), in a cookie, a hidden input and
+    an `X-XSRFToken` header a script copies from the cookie: one correlation, whole."""
+    (tmp_path / "steps.txt").write_text(NOTES_STEPS)
+    with running([str(ROOT / "tests" / "apps" / "xsrf_notes.py"), "--port", "0"]) as url:
+        recorded = replay(
+            "record", "notes", "--browser", f"{url}/", "--steps", "steps.txt", cwd=tmp_path
+        )
+        assert recorded.returncode == 0, recorded.stderr
+        har = (tmp_path / "recordings" / "raw" / "notes.har").read_text()
+        token = re.search(r"_xsrf=(2\|[0-9a-f]+\|[0-9a-f]+\|\d+)", har).group(1)
+        source = (tmp_path / "recordings" / "notes.py").read_text()
+        assert source.count("# hidden input _xsrf") + source.count("# cookie _xsrf") == 1, source
+        pieces = [p for p in token.split("|") if len(p) > 1]
+        assert not any(piece in source for piece in pieces), source
+        assert '"X-XSRFToken": self.xsrf' in source and '"_xsrf": self.xsrf' in source
+
+        stats = run_locust(
+            tmp_path / "recordings", url, "--think-scale", "0", users=3, run_time="5s", tmp=tmp_path
+        )
+    assert stats.failed == 0, stats.failures
+    assert stats.count("POST /api/clear") > 3
