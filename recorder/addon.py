@@ -234,11 +234,18 @@ def flow_record(
         "response": None,
         "error": flow.error.msg if flow.error else "",
         "websocket": flow.websocket is not None,
+        "client": _client_address(flow),
     }
     if response:
         resp, _ = _message_record(response, redact, extra_headers)
         record["response"] = {"status": response.status_code, "reason": response.reason} | resp
     return record
+
+
+def _client_address(flow: http.HTTPFlow) -> str:
+    """Who sent the request, so a capture of many users splits into sessions."""
+    peer = flow.client_conn.peername
+    return str(peer[0]) if peer else ""
 
 
 def message_record(flow: http.HTTPFlow, message: WebSocketMessage, redact: bool = True) -> Record:

@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="Locust's own options")
     run.set_defaults(command=run_command)
+    _add_model_command(commands)
     return parser
 
 
@@ -330,6 +331,96 @@ def _capture_of(session, args: argparse.Namespace) -> Path | None:
             return candidate
     logger.warning("capture %s not found: checking statuses and extractions only", given)
     return None
+
+
+# --- replay model: a traffic model learned from many users' sessions ------------------------
+
+
+def _add_model_command(commands) -> None:
+    from replay.model.flows import SIMILARITY
+    from replay.model.sessions import IDLE_GAP
+
+    model = commands.add_parser(
+        "model", help="learn flow types, shares and arrival rates from many users' traffic"
+    )
+    model.add_argument("captures", nargs="+", type=Path, metavar="CAPTURE", help="captures, HARs")
+    model.add_argument(
+        "-o", "--output", type=Path, default=Path("recordings"), help="folder (default recordings/)"
+    )
+    model.add_argument(
+        "--session-gap",
+        type=float,
+        default=IDLE_GAP,
+        metavar="SECONDS",
+        help=f"idle time that ends a session (default {IDLE_GAP:g})",
+    )
+    model.add_argument(
+        "--similarity",
+        type=float,
+        default=SIMILARITY,
+        help=f"how alike two sessions must be to share a type, 0 to 1 (default {SIMILARITY})",
+    )
+    model.add_argument(
+        "--interval",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="count arrivals per this many seconds (default: per second for a capture shorter "
+        "than 10 minutes, else per minute)",
+    )
+    _add_convert_options(model)
+    model.set_defaults(command=model_command)
+
+
+def model_command(args: argparse.Namespace) -> int:
+    from replay.model import report
+    from replay.model.build import ModelOptions, build
+    from replay.model.file import MODEL_FILE, ModelError, model_text
+
+    if not 0 < args.similarity <= 1 or args.session_gap <= 0 or args.interval < 0:
+        raise UserError("--similarity must be in (0, 1], --session-gap and --interval positive")
+    recording = _read_many(args.captures)
+    options = ModelOptions(
+        convert=pipeline.Options(
+            host=args.host,
+            include_hosts=tuple(args.include_host),
+            keep_static=args.keep_static,
+            correlate=args.correlate,
+        ),
+        idle_gap=args.session_gap,
+        similarity=args.similarity,
+        interval=args.interval,
+    )
+    try:
+        built = build(recording, options, lambda module: read_rules(args.output / f"{module}.py"))
+        weights = report.with_weights(args.output / "replay.toml", built)
+    except (pipeline.NothingToReplay, RulesError, ModelError) as e:
+        raise UserError(f"{recording.source}: {e}") from None
+    for flow in built.flows:
+        write_atomically(args.output / f"{flow.module}.py", flow.result.source)
+    write_atomically(args.output / "replay.toml", weights)
+    sources = ", ".join(str(c) for c in args.captures)
+    write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))
+    for line in report.summary(built, args.output):
+        logger.info("%s", line)
+    return 0
+
+
+def _read_many(paths: list[Path]) -> Recording:
+    """Every capture as one recording, in the order the requests started."""
+    recordings = [read_capture(path) for path in paths]
+    if len(recordings) == 1:
+        return recordings[0]
+    merged = Recording(
+        source=f"{paths[0]} and {len(paths) - 1} more", creator=recordings[0].creator
+    )
+    for recording in recordings:
+        merged.exchanges += recording.exchanges
+        merged.warnings += recording.warnings
+        for reason, count in recording.skipped.items():
+            merged.skipped[reason] = merged.skipped.get(reason, 0) + count
+    merged.exchanges.sort(key=lambda x: x.started)
+    return merged
 
 
 if __name__ == "__main__":

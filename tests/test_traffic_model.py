@@ -1,0 +1,324 @@
+"""A population of simulated users through the recording proxy (mitmproxy in reverse mode in
+front of the demo app) → `replay model` → a replay of the model at three times the rate.
+
+The population is known: 200 sessions of three flow types in shares 60/30/10, arriving on a
+ramp and a peak (per second, so the test stays short), each visitor from its own address with
+its own cookies, thinking 0.2 to 0.6 s between pages.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from conftest import ROOT, read_stats
+
+from recorder.flows import read_capture
+from recorder.proxy import run_capture_proxy
+
+INTERVAL = 2
+"""Seconds per arrival count: `replay model --interval 2`, so a session the busy proxy saw a
+little late still counts in its interval."""
+COUNTS = [12, 16, 20, 24, 32, 40, 30, 26]
+"""Sessions starting in each interval: a ramp and a peak, 200 in all."""
+SHARES = {"browse": 6, "shop": 3, "notes": 1}
+"""Of every ten sessions."""
+FIRST_PAGE = {"browse": "/", "shop": "/shop", "notes": "/signup"}
+SLUGS = ["espresso-cup", "pour-over-kettle", "burr-grinder", "house-blend", "travel-mug"]
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 (simulated)"
+HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-password"
+
+
+class Visitor:
+    """One simulated user: its own source address, its own cookies, plain HTTP."""
+
+    def __init__(self, proxy_port: int, address: str, rng: random.Random) -> None:
+        self.address, self.rng = address, rng
+        self.connection = http.client.HTTPConnection(
+            "127.0.0.1", proxy_port, timeout=30, source_address=(address, 0)
+        )
+        self.cookies: dict[str, str] = {}
+        self.token = ""
+
+    def request(self, method, path, *, body=None, form=None, accept=HTML, auth=False):
+        headers = {"User-Agent": USER_AGENT, "Accept": accept, "Accept-Language": "en-US"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = None
+        if form is not None:
+            data = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.connection.request(method, path, body=data, headers=headers)
+        response = self.connection.getresponse()
+        text = response.read().decode()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";")[0]
+        assert response.status < 400, f"{method} {path}: {response.status}"
+        return response, text
+
+    def think(self, low: float = 0.2, high: float = 0.6) -> None:
+        time.sleep(self.rng.uniform(low, high))
+
+    def browse(self) -> None:
+        self.request("GET", "/")
+        self.think()
+        self.request("GET", "/products")
+        slugs = self.rng.sample(SLUGS, 2)
+        for slug in slugs[: 1 + (self.rng.random() < 0.3)]:  # some look at a second product
+            self.think()
+            self.request("GET", f"/products/{slug}")
+
+    def shop(self) -> None:
+        self.request("GET", "/shop")
+        self.think()
+        login = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        _, text = self.request("POST", "/api/login", body=login, accept="application/json")
+        self.token = json.loads(text)["token"]
+        self.request("GET", "/api/me", accept="application/json", auth=True)
+        self.think(1.2, 1.6)  # longer than a step's idle gap: the order is a step of its own
+        order = {"product": self.rng.choice(SLUGS), "quantity": 2}
+        response, _ = self.request(
+            "POST", "/api/orders", body=order, accept="application/json", auth=True
+        )
+        self.request("GET", response.getheader("Location"), accept="application/json", auth=True)
+
+    def notes(self) -> None:
+        _, page = self.request("GET", "/signup")
+        self.think()
+        email = f"visitor.{self.address.replace('.', '-')}.{os.getpid()}@example.com"
+        form = {"csrf_token": _csrf(page), "name": "Sim Visitor", "email": email}
+        response, _ = self.request("POST", "/signup", form={**form, "password": "visitor-pw-1"})
+        _, page = self.request("GET", urlsplit(response.getheader("Location")).path)
+        self.think()
+        form = {"csrf_token": _csrf(page), "text": "Order more filters"}
+        response, _ = self.request("POST", "/notes", form=form)
+        self.request("GET", urlsplit(response.getheader("Location")).path)
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token"\s+value="([\w-]+)"', page)[1]
+
+
+def _population(proxy_port: int) -> tuple[float, Counter]:
+    """Run every session on schedule; the second the schedule started at, and the kinds run."""
+    rng = random.Random(15)
+    kinds = [kind for kind, n in SHARES.items() for _ in range(n)]
+    rng.shuffle(kinds)
+    plan = []
+    for interval, count in enumerate(COUNTS):
+        for i in range(count):
+            plan.append(((interval + 0.6 * i / count) * INTERVAL, kinds[len(plan) % 10]))
+    start = float((int(time.time()) // INTERVAL + 2) * INTERVAL)
+
+    def visit(numbered):
+        number, (offset, kind) = numbered
+        time.sleep(max(start + offset - time.time(), 0))
+        address = f"127.1.{number // 200}.{number % 200 + 1}"
+        visitor = Visitor(proxy_port, address, random.Random(number))
+        try:
+            getattr(visitor, kind)()
+        finally:
+            visitor.connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(plan)) as pool:
+        list(pool.map(visit, enumerate(plan)))
+    return start, Counter(kind for _, kind in plan)
+
+
+@pytest.fixture(scope="module")
+def population(demo_app, tmp_path_factory):
+    """The capture of the whole population through the reverse proxy, and what was sent."""
+    folder = tmp_path_factory.mktemp("population")
+    capture = folder / "traffic.jsonl"
+    proxy = run_capture_proxy(
+        capture,
+        0,
+        quiet=True,
+        extra_args=["--mode", f"reverse:{demo_app}"],
+        output=subprocess.DEVNULL,
+    )
+    with proxy:
+        start, kinds = _population(proxy.port)
+    return capture, start, kinds
+
+
+def test_capture_knows_each_client(population):
+    capture, _, _ = population
+    clients = {x.client for x in read_capture(capture).exchanges}
+    assert len(clients) == sum(COUNTS)
+
+
+def _model(capture: Path, output: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "replay.cli", "model", str(capture), "-o", str(output), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def modelled(population, tmp_path_factory):
+    """`replay model` over the population's capture, as a user runs it."""
+    capture, _, _ = population
+    folder = tmp_path_factory.mktemp("modelled") / "recordings"
+    result = _model(capture, folder, "--interval", str(INTERVAL))
+    assert result.returncode == 0, result.stderr
+    return folder, result.stdout
+
+
+def _kind(flow: dict) -> str:
+    """Which of the population's flows a modelled type is, by the page it starts at."""
+    first = flow["examples"][0].split(" ", 1)[1]
+    return next(kind for kind, page in FIRST_PAGE.items() if page == first)
+
+
+def test_model_recovers_types_shares_and_arrivals(population, modelled):
+    _, start, kinds = population
+    folder, output = modelled
+    model = tomllib.loads((folder / "model.toml").read_text())
+    types = model["type"]
+    assert sorted(_kind(flow) for flow in types.values()) == sorted(SHARES)
+    for name, flow in types.items():
+        expected = kinds[_kind(flow)] / sum(COUNTS)
+        assert abs(flow["share"] - expected) <= 0.05, (name, flow["share"], expected)
+        assert (folder / flow["module"]).is_file()
+        assert f"{name} " in output
+    arrivals = model["arrivals"]
+    assert arrivals["interval"] == INTERVAL
+    assert arrivals["start"] == start
+    assert sum(arrivals["counts"]) == sum(COUNTS)
+    for interval, sent in enumerate(COUNTS):
+        got = arrivals["counts"][interval]
+        assert abs(got - sent) <= 0.1 * sent, (interval, got, sent)
+    weights = tomllib.loads((folder / "replay.toml").read_text())["recording"]
+    assert {name: table["weight"] for name, table in weights.items()} == {
+        name: flow["sessions"] for name, flow in types.items()
+    }
+
+
+def test_model_learns_think_time_distributions(modelled):
+    folder, _ = modelled
+    types = tomllib.loads((folder / "model.toml").read_text())["type"]
+    by_kind = {_kind(flow): flow for flow in types.values()}
+    browse = by_kind["browse"]["think_after"]["view_home"]
+    order = by_kind["shop"]["think_after"]["view_shop"]
+    # The visitors thought 0.2 to 0.6 s between pages and 1.2 to 1.6 s before ordering, plus
+    # what a busy proxy adds to both: a distribution, not one number.
+    assert browse[0] >= 0.15 and order[0] >= 1.15
+    assert 0.8 <= order[5] - browse[5] <= 1.2, (browse, order)
+    assert browse[9] - browse[1] >= 0.2 and order[9] - order[1] >= 0.2
+
+
+REPLAY_SECONDS = 10
+MULTIPLIER = 3
+
+
+def _replay(folder: Path, demo_app: str, tmp: Path, *extra: str, workers: int = 0):
+    """Locust on the model at MULTIPLIER x, with the arrival probe beside our locustfile;
+    standalone or a master with `workers` workers. The statistics and the probe's records."""
+    files = f"{ROOT / 'locustfile.py'},{ROOT / 'tests' / 'apps' / 'arrival_probe.py'}"
+    env = {
+        **os.environ,
+        "REPLAY_RECORDINGS_DIR": str(folder),
+        "ARRIVAL_PROBE": str(tmp / "probe"),
+        "REPLAY_EMAIL": DEMO_EMAIL,
+        "REPLAY_PASSWORD": DEMO_PASSWORD,
+    }
+    prefix = tmp / "stats"
+    command = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", demo_app]
+    command += ["--model", str(folder / "model.toml"), "--rate-multiplier", str(MULTIPLIER)]
+    command += ["-u", "400", "--run-time", f"{REPLAY_SECONDS}s", "--stop-timeout", "3"]
+    command += ["--csv", str(prefix), "--only-summary", *extra]
+    helpers = []
+    if workers:
+        port = _free_port()
+        command += ["--master", "--expect-workers", str(workers), "--master-bind-port", str(port)]
+        worker = [sys.executable, "-m", "locust", "-f", files, "--worker"]
+        worker += ["--master-port", str(port)]
+        helpers = [
+            subprocess.Popen(worker, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=None)
+            for _ in range(workers)
+        ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, env=env, cwd=tmp
+        )
+    finally:
+        for helper in helpers:
+            helper.wait(timeout=30)
+    stats = read_stats(prefix, result.stdout + result.stderr, result.returncode)
+    probes = [json.loads(p.read_text()) for p in tmp.glob("probe.*.json")]
+    return stats, [p for p in probes if p["requests"]]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _check_replay(stats, probes, modelled_folder, time_scale: float = 1.0):
+    """MULTIPLIER x the recorded arrivals in every whole interval of the run (the model's
+    interval / `time_scale`), the same mix, no failures: counted from when each session's
+    first request was sent."""
+    assert stats.failed == 0, stats.failures
+    model = tomllib.loads((modelled_folder / "model.toml").read_text())
+    interval = model["arrivals"]["interval"] / time_scale
+    per_interval: Counter = Counter()
+    kinds: Counter = Counter()
+    first_pages = {page: kind for kind, page in FIRST_PAGE.items()}
+    for probe in probes:
+        began = probe["started"][0]
+        for started, method, name, _failed in probe["requests"]:
+            if method == "GET" and name in first_pages:
+                per_interval[int((started - began) / interval)] += 1
+                kinds[first_pages[name]] += 1
+    recorded = model["arrivals"]["counts"]
+    whole = int((REPLAY_SECONDS - 1) / interval)  # the stop cuts the last one short
+    assert whole >= 4
+    for n in range(whole):
+        wanted = MULTIPLIER * recorded[n]
+        assert abs(per_interval[n] - wanted) <= 0.1 * wanted, (n, per_interval, wanted)
+    total = sum(kinds.values())
+    for flow in model["type"].values():
+        share = kinds[_kind(flow)] / total
+        assert abs(share - flow["share"]) <= 0.05, (flow, kinds)
+    assert "model summary:" in stats.output
+
+
+def test_replay_at_three_times_the_rate(modelled, demo_app, tmp_path):
+    folder, _ = modelled
+    stats, probes = _replay(folder, demo_app, tmp_path)
+    assert len(probes) == 1
+    _check_replay(stats, probes, folder)
+
+
+def test_replay_on_master_and_two_workers(modelled, demo_app, tmp_path):
+    folder, _ = modelled
+    stats, probes = _replay(folder, demo_app, tmp_path, workers=2)
+    assert len(probes) == 2, "each worker runs its share of the schedule"
+    _check_replay(stats, probes, folder)
