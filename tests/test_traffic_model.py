@@ -9,6 +9,7 @@ its own cookies, thinking 0.2 to 0.6 s between pages.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import random
@@ -26,7 +27,12 @@ import pytest
 from conftest import ROOT, read_stats
 
 from recorder.flows import read_capture
+from recorder.model import Exchange, Request, Response, redaction_digest
 from recorder.proxy import run_capture_proxy
+from replay.model.file import FlowModel, TrafficModel
+from replay.model.flows import group_sessions
+from replay.model.sessions import Session, split_sessions
+from replay.runtime.model_shape import Schedule
 
 INTERVAL = 2
 """Seconds per arrival count: `replay model --interval 2`, so a session the busy proxy saw a
@@ -322,3 +328,98 @@ def test_replay_on_master_and_two_workers(modelled, demo_app, tmp_path):
     stats, probes = _replay(folder, demo_app, tmp_path, workers=2)
     assert len(probes) == 2, "each worker runs its share of the schedule"
     _check_replay(stats, probes, folder)
+
+
+# --- the parts on their own ----------------------------------------------------------------------
+
+
+def _exchange(started, path, *, cookie="", auth="", set_cookie="", body=b"", client="10.0.0.1"):
+    request_headers = [("User-Agent", USER_AGENT)]
+    request_headers += [("Cookie", cookie)] if cookie else []
+    request_headers += [("Authorization", auth)] if auth else []
+    return Exchange(
+        request=Request("GET", f"http://shop.test{path}", headers=tuple(request_headers)),
+        response=Response(
+            200,
+            headers=(("Set-Cookie", set_cookie),) if set_cookie else (),
+            body=body,
+            mime_type="application/json" if body else "text/html",
+        ),
+        started=started,
+        duration_ms=10,
+        client=client,
+    )
+
+
+def test_sessions_follow_cookies_and_tokens_not_only_the_address():
+    """Two visitors behind one address and browser: told apart by their session cookies and
+    the bearer token a login answer gave one of them; an hour's silence starts a new visit."""
+    alice, bob = "a" * 24, "b" * 24
+    token = "t0k3n" * 8
+    exchanges = [
+        _exchange(0, "/login", set_cookie=f"sid={alice}; HttpOnly"),
+        _exchange(1, "/", cookie=f"sid={alice}"),
+        _exchange(2, "/", cookie=f"sid={bob}"),
+        _exchange(3, "/api/login", cookie=f"sid={bob}", body=json.dumps({"token": token}).encode()),
+        _exchange(4, "/api/me", auth=f"Bearer {token}"),
+        _exchange(5, "/cart", cookie=f"sid={alice}"),
+        _exchange(6, "/api/me", auth=f"Bearer REDACTED-{redaction_digest(token)}"),
+        _exchange(3600 + 7, "/", cookie=f"sid={alice}"),
+    ]
+    sessions = split_sessions(exchanges, idle_gap=1800)
+    assert [[urlsplit(x.request.url).path for x in s.exchanges] for s in sessions] == [
+        ["/login", "/", "/cart"],
+        ["/", "/api/login", "/api/me", "/api/me"],
+        ["/"],
+    ]
+
+
+def test_flow_types_keep_small_variations_together():
+    def session(*paths):
+        return Session("c", [_exchange(i, p) for i, p in enumerate(paths)])
+
+    browse = [session("/", "/products", f"/products/{slug}") for slug in SLUGS]
+    browse.append(session("/", "/products", "/products/a-mug", "/products/a-cup"))
+    notes = [session("/signup", "/dashboard", "/notes/1") for _ in range(2)]
+    types = group_sessions([*browse, *notes])
+    assert [(flow.name, len(flow.sessions)) for flow in types] == [
+        ("ProductsVisit", 6),
+        ("SignupVisit", 2),
+    ]
+    assert len(group_sessions([*browse, *notes], similarity=0.9)) > 2
+
+
+def test_schedule_is_split_between_workers_not_repeated():
+    flows = (FlowModel("A", "a.py", 0.6, 60), FlowModel("B", "b.py", 0.3, 30))
+    flows += (FlowModel("C", "c.py", 0.1, 10),)
+    model = TrafficModel(interval=60.0, start=0.0, counts=(30, 90, 60), types=flows)
+    schedule = Schedule(model, multiplier=2)
+    whole = list(itertools.islice(schedule.arrivals(), 360))
+    assert [due for _, due in whole][:3] == pytest.approx([0.5, 1.5, 2.5])  # 60 a minute
+    assert sum(due < 60 for _, due in whole) == 60 and sum(due < 120 for _, due in whole) == 240
+    shares = [sorted(itertools.islice(schedule.arrivals(worker, 3), 120)) for worker in range(3)]
+    assert sorted(a for share in shares for a in share) == sorted(whole)
+    mix = Counter(schedule.type_of(index) for index, _ in whole)
+    assert [mix[i] / len(whole) for i in range(3)] == pytest.approx([0.6, 0.3, 0.1], abs=0.01)
+    faster = Schedule(model, multiplier=2, time_scale=60)  # an hour in a minute
+    assert [due for _, due in itertools.islice(faster.arrivals(), 3)] == pytest.approx(
+        [0.5 / 60, 1.5 / 60, 2.5 / 60]
+    )
+
+
+def test_bad_model_or_capture_is_one_line_and_exit_2(tmp_path):
+    broken = tmp_path / "model.toml"
+    broken.write_text("[arrivals]\ninterval = 1\n")
+    locust = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless"]
+        + ["--model", str(broken), "--run-time", "2s", "--host", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert locust.returncode == 2
+    assert "not a traffic model" in locust.stderr and "Traceback" not in locust.stderr
+    model = _model(tmp_path / "missing.jsonl", tmp_path / "out")
+    assert model.returncode == 2
+    assert model.stderr.strip() == f"replay: error: {tmp_path / 'missing.jsonl'}: no such file"
