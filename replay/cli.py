@@ -74,12 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     how = record.add_mutually_exclusive_group(required=True)
     how.add_argument("--proxy", action="store_true", help="record through mitmproxy")
     how.add_argument("--browser", metavar="URL", help="open Chromium at URL and record a HAR")
+    how.add_argument(
+        "--reverse",
+        metavar="URL",
+        help="record every client of the application at URL (a reverse proxy in front of it), "
+        "then build the traffic model",
+    )
     record.add_argument("--port", type=int, default=8080, help="proxy port (default 8080)")
     record.add_argument("--steps", type=Path, help="drive the browser with these steps")
     record.add_argument("--script", type=Path, help="drive the browser with run(page) here")
     record.add_argument(
         "--headless", action="store_true", help="no window (implied by --steps/--script)"
     )
+    _add_reverse_options(record)
     _add_convert_options(record)
     record.set_defaults(command=record_command)
 
@@ -193,6 +200,8 @@ def record_command(args: argparse.Namespace) -> int:
     """Record into recordings/raw/NAME.*, then convert into recordings/NAME.py."""
     name = pipeline.module_name(Path(args.name))
     raw = Path("recordings") / "raw"
+    if args.reverse:
+        return _record_reverse(raw / f"{name}.jsonl", args)
     if args.proxy:
         capture = _record_through_proxy(raw / f"{name}.jsonl", args.port)
     else:
@@ -337,9 +346,6 @@ def _capture_of(session, args: argparse.Namespace) -> Path | None:
 
 
 def _add_model_command(commands) -> None:
-    from replay.model.flows import SIMILARITY
-    from replay.model.sessions import IDLE_GAP
-
     model = commands.add_parser(
         "model", help="learn flow types, shares and arrival rates from many users' traffic"
     )
@@ -347,6 +353,15 @@ def _add_model_command(commands) -> None:
     model.add_argument(
         "-o", "--output", type=Path, default=Path("recordings"), help="folder (default recordings/)"
     )
+    _add_model_options(model)
+    _add_convert_options(model)
+    model.set_defaults(command=model_command)
+
+
+def _add_model_options(model: argparse.ArgumentParser) -> None:
+    from replay.model.flows import SIMILARITY
+    from replay.model.sessions import IDLE_GAP
+
     model.add_argument(
         "--session-gap",
         type=float,
@@ -368,8 +383,53 @@ def _add_model_command(commands) -> None:
         help="count arrivals per this many seconds (default: per second for a capture shorter "
         "than 10 minutes, else per minute)",
     )
-    _add_convert_options(model)
-    model.set_defaults(command=model_command)
+
+
+def _add_reverse_options(record: argparse.ArgumentParser) -> None:
+    record.add_argument(
+        "--listen-host",
+        default="127.0.0.1",
+        help="with --reverse: address to listen on (default 127.0.0.1; 0.0.0.0 for all)",
+    )
+    record.add_argument(
+        "--rotate-mb",
+        type=int,
+        default=100,
+        metavar="MB",
+        help="with --reverse: continue in NAME.1.jsonl, NAME.2.jsonl, ... past this size",
+    )
+    _add_model_options(record)
+
+
+def _record_reverse(capture: Path, args: argparse.Namespace) -> int:
+    """Record every client of an application until Ctrl-C, then model what was captured."""
+    from recorder.addon import rotated
+    from recorder.proxy import CaptureOptions, ProxyError, reverse_instructions, run_capture_proxy
+
+    if args.rotate_mb < 0:
+        raise UserError("--rotate-mb: a number of MB, or 0 for one file")
+    try:
+        proxy = run_capture_proxy(
+            capture,
+            args.port,
+            CaptureOptions(rotate_mb=args.rotate_mb),
+            quiet=True,
+            reverse=args.reverse,
+            listen_host=args.listen_host,
+        )
+    except ProxyError as e:
+        raise UserError(str(e)) from None
+    with proxy:
+        print(reverse_instructions(proxy, args.reverse), file=sys.stderr)
+        try:
+            proxy.process.wait()
+        except KeyboardInterrupt:
+            logger.info("stopping the proxy; modelling %s", capture)
+    captures = [capture]
+    while rotated(captures[-1]).is_file():
+        captures.append(rotated(captures[-1]))
+    args.captures, args.output = captures, Path("recordings")
+    return model_command(args)
 
 
 def model_command(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -156,13 +157,7 @@ def population(demo_app, tmp_path_factory):
     """The capture of the whole population through the reverse proxy, and what was sent."""
     folder = tmp_path_factory.mktemp("population")
     capture = folder / "traffic.jsonl"
-    proxy = run_capture_proxy(
-        capture,
-        0,
-        quiet=True,
-        extra_args=["--mode", f"reverse:{demo_app}"],
-        output=subprocess.DEVNULL,
-    )
+    proxy = run_capture_proxy(capture, 0, quiet=True, output=subprocess.DEVNULL, reverse=demo_app)
     with proxy:
         start, kinds = _population(proxy.port)
     return capture, start, kinds
@@ -423,3 +418,45 @@ def test_bad_model_or_capture_is_one_line_and_exit_2(tmp_path):
     model = _model(tmp_path / "missing.jsonl", tmp_path / "out")
     assert model.returncode == 2
     assert model.stderr.strip() == f"replay: error: {tmp_path / 'missing.jsonl'}: no such file"
+
+
+def test_record_reverse_rotates_captures_then_models(demo_app, tmp_path):
+    """`replay record NAME --reverse URL`: every client through one port, the capture continued
+    in NAME.1.jsonl past --rotate-mb, and the model built from all the files at Ctrl-C."""
+    port = _free_port()
+    record = subprocess.Popen(
+        [sys.executable, "-m", "replay.cli", "record", "crowd", "--reverse", demo_app]
+        + ["--port", str(port), "--rotate-mb", "1", "--session-gap", "60"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and record.poll() is None, record.stderr.read()
+                time.sleep(0.1)
+        for number in range(6):
+            visitor = Visitor(port, f"127.2.0.{number + 1}", random.Random(number))
+            visitor.request("GET", "/")
+            visitor.request("GET", "/products")
+            # A big upload (refused: no token) takes the capture past a megabyte.
+            upload = {"User-Agent": USER_AGENT}
+            visitor.connection.request("POST", "/api/orders", b"x" * 300_000, upload)
+            visitor.connection.getresponse().read()
+            visitor.connection.close()
+    finally:
+        record.send_signal(signal.SIGINT)
+        out, err = record.communicate(timeout=60)
+    assert record.returncode == 0, err
+    raw = tmp_path / "recordings" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == ["crowd.1.jsonl", "crowd.jsonl"]
+    exchanges = [x for p in raw.iterdir() for x in read_capture(p).exchanges]
+    assert len(exchanges) == 6 * 3
+    assert "6 sessions in 1 flow types" in out
+    assert (tmp_path / "recordings" / "model.toml").is_file()
