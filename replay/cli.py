@@ -439,7 +439,7 @@ def model_command(args: argparse.Namespace) -> int:
 
     if not 0 < args.similarity <= 1 or args.session_gap <= 0 or args.interval < 0:
         raise UserError("--similarity must be in (0, 1], --session-gap and --interval positive")
-    recording = _read_many(args.captures)
+    recording = _read_many(args.captures, args.host)
     options = ModelOptions(
         convert=pipeline.Options(
             host=args.host,
@@ -466,9 +466,17 @@ def model_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_many(paths: list[Path]) -> Recording:
-    """Every capture as one recording, in the order the requests started."""
-    recordings = [read_capture(path) for path in paths]
+def _read_many(paths: list[Path], host: str) -> Recording:
+    """Every capture (or access log) as one recording, in the order the requests started."""
+    from recorder.accesslog import is_access_log, read_access_log
+
+    origin = host if "://" in host else f"http://{host or 'localhost'}"
+    recordings = [
+        read_access_log(path, origin)
+        if path.is_file() and is_access_log(path)
+        else read_capture(path)
+        for path in paths
+    ]
     if len(recordings) == 1:
         return recordings[0]
     merged = Recording(

@@ -236,7 +236,9 @@ REPLAY_SECONDS = 10
 MULTIPLIER = 3
 
 
-def _replay(folder: Path, demo_app: str, tmp: Path, *extra: str, workers: int = 0):
+def _replay(
+    folder: Path, demo_app: str, tmp: Path, *extra: str, workers: int = 0, seconds=REPLAY_SECONDS
+):
     """Locust on the model at MULTIPLIER x, with the arrival probe beside our locustfile;
     standalone or a master with `workers` workers. The statistics and the probe's records."""
     files = f"{ROOT / 'locustfile.py'},{ROOT / 'tests' / 'apps' / 'arrival_probe.py'}"
@@ -250,7 +252,7 @@ def _replay(folder: Path, demo_app: str, tmp: Path, *extra: str, workers: int = 
     prefix = tmp / "stats"
     command = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", demo_app]
     command += ["--model", str(folder / "model.toml"), "--rate-multiplier", str(MULTIPLIER)]
-    command += ["-u", "400", "--run-time", f"{REPLAY_SECONDS}s", "--stop-timeout", "3"]
+    command += ["-u", "400", "--run-time", f"{seconds}s", "--stop-timeout", "3"]
     command += ["--csv", str(prefix), "--only-summary", *extra]
     helpers = []
     if workers:
@@ -282,7 +284,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _check_replay(stats, probes, modelled_folder, time_scale: float = 1.0):
+def _check_replay(stats, probes, modelled_folder, time_scale=1.0, seconds=REPLAY_SECONDS):
     """MULTIPLIER x the recorded arrivals in every whole interval of the run (the model's
     interval / `time_scale`), the same mix, no failures: counted from when each session's
     first request was sent."""
@@ -299,7 +301,7 @@ def _check_replay(stats, probes, modelled_folder, time_scale: float = 1.0):
                 per_interval[int((started - began) / interval)] += 1
                 kinds[first_pages[name]] += 1
     recorded = model["arrivals"]["counts"]
-    whole = int((REPLAY_SECONDS - 1) / interval)  # the stop cuts the last one short
+    whole = int((seconds - 1) / interval)  # the stop cuts the last one short
     assert whole >= 4
     for n in range(whole):
         wanted = MULTIPLIER * recorded[n]
@@ -460,3 +462,90 @@ def test_record_reverse_rotates_captures_then_models(demo_app, tmp_path):
     assert len(exchanges) == 6 * 3
     assert "6 sessions in 1 flow types" in out
     assert (tmp_path / "recordings" / "model.toml").is_file()
+
+
+# --- access logs ---------------------------------------------------------------------------------
+
+LOG_MINUTES = 100
+LOG_FLOWS = {
+    "browse": [("GET", "/", 200), ("GET", "/static/app.css", 200), ("GET", "/products", 200)],
+    "shop": [("GET", "/shop", 200), ("GET", "/api/products", 200)],
+    "notes": [("GET", "/signup", 200), ("POST", "/signup", 302), ("GET", "/dashboard", 302)],
+}
+"""Each session also views one product (browse, shop); notes never gets past its sign-up."""
+
+
+def _log_sessions() -> tuple[list[int], list[tuple[float, str, str, list]]]:
+    """Sessions per minute (a ramp every ten minutes, a peak at minutes 40 and 41) and the
+    sessions: (start, client, kind, requests), 60/30/10."""
+    rng = random.Random(5)
+    counts = [70 if m in (40, 41) else 20 + 3 * (m % 10) for m in range(LOG_MINUTES)]
+    kinds = [kind for kind, n in SHARES.items() for _ in range(n)]
+    start = 1_764_547_200  # 2025-12-01 00:00 UTC
+    sessions = []
+    for minute, count in enumerate(counts):
+        for i in range(count):
+            kind = kinds[len(sessions) % 10]
+            requests = list(LOG_FLOWS[kind])
+            slug = rng.choice(SLUGS)
+            if kind == "browse":
+                requests.append(("GET", f"/products/{slug}", 200))
+            elif kind == "shop":
+                requests.append(("GET", f"/api/products/{slug}", 200))
+            client = (
+                f"10.{len(sessions) // 65536}.{len(sessions) // 256 % 256}.{len(sessions) % 256}"
+            )
+            sessions.append((start + minute * 60 + 50 * i / count, client, kind, requests))
+    return counts, sessions
+
+
+def _log_lines(sessions, as_json: bool) -> list[str]:
+    lines = []
+    for started, client, _kind, requests in sessions:
+        for n, (method, path, status) in enumerate(requests):
+            at = started + 2 * n
+            if as_json:
+                entry = {"time": at, "client": client, "method": method, "path": path}
+                lines.append((at, json.dumps(entry | {"status": status, "user_agent": USER_AGENT})))
+            else:
+                stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(at))
+                lines.append(
+                    (
+                        at,
+                        f'{client} - - [{stamp}] "{method} {path} HTTP/1.1" {status} 512 '
+                        f'"-" "{USER_AGENT}"',
+                    )
+                )
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
+
+
+def test_access_log_is_modelled_and_replayed_get_only(demo_app, tmp_path):
+    counts, sessions = _log_sessions()
+    log = tmp_path / "access.log"
+    lines = _log_lines(sessions, as_json=False)
+    assert len(lines) >= 10_000
+    log.write_text("\n".join(lines) + "\n")
+    folder = tmp_path / "recordings"
+    result = _model(log, folder)
+    assert result.returncode == 0, result.stderr
+    posts = sum(method == "POST" for *_, requests in sessions for method, _, _ in requests)
+    assert f"dropped {posts:5d}  POST request (an access log has no body to send)" in result.stdout
+    model = tomllib.loads((folder / "model.toml").read_text())
+    assert model["arrivals"]["interval"] == 60 and model["arrivals"]["counts"] == counts
+    types = model["type"]
+    assert sorted(_kind(flow) for flow in types.values()) == sorted(SHARES)
+    for flow in types.values():
+        assert abs(flow["share"] - SHARES[_kind(flow)] / 10) <= 0.05
+    assert "post(" not in "".join(p.read_text() for p in folder.glob("*.py"))
+
+    as_json = tmp_path / "access.jsonl"
+    as_json.write_text("\n".join(_log_lines(sessions, as_json=True)) + "\n")
+    assert _model(as_json, tmp_path / "from_json").returncode == 0
+    assert (tmp_path / "from_json" / "model.toml").read_text().splitlines()[1:] == (
+        (folder / "model.toml").read_text().splitlines()[1:]
+    )
+
+    # A minute of the log in three seconds, three times the sessions, no think time.
+    extra = ("--time-scale", "20", "--think-scale", "0")
+    stats, probes = _replay(folder, demo_app, tmp_path, *extra, seconds=13)
+    _check_replay(stats, probes, folder, time_scale=20, seconds=13)
