@@ -549,3 +549,16 @@ def test_access_log_is_modelled_and_replayed_get_only(demo_app, tmp_path):
     extra = ("--time-scale", "20", "--think-scale", "0")
     stats, probes = _replay(folder, demo_app, tmp_path, *extra, seconds=13)
     _check_replay(stats, probes, folder, time_scale=20, seconds=13)
+
+
+def test_model_runtime_loads_no_converter():
+    """Workers read the model file and run the schedule without the converter or mitmproxy."""
+    probe = (
+        "import sys, replay.runtime.model_shape; "
+        "print(sorted(m for m in sys.modules if m.startswith(('replay.convert', 'mitmproxy', "
+        "'replay.model.build'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
