@@ -433,15 +433,16 @@ def model_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_many(paths: list[Path], host: str) -> Recording:
+def _read_many(paths: list[Path], host: str) -> recorder.Recording:
     """Every capture (or access log) as one recording, in the order the requests started."""
     from recorder.accesslog import is_access_log, read_access_log
+    from recorder.model import Recording
 
     origin = host if "://" in host else f"http://{host or 'localhost'}"
     recordings = [
         read_access_log(path, origin)
         if path.is_file() and is_access_log(path)
-        else read_capture(path)
+        else recorder.read(path)
         for path in paths
     ]
     if len(recordings) == 1:
