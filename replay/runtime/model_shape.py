@@ -224,8 +224,8 @@ class ModelShape(LoadTestShape):
         if needed > cap and not self.warned:
             self.warned = True
             logger.warning(
-                "model: the curve needs about %d users now; -u %d caps the pool, so sessions "
-                "may start late",
+                "model: the curve needs about %d users within a minute; -u %d caps the pool, so "
+                "sessions may start late",
                 needed,
                 cap,
             )
