@@ -562,3 +562,12 @@ def test_model_runtime_loads_no_converter():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_user_cap_binds_with_a_warning(modelled, demo_app, tmp_path):
+    """-u is a safety cap on the pool: when the curve needs more, a warning says so, and the
+    sessions that had to wait for a free user are counted late."""
+    folder, _ = modelled
+    stats, _ = _replay(folder, demo_app, tmp_path, "-u", "3", seconds=6)
+    assert "-u 3 caps the pool" in stats.output
+    assert re.search(r"model summary: \d+ sessions started late \(up to [\d.]+ s\)", stats.output)
