@@ -13,29 +13,10 @@ from typing import Any
 
 from mitmproxy import exceptions, http, io
 
+from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
 from recorder.har import valid_url
 from recorder.model import CaptureError, Exchange, Recording, Request, Response
-
-BOM = b"\xef\xbb\xbf"
-
-
-def sniff(path: str | Path) -> str:
-    """ "har", "capture" or "mitm", from the first bytes of the file."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).removeprefix(BOM).lstrip()
-    except OSError as e:
-        raise CaptureError(f"cannot read {path}: {e.strerror}") from e
-    if not head.startswith(b"{"):
-        return "mitm"
-    try:
-        first = json.loads(head.split(b"\n", 1)[0])
-    except ValueError:
-        first = None
-    if isinstance(first, dict) and first.get("format") == FORMAT:
-        return "capture"
-    return "har" if b'"log"' in head else "mitm"
 
 
 def read_capture(path: str | Path) -> Recording:

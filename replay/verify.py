@@ -27,6 +27,7 @@ from recorder.model import Exchange, Recording
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered
 from replay.convert.redaction import restore_redacted
+from replay.convert.rules import ExtractRule
 from replay.convert.scenario import Extraction
 from replay.convert.steps import build_scenario
 from replay.names import url_template
@@ -122,6 +123,11 @@ class Finding:
     note: str
     source: str
     path: str
+
+    @property
+    def rule(self) -> ExtractRule:
+        """The rule that extracts this value from the live response."""
+        return ExtractRule(self.var, self.recorded, self.source, self.path)
 
 
 @dataclass(slots=True)
@@ -363,33 +369,3 @@ def table(report: Report) -> list[str]:
 
 def _short(value: str) -> str:
     return value if len(value) <= 40 else f"{value[:37]}..."
-
-
-def rule_text(finding: Finding) -> str:
-    """The `[[correlation.extract]]` table of a rules file for `finding`."""
-    return "\n".join(
-        [
-            "[[correlation.extract]]",
-            f"var = {_toml(finding.var)}",
-            f"value = {_toml(finding.recorded)}",
-            f"{finding.source} = {_toml(finding.path)}",
-        ]
-    )
-
-
-def _toml(text: str) -> str:
-    """A literal string when that needs no escapes (regexes read as written), else basic."""
-    if "'" not in text and "\n" not in text:
-        return f"'{text}'"
-    return json.dumps(text)
-
-
-def write_rules(path: Path, findings: list[Finding]) -> list[str]:
-    """Append the rules for `findings` to the rules file (kept as written); their names."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    new = [f for f in findings if f"var = {_toml(f.var)}" not in existing]
-    if new:
-        text = existing.rstrip("\n") + ("\n\n" if existing.strip() else "")
-        text += "\n\n".join(rule_text(f) for f in new) + "\n"
-        path.write_text(text, encoding="utf-8")
-    return [f.var for f in new]

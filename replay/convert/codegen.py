@@ -18,7 +18,6 @@ from replay.names import identifier
 
 WIDTH = 88
 SHARED_VALUE_LENGTH = 40
-CREDENTIAL = re.compile(r'self\.credential\("([^"]+)"\)')
 INDENT = "    "
 
 
@@ -87,7 +86,7 @@ def render(scenario: Scenario) -> str:
         lines.append(f"{INDENT}default_headers = HEADERS")
     if scenario.locale != "en_US":
         lines.append(f"{INDENT}locale = {literal(scenario.locale)}")
-    credentials = sorted({c for p in scenario.parameters for c in CREDENTIAL.findall(p.expr)})
+    credentials = sorted({p.credential for p in scenario.parameters if p.kind == "credential"})
     if len(credentials) == 1:
         lines.append(f"{INDENT}credentials = ({literal(credentials[0])},)")
     elif credentials:
@@ -96,7 +95,7 @@ def render(scenario: Scenario) -> str:
     if scenario.parameters:
         lines += ["", f"{INDENT}def on_start(self):"]
         for p in scenario.parameters:
-            note = _credential_note(p.expr) or p.comment
+            note = _credential_note(p.credential) if p.kind == "credential" else p.comment
             if note:
                 lines.append(f"{INDENT * 2}# {comment(note)}")
             lines += _assign(f"self.{p.var}", p.expr, 2)
@@ -111,10 +110,9 @@ def render(scenario: Scenario) -> str:
     return "\n".join([*lines, *steps, *main]) + "\n"
 
 
-def _credential_note(expr: str) -> str:
+def _credential_note(name: str) -> str:
     """Where a credential comes from at run time (never the recorded login)."""
-    names = CREDENTIAL.findall(expr)
-    return f"from --accounts or $REPLAY_{names[0].upper()}" if names else ""
+    return f"from --accounts or $REPLAY_{name.upper()}"
 
 
 def _shared_header_values(scenario: Scenario) -> dict[str, str]:

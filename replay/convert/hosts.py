@@ -65,7 +65,12 @@ def map_origins(scenario: Scenario) -> Scenario:
         for origin in others:
             call.headers = [(k, substitute_value(v, origin)) for k, v in call.headers]
     scenario.parameters += [
-        Parameter(o.ref.expr.removeprefix("self."), f"self.live_origin({literal(o.origin)})", "")
+        Parameter(
+            o.ref.expr.removeprefix("self."),
+            f"self.live_origin({literal(o.origin)})",
+            comment="",
+            kind="origin",
+        )
         for o in others
         if o.used
     ]

@@ -32,7 +32,7 @@ from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from replay.runtime.data import Accounts, MissingData
-from replay.runtime.session import RESTART_PAUSE, RecordedSession, deal_rows_afresh
+from replay.runtime.session import RESTART_PAUSE, RecordedSession, UserState, deal_rows_afresh
 from replay.runtime.settings import (
     Settings,
     SettingsError,
@@ -103,18 +103,20 @@ class RecordingUser(FastHttpUser):
     abstract = True
     pacing: float = 0.0
     """Seconds from the start of one session to the start of the next (0: none)."""
+    replay: UserState
+    """What the user carries from session to session (its number, identity, CSV rows)."""
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
         self.client.cookiejar = self.client.client.cookiejar = SweptCookieJar()
-        self.replay_failed = False
+        self.replay = UserState()
         self._session_due = time.perf_counter()
 
     def wait_time(self) -> float:
         now, started = time.perf_counter(), self._session_due
         due = max(started + self.pacing, now)
-        if self.replay_failed:
-            self.replay_failed = False
+        if self.replay.failed:
+            self.replay.failed = False
             due = max(due, started + RESTART_PAUSE)
         self._session_due = due
         return due - now
