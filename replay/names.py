@@ -41,7 +41,12 @@ def url_template(path: str) -> str:
 
 
 def identifier(
-    text: str, default: str = "value", *, style: str = "snake", taken: set[str] | None = None
+    text: str,
+    default: str = "value",
+    *,
+    style: str = "snake",
+    taken: set[str] | None = None,
+    last: dict[str, int] | None = None,
 ) -> str:
     """The one way generated code gets a name from recorded text (a field, a header, a host).
 
@@ -49,7 +54,8 @@ def identifier(
     applies to identifiers) leaves it as it is: `ᵗᵃˢᵏ` cannot become `task`. It never starts
     with a digit and is never a keyword, a builtin, a name the module imports or a
     RecordedSession attribute (those get a trailing `_`). With `taken`, it is also none of
-    those names (`_2`, `_3`... is added) and joins them. `style`: snake_case, UPPER_CASE
+    those names (`_2`, `_3`... is added, see `numbered`; pass the same `last` for every
+    name of one `taken`) and joins them. `style`: snake_case, UPPER_CASE
     (constants) or CamelCase (classes).
     """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -66,11 +72,21 @@ def identifier(
     if name in TAKEN:
         name += "_"
     if taken is not None:
-        base, n = name, 1
-        while name in taken:
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(name)
+        name = numbered(name, taken, {} if last is None else last)
+    return name
+
+
+def numbered(base: str, taken: set[str], last: dict[str, int]) -> str:
+    """`base`, else `base_2`, `base_3`...: the first name not in `taken`, which it joins.
+    `last` keeps the number each base stopped at, so thousands of names made from one base
+    cost one step each rather than a count from 1 every time."""
+    n = last.get(base, 1)
+    name = base if n == 1 else f"{base}_{n}"
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    last[base] = n
+    taken.add(name)
     return name
 
 

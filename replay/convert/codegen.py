@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
@@ -123,15 +124,15 @@ def _shared_header_values(scenario: Scenario) -> dict[str, str]:
             if isinstance(v, str) and len(v) >= SHARED_VALUE_LENGTH:
                 uses[name, v] = uses.get((name, v), 0) + 1
     shared = [(name, v) for (name, v), count in uses.items() if count > 1]
-    several = {n.lower() for n, _ in shared if sum(m.lower() == n.lower() for m, _ in shared) > 1}
+    per_name = Counter(name.lower() for name, _ in shared)
     constants: dict[str, str] = {}
-    taken = {"HEADERS", scenario.name}
+    taken, last = {"HEADERS", scenario.name}, {}
     for name, v in shared:
         if v in constants:
             continue
-        if name.lower() in several and name.lower() == "accept":
+        if per_name[name.lower()] > 1 and name.lower() == "accept":
             name += f"_{_media_kind(v)}"  # ACCEPT_HTML, ACCEPT_JSON rather than ACCEPT_2
-        constants[v] = identifier(name, "header", style="upper", taken=taken)
+        constants[v] = identifier(name, "header", style="upper", taken=taken, last=last)
     return constants
 
 
