@@ -65,6 +65,10 @@ class HostNotAllowed(Exception):
     """A recorded host that is neither the target nor mapped: the request is never sent."""
 
 
+class NotSent(Exception):
+    """A request the HTTP client refused to send (an invalid header name, a bad URL)."""
+
+
 @dataclass(slots=True)
 class Counts:
     """Sessions of one recording in this process, for the end-of-run summary."""
@@ -384,15 +388,19 @@ class RecordedSession(SequentialTaskSet):
         defaults = self.default_headers
         if defaults:
             headers = {**defaults, **headers} if headers else defaults
-        with self._http.request(
-            method,
-            url,
-            name=name,
-            headers=headers,
-            catch_response=True,
-            allow_redirects=False,
-            **body,
-        ) as response:
+        try:
+            sent = self._http.request(
+                method,
+                url,
+                name=name,
+                headers=headers,
+                catch_response=True,
+                allow_redirects=False,
+                **body,
+            )
+        except Exception as e:  # e.g. an invalid header name: never sent, but counted
+            self._fail_unsent(method, name or url, NotSent(f"{self.step}: not sent: {e}"))
+        with sent as response:
             as_recorded = (
                 response.status_code == expect
                 and location is None
@@ -421,9 +429,13 @@ class RecordedSession(SequentialTaskSet):
             f"{self.step}: {netloc} is neither the target nor mapped, so it was not contacted "
             f"(to send it somewhere, add --map-host {netloc}=URL)"
         )
+        self._fail_unsent(method, name or url, error)
+
+    def _fail_unsent(self, method: str, name: str, error: Exception) -> NoReturn:
+        """A request that never left: a failure in Locust's statistics, and the visit over."""
         self.user.environment.events.request.fire(
             request_type=method,
-            name=name or url,
+            name=name,
             response_time=0,
             response_length=0,
             exception=error,
