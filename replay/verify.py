@@ -164,10 +164,9 @@ def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, cap
         if failing is not None and capture is not None
         else []
     )
+    absolute = (urlsplit(row.url) for row in rows if row.url[:1] != "/")
     other_hosts = {
-        urlsplit(row.url).hostname
-        for row in rows
-        if row.url[:1] != "/" and urlsplit(row.url).netloc != urlsplit(host).netloc
+        url.hostname for url in absolute if url.hostname and url.netloc != urlsplit(host).netloc
     }
     return Report(session.__name__, rows, not_run, findings, other_hosts)
 
@@ -279,14 +278,16 @@ def _uncorrelated(failing: Row, rows: list[Row], capture: Recording, target: str
     paired = [row for row in rows[: rows.index(failing) + 1] if row.exchange is not None]
     if not paired or paired[-1] is not failing or not failing.sent:
         return []
-    scenario = build_scenario(capture, Filtered([row.exchange for row in paired], target))
+    exchanges = [row.exchange for row in paired if row.exchange is not None]
+    scenario = build_scenario(capture, Filtered(exchanges, target))
     correlate(restore_redacted(scenario))
     calls = list(scenario.calls)
     findings = []
     for index, call in enumerate(calls[:-1]):
         live = paired[index].live
         for extraction in call.extractions:
-            recorded = read(extraction, paired[index].recorded)
+            seen = paired[index].recorded
+            recorded = read(extraction, seen) if seen is not None else None
             if recorded is None or not _sent(recorded, failing.sent):
                 continue
             now = read(extraction, live) if live is not None else None

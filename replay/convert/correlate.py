@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from replay.convert.rules import NO_RULES, ExtractRule, Rules, RulesError
@@ -120,14 +121,15 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     for rule in rules.extract:
         _apply_rule(rule, candidates.get(rule.value), calls)
     correlated = [
-        c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)
+        (c, c.source)
+        for c in candidates.values()
+        if c.source is not None and any(s.primary for s in c.sinks)
     ]
-    correlated.sort(key=lambda c: (c.source.call, c.first_sent))
+    correlated.sort(key=lambda pair: (pair[1].call, pair[0].first_sent))
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[str, Ref]]] = {}
-    for candidate in correlated:
-        source = candidate.source
+    for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
         if not source.from_rule and (var in rules.ignore or candidate.value in rules.ignore):
@@ -181,9 +183,9 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str]]:
     for segment in parts.path.split("/"):
         if segment:
             yield unquote(segment), f"path segment of {request}"
-    for name, value in parse_qsl(parts.query, keep_blank_values=False):
-        yield value, f"query {name} of {request}"
-        yield from ((t, f"query {name}") for t in _tokens(value) if t != value)
+    for name, text in parse_qsl(parts.query, keep_blank_values=False):
+        yield text, f"query {name} of {request}"
+        yield from ((t, f"query {name}") for t in _tokens(text) if t != text)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
             bare = AUTH_SCHEME.sub("", value)
@@ -255,13 +257,14 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
         raise RulesError(f"correlation.extract {rule.var}: no request sends {rule.value!r}")
     needle = rule.value.encode()
     for index in range(candidate.first_sent - 1, -1, -1):
-        response = calls[index].exchange.response if calls[index].exchange else None
+        exchange = calls[index].exchange
+        response = exchange.response if exchange else None
         if response and (
             needle in response.body or any(rule.value in v for _, v in response.headers)
         ):
             note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
-            extraction = Extraction(rule.var, rule.source, rule.path, note)
-            candidate.source = Source(index, lambda e=extraction: e, from_rule=True)
+            make = partial(Extraction, rule.var, rule.source, rule.path, note)
+            candidate.source = Source(index, make, from_rule=True)
             return
     raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
 
@@ -307,6 +310,7 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
 
 def _wanted_leaves(value, wanted: dict, path: str = "") -> Iterator[tuple[str, str]]:
     """(path, value) of the JSON leaves in `wanted`; a path is only spelled out for a hit."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):

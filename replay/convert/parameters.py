@@ -135,8 +135,8 @@ def _typed_values(calls: list[Call]) -> dict[str, Typed]:
 
 def _fields(call: Call) -> Iterator[tuple[str, str]]:
     """(field name, literal value) for every value a user could have typed in this request."""
-    for _, name, value in _query_pairs(call.url):
-        yield name, value
+    for _, name, text in _query_pairs(call.url):
+        yield name, text
     for name, value in call.headers:
         if isinstance(value, str) and (SECRET_HEADER.match(name) or CLIENT_ID_HEADER.search(name)):
             yield name, value

@@ -44,10 +44,11 @@ def restore_redacted(scenario: Scenario) -> Scenario:
     for index in range(len(calls) - 1, -1, -1):
         call = calls[index]
         known = {d: later_sent[d] for d in set_by[index] if d in later_sent}
-        if known:
-            response = call.exchange.response
+        exchange = call.exchange
+        if known and exchange is not None:
+            response = exchange.response
             headers = tuple((k, _put_back(v, known)) for k, v in response.headers)
-            call.exchange = replace(call.exchange, response=replace(response, headers=headers))
+            call.exchange = replace(exchange, response=replace(response, headers=headers))
         for text in _sent_texts(call):
             for value in _tokens(text):
                 later_sent.setdefault(redaction_digest(value), value)

@@ -40,9 +40,10 @@ def build_scenario(
     recording: Recording, filtered: Filtered, options: StepOptions = StepOptions()
 ) -> Scenario:
     """Group the kept exchanges into steps and turn each exchange into a Call."""
-    steps = [_step(group, filtered.target) for group in _group(filtered.kept, options.idle_gap)]
+    groups = _group(filtered.kept, options.idle_gap)
+    steps = [_step(group, filtered.target) for group in groups]
     _name_steps(steps)
-    _set_think_times(steps)
+    _set_think_times(steps, groups)
     scenario = Scenario(
         name=options.name,
         host=filtered.target,
@@ -118,10 +119,11 @@ def _name_steps(steps: list[Step]) -> None:
             step.name = f"{step.name}_{count}"
 
 
-def _set_think_times(steps: list[Step]) -> None:
-    for step, following in zip(steps, steps[1:], strict=False):
-        end = max(c.exchange.started + c.exchange.duration_ms / 1000 for c in step.calls)
-        step.think = round(max(following.calls[0].exchange.started - end, 0.0), 1)
+def _set_think_times(steps: list[Step], groups: list[list[Exchange]]) -> None:
+    """The pause between the end of a step's last response and the next step's first request."""
+    for step, group, following in zip(steps, groups, groups[1:], strict=False):
+        end = max(x.started + x.duration_ms / 1000 for x in group)
+        step.think = round(max(following[0].started - end, 0.0), 1)
 
 
 def to_call(exchange: Exchange, target: str) -> Call:
@@ -173,7 +175,7 @@ def _body(exchange: Exchange) -> Body | None:
         except ValueError:
             pass
     if "x-www-form-urlencoded" in mime and _is_form(text):
-        return Body("form", fields=parse_qsl(text, keep_blank_values=True))
+        return Body("form", fields=list(parse_qsl(text, keep_blank_values=True)))
     return Body("text", text=text)
 
 

@@ -17,7 +17,9 @@ class ReplayShape(LoadTestShape):
     use_common_options = True
 
     def tick(self) -> tuple[int, float] | None:
-        options = self.runner.environment.parsed_options
+        options = self.runner.environment.parsed_options if self.runner else None
+        if options is None:  # not a run of our locustfile: no --users or --run-time to follow
+            return None
         run_time, users = options.run_time, options.num_users or 1
         elapsed = self.get_run_time()
         if not run_time or elapsed >= run_time:
