@@ -157,6 +157,8 @@ def _well_typed(x: Exchange) -> Exchange:
             raise TypeError(f"header {name!r} is not a pair of strings")
     if not 0 <= x.started < 1e11:
         raise ValueError(f"started {x.started} is not a time")
+    if not 0 <= x.duration_ms < 1e11:  # JSON's NaN and Infinity fail here too
+        raise ValueError(f"duration_ms {x.duration_ms} is not a duration")
     return x
 
 

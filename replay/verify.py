@@ -109,7 +109,8 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return not self.problem and not self.shape
+        """Sent, answered as recorded and shaped as recorded."""
+        return self.done and not self.problem and not self.shape
 
 
 @dataclass(slots=True)
@@ -177,8 +178,15 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
 
     class Verified(session):
         def request(self, method, url, *, name=None, expect=200, save=None, **kwargs):
-            rows.append(Row(self.step, method, name or url, url, expect, tuple(save or ())))
-            return super().request(method, url, name=name, expect=expect, save=save, **kwargs)
+            row = Row(self.step, method, name or url, url, expect, tuple(save or ()))
+            rows.append(row)
+            try:
+                return super().request(method, url, name=name, expect=expect, save=save, **kwargs)
+            except (InterruptTaskSet, RescheduleTask, StopUser):
+                raise
+            except Exception as e:  # raised before it was sent: a bad URL or header name
+                row.done, row.problem = True, f"not sent: {e}"
+                raise InterruptTaskSet(reschedule=False) from None
 
     Verified.__name__ = session.__name__
     events = Events()

@@ -25,7 +25,6 @@ This module alone reads and writes rules files: `read_rules` for `replay convert
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import tomllib
@@ -33,12 +32,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from replay.convert.literals import literal
 from replay.convert.scenario import ParameterKind
+from replay.names import TAKEN
 
 SOURCES = ("json", "header", "cookie", "regex", "location")
 PATTERN_SOURCES = ("regex", "location")
 """Sources whose path is a regular expression with one group (over the body, over Location)."""
-IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""An ASCII Python name, matched whole (`fullmatch`: `$` would accept a trailing newline)."""
 
 logger = logging.getLogger("replay")
 
@@ -162,8 +164,11 @@ def _extract(rule, source: str) -> ExtractRule:
     if not isinstance(rule, dict):
         raise RulesError(f"{source}: each [[correlation.extract]] must be a table")
     var, value = rule.get("var"), rule.get("value")
-    if not isinstance(var, str) or not IDENTIFIER.match(var):
-        raise RulesError(f"{source}: correlation.extract needs var = a Python name, got {var!r}")
+    if not isinstance(var, str) or not IDENTIFIER.fullmatch(var) or var in TAKEN:
+        raise RulesError(
+            f"{source}: correlation.extract needs var = a Python name that is not a keyword, "
+            f"a builtin or a name RecordedSession uses, got {var!r}"
+        )
     if not isinstance(value, str) or not value:
         raise RulesError(f"{source}: correlation.extract {var}: value = the recorded value")
     given = [s for s in SOURCES if s in rule]
@@ -181,16 +186,18 @@ def _extract(rule, source: str) -> ExtractRule:
 def _parameter(name: str, spec, source: str) -> ParameterRule:
     if isinstance(spec, str):
         kind, _, provider = spec.partition(".")
-        if kind in ("faker", "unique") and IDENTIFIER.match(provider):
+        if kind in ("faker", "unique") and IDENTIFIER.fullmatch(provider):
             owner = "fake" if kind == "faker" else "unique"
             return ParameterRule(name, f"self.{owner}.{provider}()", "generated")
-        if kind == "credential" and IDENTIFIER.match(provider):
-            return ParameterRule(name, f'self.credential("{provider}")', "credential", provider)
+        if kind == "credential" and IDENTIFIER.fullmatch(provider):
+            return ParameterRule(
+                name, f"self.credential({literal(provider)})", "credential", provider
+            )
     elif isinstance(spec, dict) and isinstance(spec.get("constant"), str | int | float):
-        return ParameterRule(name, json.dumps(spec["constant"]), "constant")
+        return ParameterRule(name, literal(spec["constant"]), "constant")
     elif isinstance(spec, dict) and isinstance(spec.get("file"), str) and "column" in spec:
         shared = ", shared=True" if spec.get("shared") else ""
-        file, column = json.dumps(spec["file"]), json.dumps(str(spec["column"]))
+        file, column = literal(spec["file"]), literal(str(spec["column"]))
         return ParameterRule(name, f"self.data({file}, {column}{shared})", "data")
     raise RulesError(
         f'{source}: parameters.{name}: use "faker.PROVIDER", "unique.email", '

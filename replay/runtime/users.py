@@ -30,6 +30,7 @@ from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser, User
 from locust.contrib.fasthttp import insecure_ssl_context_factory
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from replay.runtime.data import Accounts, MissingData
@@ -44,7 +45,14 @@ from replay.runtime.settings import (
 )
 from replay.runtime.shapes import SHAPES
 
-__all__ = ["RecordingUser", "add_arguments", "load_recordings", "set_timeouts", "user_class"]
+__all__ = [
+    "RecordingUser",
+    "add_arguments",
+    "load_recordings",
+    "set_timeouts",
+    "single_pass",
+    "user_class",
+]
 
 logger = logging.getLogger("replay")
 
@@ -147,6 +155,16 @@ def user_class(session: type[RecordedSession]) -> type[RecordingUser]:
             "recording": session,
         },
     )
+
+
+def single_pass(session: type[RecordedSession]) -> type[RecordingUser]:
+    """A user that runs `session` once and stops: what a recording's `__main__` block gives
+    Locust's `run_single_user` (`python recordings/NAME.py --host URL`, in a debugger too)."""
+
+    def stop_after_one_session(_user) -> float:
+        raise StopUser()
+
+    return type(session.__name__, (user_class(session),), {"wait_time": stop_after_one_session})
 
 
 def _sessions(user: type[User]) -> list[type[RecordedSession]]:
