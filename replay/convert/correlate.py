@@ -255,11 +255,8 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
         raise RulesError(f"correlation.extract {rule.var}: no request sends {rule.value!r}")
     needle = rule.value.encode()
     for index in range(candidate.first_sent - 1, -1, -1):
-        exchange = calls[index].exchange
-        response = exchange.response if exchange else None
-        if response and (
-            needle in response.body or any(rule.value in v for _, v in response.headers)
-        ):
+        response = calls[index].exchange.response
+        if needle in response.body or any(rule.value in v for _, v in response.headers):
             note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
             make = partial(Extraction, rule.var, rule.source, rule.path, note)
             candidate.source = Source(index, make, from_rule=True)
@@ -270,8 +267,6 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
 def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction, bool]]:
     """Every value of `wanted` a response carries, with how to read it from the live response."""
     exchange = call.exchange
-    if exchange is None:
-        return
     response = exchange.response
     what = f"{call.method} {url_template(urlsplit(exchange.request.url).path)}"
     for name, value in response.headers:

@@ -44,11 +44,10 @@ def restore_redacted(scenario: Scenario) -> Scenario:
     for index in range(len(calls) - 1, -1, -1):
         call = calls[index]
         known = {d: later_sent[d] for d in set_by[index] if d in later_sent}
-        exchange = call.exchange
-        if known and exchange is not None:
-            response = exchange.response
+        if known:
+            response = call.exchange.response
             headers = tuple((k, _put_back(v, known)) for k, v in response.headers)
-            call.exchange = replace(exchange, response=replace(response, headers=headers))
+            call.exchange = replace(call.exchange, response=replace(response, headers=headers))
         for text in _sent_texts(call):
             for value in _tokens(text):
                 later_sent.setdefault(redaction_digest(value), value)
@@ -80,18 +79,12 @@ def _sent_texts(call: Call) -> list[str]:
 
 
 def _cookies_set(call: Call) -> list[str]:
-    exchange = call.exchange
-    if exchange is None:
-        return []
-    return [v for k, v in exchange.response.headers if k.lower() == "set-cookie"]
+    return [v for k, v in call.exchange.response.headers if k.lower() == "set-cookie"]
 
 
 def _received_values(call: Call) -> list[str]:
     """Every token-like value of a response: header values and body tokens."""
-    exchange = call.exchange
-    if exchange is None:
-        return []
-    response = exchange.response
+    response = call.exchange.response
     texts = [v for _, v in response.headers]
     texts.append(response.body.decode("utf-8", "replace") if response.body else "")
     return [value for text in texts for value in _tokens(text)]

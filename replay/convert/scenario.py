@@ -84,7 +84,8 @@ class Call:
     location: Value | None = None
     """The recorded redirect target, checked at run time."""
     extractions: list[Extraction] = field(default_factory=list)
-    exchange: Exchange | None = field(default=None, repr=False, compare=False)
+    exchange: Exchange = field(repr=False, compare=False, kw_only=True)
+    """The recorded exchange this request replays."""
 
     def substitute(self, find: Callable[[str], Value]) -> None:
         """Rewrite every string of the request with `find`, which returns it or a Text."""

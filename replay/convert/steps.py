@@ -44,10 +44,9 @@ def build_scenario(
     recording: Recording, filtered: Filtered, options: StepOptions = StepOptions()
 ) -> Scenario:
     """Group the kept exchanges into steps and turn each exchange into a Call."""
-    groups = _group(filtered.kept, options.idle_gap)
-    steps = [_step(group, filtered.target) for group in groups]
+    steps = [_step(group, filtered.target) for group in _group(filtered.kept, options.idle_gap)]
     _name_steps(steps)
-    _set_think_times(steps, groups)
+    _set_think_times(steps)
     scenario = Scenario(
         name=options.name,
         host=filtered.target,
@@ -123,11 +122,10 @@ def _name_steps(steps: list[Step]) -> None:
             step.name = f"{step.name}_{count}"
 
 
-def _set_think_times(steps: list[Step], groups: list[list[Exchange]]) -> None:
-    """The pause between the end of a step's last response and the next step's first request."""
-    for step, group, following in zip(steps, groups, groups[1:], strict=False):
-        end = max(x.started + x.duration_ms / 1000 for x in group)
-        step.think = round(max(following[0].started - end, 0.0), 1)
+def _set_think_times(steps: list[Step]) -> None:
+    for step, following in zip(steps, steps[1:], strict=False):
+        end = max(c.exchange.started + c.exchange.duration_ms / 1000 for c in step.calls)
+        step.think = round(max(following.calls[0].exchange.started - end, 0.0), 1)
 
 
 def to_call(exchange: Exchange, target: str) -> Call:
