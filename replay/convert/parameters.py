@@ -79,7 +79,7 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
-    names, last = {correlation.var for correlation in scenario.correlations}, {}
+    names, last = {correlation.var for correlation in scenario.correlations}, dict[str, int]()
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
     for item in typed.values():
@@ -135,8 +135,8 @@ def _typed_values(calls: list[Call]) -> dict[str, Typed]:
 
 def _fields(call: Call) -> Iterator[tuple[str, str]]:
     """(field name, literal value) for every value a user could have typed in this request."""
-    for _, name, value in _query_pairs(call.url):
-        yield name, value
+    for _, name, text in _query_pairs(call.url):
+        yield name, text
     for name, value in call.headers:
         if isinstance(value, str) and (SECRET_HEADER.match(name) or CLIENT_ID_HEADER.search(name)):
             yield name, value

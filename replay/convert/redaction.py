@@ -79,18 +79,12 @@ def _sent_texts(call: Call) -> list[str]:
 
 
 def _cookies_set(call: Call) -> list[str]:
-    exchange = call.exchange
-    if exchange is None:
-        return []
-    return [v for k, v in exchange.response.headers if k.lower() == "set-cookie"]
+    return [v for k, v in call.exchange.response.headers if k.lower() == "set-cookie"]
 
 
 def _received_values(call: Call) -> list[str]:
     """Every token-like value of a response: header values and body tokens."""
-    exchange = call.exchange
-    if exchange is None:
-        return []
-    response = exchange.response
+    response = call.exchange.response
     texts = [v for _, v in response.headers]
     texts.append(response.body.decode("utf-8", "replace") if response.body else "")
     return [value for text in texts for value in _tokens(text)]

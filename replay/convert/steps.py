@@ -200,7 +200,7 @@ def _body(exchange: Exchange) -> Body | None:
         if value is not None and _depth(value) <= JSON_DEPTH:
             return Body("json", value=value)
     if "x-www-form-urlencoded" in mime and _is_form(text):
-        return Body("form", fields=parse_qsl(text, keep_blank_values=True))
+        return Body("form", fields=list(parse_qsl(text, keep_blank_values=True)))
     return Body("text", text=text)
 
 
