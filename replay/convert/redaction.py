@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import replace
 
-from recorder.model import REDACTED_TOKEN, redaction_digest
+from recorder.sensitive import REDACTED_TOKEN, redaction_digest
 from replay.convert.scenario import Call, Scenario
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
