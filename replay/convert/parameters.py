@@ -43,8 +43,10 @@ CREATE = re.compile(r"/(add|new|create|edit|change|update)(/|$)|/users/?$", re.I
 """The path of a form that makes or changes an object (Django's `/things/add/`, `/7/change/`)."""
 NEW_PASSWORD = re.compile(r"new|confirm|again|repeat|verify|retype|[12]$|[12]\]$", re.I)
 """A password being set rather than given: `new_password1`, `password2`, `..._confirmation`."""
-UNIQUE_FIELD = re.compile(r"title|name|slug|subject|label|handle|login|^key$|^code$", re.I)
-"""What a create form names its object by: the server wants it unique."""
+UNIQUE_FIELD = re.compile(r"title|name|slug|subject|label|^key$|^code$", re.I)
+"""What a create form names its object by (a title, a file name): the server wants it unique."""
+PERSON = re.compile(r"first_name|last_name")
+"""Providers of a person's names: realistic rather than unique."""
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
@@ -214,14 +216,16 @@ def _classify(item: Typed, calls: list[Call]) -> None:
             item.kind, item.expr = "fake", "self.fake.email()"
     elif IDENTITY_FIELD.match(field) and role == "sign-in":
         item.kind = "credential"
-    elif role == "create" and UNIQUE_FIELD.search(field) and len(value) <= 120:
-        item.kind, item.expr = "unique", _unique_expr(field)
     else:
         provider = next(
             (p for pattern, p, shape in PROVIDERS if pattern.search(field) and shape.match(value)),
             "",
         )
-        if provider:
+        if role == "create" and provider == "user_name()":
+            item.kind, item.expr = "unique", "self.unique.user_name()"
+        elif role == "create" and UNIQUE_FIELD.search(field) and not PERSON.search(provider):
+            item.kind, item.expr = "unique", _unique_expr(field)
+        elif provider:
             item.kind, item.expr = "fake", f"self.fake.{provider}"
 
 
