@@ -63,8 +63,10 @@ FORMAT = "locust-replay-capture"
 VERSION = 1
 PASSWORD_SCHEMES = frozenset({"basic", "digest", "ntlm", "negotiate"})
 """Authorization schemes that carry a password (or a hash of one): never digested."""
-SECRET_HINT = re.compile(rb"pass|pwd|secret|pin|otp|mfa|token|key|sig|credential|auth")
+PERSONAL_HINT = rb"pass|pwd|secret|pin|otp|mfa"
+SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth")
 """In a lowered body: no such word, no secret field (most bodies); re.I is several times slower."""
+PERSONAL_IN_RESPONSE = re.compile(PERSONAL_HINT)
 
 Record = dict[str, Any]
 
@@ -92,7 +94,9 @@ def redact_header(
         return _redact_cookie(pair.strip()) + sep + attributes
     if lname in extra or (sent and secret_header(name) and secret_value(value)):
         return redacted(value)
-    return redact_text(value) if sent else value
+    if not sent:  # a Location or a Link keeps its tokens, not a `user:password@`
+        return USERINFO.sub("", value) if "@" in value else value
+    return redact_text(value)
 
 
 def _redact_cookie(pair: str) -> str:
@@ -180,7 +184,8 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     """Redact secret fields of JSON, urlencoded, multipart and text bodies, and values of a
     secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
     client secrets): the tokens a server makes stay, for correlation."""
-    if not SECRET_HINT.search(body.lower()) and not (sent and SHAPE_BYTES.search(body)):
+    hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
+    if not hint.search(body.lower()) and not (sent and SHAPE_BYTES.search(body)):
         return body  # no such field name and no such shape: skip (most bodies)
     is_secret = secret_name if sent else personal_name
     mime = content_type.lower()

@@ -19,6 +19,7 @@ from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
     SHAPE,
+    USERINFO,
     password_name,
     redact_text,
     secret_header,
@@ -42,7 +43,10 @@ SIGN_IN = re.compile(r"log-?in|sign-?in|session|auth|token|sso|oauth", re.I)
 CREATE = re.compile(r"/(add|new|create|edit|change|update)(/|$)|/users/?$", re.I)
 """The path of a form that makes or changes an object (Django's `/things/add/`, `/7/change/`)."""
 NEW_PASSWORD = re.compile(r"new|confirm|again|repeat|verify|retype|[12]$|[12]\]$", re.I)
-"""A password being set rather than given: `new_password1`, `password2`, `..._confirmation`."""
+"""A password being set rather than given: `new_password1`, `password2`, `..._confirmation`;
+so is one a form sends twice (a confirmation) or a sign-up sends."""
+OLD_PASSWORD = re.compile(r"old|current|existing", re.I)
+"""The password the user already has: a credential even in a change form."""
 UNIQUE_FIELD = re.compile(r"title|name|slug|subject|label|^key$|^code$", re.I)
 """What a create form names its object by (a title, a file name): the server wants it unique."""
 PERSON = re.compile(r"first_name|last_name")
@@ -105,12 +109,15 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     names = {correlation.var for correlation in scenario.correlations}
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
+    forms: dict[int, Form] = {}
     for item in typed.values():
         rule = rules.parameters.get(item.field)
         if rule:
             item.kind, item.expr = "rule", rule.expr
         else:
-            _classify(item, calls)
+            if item.first_call not in forms:
+                forms[item.first_call] = _form(calls[item.first_call])
+            _classify(item, forms[item.first_call])
         if item.kind == "fake" and item.places == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
@@ -189,12 +196,12 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
             yield from _json_strings(v, key)
     elif isinstance(value, str):
         yield key, value
+    elif isinstance(value, int) and not isinstance(value, bool) and secret_name(key):
+        yield key, str(value)  # a PIN sent as a JSON number
 
 
-def _classify(item: Typed, calls: list[Call]) -> None:
-    field, value = item.field, item.value
-    call = calls[item.first_call]
-    role = _role(call)
+def _classify(item: Typed, form: Form) -> None:
+    field, value, role = item.field, item.value, form.role
     if not secret_value(value):
         return  # a checkbox, a radio button, a flag: `on`, `true`, `1` stay as recorded
     if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
@@ -203,7 +210,7 @@ def _classify(item: Typed, calls: list[Call]) -> None:
         item.kind, item.expr = "inline", "self.uuid()"
     elif NONCE.match(field) and len(value) >= 8:
         item.kind, item.expr = "fake", "self.unique.value()"
-    elif role == "create" and password_name(field) and _is_new_password(field, value, call):
+    elif value in form.new_passwords:
         item.kind, item.expr = "fake", "self.fake.password(length=14)"
     elif secret_header(field) or secret_name(field):
         item.kind = "secret"
@@ -229,33 +236,39 @@ def _classify(item: Typed, calls: list[Call]) -> None:
             item.kind, item.expr = "fake", f"self.fake.{provider}"
 
 
-def _role(call: Call) -> str:
-    """What a form does: "sign-in" (only its fields are credentials), "create" (it makes or
-    changes something: its names are unique, a new password is generated) or ""."""
+@dataclass(frozen=True, slots=True)
+class Form:
+    """What the request that first sent a value does."""
+
+    role: str
+    """"sign-in" (only its fields are credentials), "create" (it makes or changes something:
+    its names are unique, a new password is generated) or ""."""
+    new_passwords: frozenset[str] = frozenset()
+    """The passwords it sets (each one generated secret, whatever fields repeat it)."""
+
+
+def _form(call: Call) -> Form:
     if call.method not in ("POST", "PUT", "PATCH"):
-        return ""
+        return Form("")
     path = urlsplit(call.url if isinstance(call.url, str) else "").path
-    secrets = [(f, v) for f, v in _fields(call) if secret_name(f) and secret_value(v)]
-    if SIGN_UP.search(path) or any(
-        password_name(f) and _is_new_password(f, v, call) for f, v in secrets
-    ):
-        return "create"
+    fields = list(_fields(call))
+    secrets = [(f, v) for f, v in fields if secret_name(f) and secret_value(v)]
+    sent = Counter(v for _, v in fields)
+    signing_up = bool(SIGN_UP.search(path))
+    new_passwords = frozenset(
+        v
+        for f, v in secrets
+        if password_name(f)
+        and not OLD_PASSWORD.search(f)
+        and (signing_up or NEW_PASSWORD.search(f) or sent[v] > 1)
+    )
+    if signing_up or new_passwords:
+        return Form("create", new_passwords)
     if secrets:
-        return "sign-in"
+        return Form("sign-in")
     if CREATE.search(path) or call.method in ("PUT", "PATCH"):
-        return "create"
-    return "sign-in" if SIGN_IN.search(path) else ""
-
-
-def _is_new_password(field: str, value: str, call: Call) -> bool:
-    """A password being set: named so, or sent twice in one form (a confirmation), or in a
-    sign-up form; `old_password` / `current_password` is the one the user already has."""
-    if re.search(r"old|current|existing", field, re.I):
-        return False
-    if NEW_PASSWORD.search(field):
-        return True
-    path = urlsplit(call.url if isinstance(call.url, str) else "").path
-    return bool(SIGN_UP.search(path)) or sum(v == value for _, v in _fields(call)) > 1
+        return Form("create")
+    return Form("sign-in" if SIGN_IN.search(path) else "")
 
 
 def _unique_expr(field: str) -> str:
@@ -285,8 +298,8 @@ SCRUBBED = re.compile(f"{SHAPE.pattern}|{REDACTED_TOKEN.pattern}")
 def _scrub(scenario: Scenario, calls: list[Call], names: set[str]) -> None:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
     segment, an AWS key id inside a URL, a private key in a body) becomes a credential,
-    one per distinct value. A Referer's secret fields, which no request of the recording
-    sends, are sent as REDACTED."""
+    one per distinct value; a URL's credentials are dropped. A Referer's secret fields,
+    which no request of the recording sends, are sent as REDACTED."""
     found: dict[str, Ref] = {}
 
     def credential(match: re.Match) -> Ref:
@@ -298,6 +311,7 @@ def _scrub(scenario: Scenario, calls: list[Call], names: set[str]) -> None:
         return found[match[0]]
 
     def find(text: str) -> Value:
+        text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
         parts: list[str | Ref] = []
         position = 0
         for match in SCRUBBED.finditer(text):
