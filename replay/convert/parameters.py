@@ -49,8 +49,10 @@ OLD_PASSWORD = re.compile(r"old|current|existing", re.I)
 """The password the user already has: a credential even in a change form."""
 UNIQUE_FIELD = re.compile(r"title|name|slug|subject|label|^key$|^code$", re.I)
 """What a create form names its object by (a title, a file name): the server wants it unique."""
-PERSON = re.compile(r"first_name|last_name")
-"""Providers of a person's names: realistic rather than unique."""
+TYPED_NAME = re.compile(r"^(?=.*[^\W\d_])[^\r\n\\\"<>{}\[\]]{1,120}$")
+"""A name a person typed on one line (with a letter), not a text block, markup or an id."""
+PERSON = re.compile(r"first_name|last_name|^name")
+"""Providers of a person's names (a sign-up's `name`): realistic rather than unique."""
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
@@ -230,7 +232,12 @@ def _classify(item: Typed, form: Form) -> None:
         )
         if role == "create" and provider == "user_name()":
             item.kind, item.expr = "unique", "self.unique.user_name()"
-        elif role == "create" and UNIQUE_FIELD.search(field) and not PERSON.search(provider):
+        elif (
+            role == "create"
+            and UNIQUE_FIELD.search(field)
+            and TYPED_NAME.match(value)
+            and not PERSON.search(provider)
+        ):
             item.kind, item.expr = "unique", _unique_expr(field)
         elif provider:
             item.kind, item.expr = "fake", f"self.fake.{provider}"
