@@ -167,8 +167,10 @@ def _redact_multipart(body: bytes, content_type: str, is_secret) -> bytes:
     parts = body.split(delimiter)
     for i, part in enumerate(parts):
         head, sep, content = part.partition(b"\r\n\r\n")
+        if not sep or b"filename=" in head or not content.strip():
+            continue  # cheap tests first: a body can be made of a million empty parts
         name = MULTIPART_NAME.search(head)
-        if not sep or not name or b"filename=" in head or not content.strip():
+        if not name:
             continue
         field = (name[1] if name[1] is not None else name[2]).decode("latin-1").strip()
         value = content.removesuffix(b"\r\n").decode("latin-1")
@@ -196,11 +198,12 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     # Many apps send JSON as text/plain (no CORS preflight), so look at the body as well.
     if "json" in mime or body.lstrip()[:1] in (b"{", b"["):
         try:
-            document = json.loads(body)
+            redacted_document, changed = _redact_json_value(json.loads(body), is_secret)
         except ValueError:
             pass
+        except RecursionError:  # nested too deep to look into: none of it reaches the disk
+            return REDACTED.encode()
         else:
-            redacted_document, changed = _redact_json_value(document, is_secret)
             if not changed:
                 return body
             return json.dumps(redacted_document, ensure_ascii=False, separators=(",", ":")).encode()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
@@ -26,7 +26,7 @@ from recorder.sensitive import (
     secret_name,
     secret_value,
 )
-from replay.convert.rules import NO_RULES, Rules
+from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import (
     Call,
     Parameter,
@@ -36,7 +36,7 @@ from replay.convert.scenario import (
     Value,
     substitute_value,
 )
-from replay.names import identifier
+from replay.names import identifier, numbered
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 SIGN_IN = re.compile(r"log-?in|sign-?in|session|auth|token|sso|oauth", re.I)
@@ -108,7 +108,7 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
-    names = {correlation.var for correlation in scenario.correlations}
+    names, last = {correlation.var for correlation in scenario.correlations}, {}
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
     forms: dict[int, Form] = {}
@@ -125,24 +125,31 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         if item.kind == "inline":
             refs[item.value] = Ref(item.expr)
         elif item.kind:
-            var = _unique_name(_var_for(item), names)
-            if item.kind in ("secret", "credential"):
-                item.expr = f'self.credential("{var}")'  # $REPLAY_<VAR>, or the CSV column
+            var = numbered(_var_for(item), names, last)
             refs[item.value] = Ref(f"self.{var}")
-            scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
+            scenario.parameters.append(_parameter(item, var, rule))
     if refs:
         for call in calls:
             call.url = _substitute_query(call.url, refs)
             if call.body and call.body.kind == "text":
-                call.body.text = _substitute_pattern(call.body.text, refs, MULTIPART_FIELD, 2)
-                call.body.text = _substitute_pattern(call.body.text, refs, PAIR, 2)
+                call.body.text = _substitute_spans(call.body.text, refs, _multipart_values)
+                call.body.text = _substitute_spans(call.body.text, refs, _pair_values)
             call.headers = [
                 (k, _substitute_query(v, refs) if k.lower() == "referer" else v)
                 for k, v in call.headers
             ]
             call.substitute(_replacer(refs))
-    _scrub(scenario, calls, names)
+    _scrub(scenario, calls, names, last)
     return scenario
+
+
+def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
+    comment = _comment(item)
+    if rule:
+        return Parameter(var, rule.expr, comment, rule.kind, rule.credential)
+    if item.kind in ("secret", "credential"):  # $REPLAY_<VAR>, or the accounts column
+        return Parameter(var, f'self.credential("{var}")', comment, "credential", var)
+    return Parameter(var, item.expr, comment, "generated")
 
 
 def _typed_values(calls: list[Call]) -> dict[str, Typed]:
@@ -178,7 +185,7 @@ def _fields(call: Call) -> Iterator[tuple[str, str]]:
         yield from _json_strings(body.value, "")
     elif body.kind == "text":
         for part in _literal_parts(body.text):
-            yield from ((m.group(1), m.group(2)) for m in MULTIPART_FIELD.finditer(part))
+            yield from ((name, part[start:end]) for name, start, end in _multipart_fields(part))
             # A text/plain form (`password=...` lines): its secret fields only.
             yield from ((m[1], m[2]) for m in PAIR.finditer(part) if secret_name(m[1]))
 
@@ -302,7 +309,7 @@ SCRUBBED = re.compile(f"{SHAPE.pattern}|{REDACTED_TOKEN.pattern}")
 """A secret by its shape, or a token the recorder redacted (its digest is no use at run time)."""
 
 
-def _scrub(scenario: Scenario, calls: list[Call], names: set[str]) -> None:
+def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -> None:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
     segment, an AWS key id inside a URL, a private key in a body) becomes a credential,
     one per distinct value; a URL's credentials are dropped. A Referer's secret fields,
@@ -311,9 +318,10 @@ def _scrub(scenario: Scenario, calls: list[Call], names: set[str]) -> None:
 
     def credential(match: re.Match) -> Ref:
         if match[0] not in found:
-            var = _unique_name(match.lastgroup or "token", names)
+            var = numbered(match.lastgroup or "token", names, last)
             expr = f'self.credential("{var}")'
-            scenario.parameters.append(Parameter(var, expr, "never stored in the recording"))
+            comment = "never stored in the recording"
+            scenario.parameters.append(Parameter(var, expr, comment, "credential", var))
             found[match[0]] = Ref(f"self.{var}")
         return found[match[0]]
 
@@ -340,15 +348,6 @@ def _redact_referer(text: str) -> str:
     return REDACTED_TOKEN.sub("REDACTED", redact_text(text))
 
 
-def _unique_name(name: str, taken: set[str]) -> str:
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}_{n}"
-    taken.add(candidate)
-    return candidate
-
-
 def _replacer(refs: dict[str, Ref]):
     """Whole-value replacement: a typed value is a field's entire value, never a fragment."""
 
@@ -360,11 +359,8 @@ def _replacer(refs: dict[str, Ref]):
 
 
 QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
-MULTIPART_FIELD = re.compile(
-    r'Content-Disposition: form-data; name="?([^"\r\n;]+)"?\r\n(?:[^\r\n]+\r\n)*\r\n(.*?)\r\n--',
-    re.S | re.I,
-)
-"""A multipart text field (file parts have a filename and are left as recorded)."""
+MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="?([^"\r\n;]+)"?', re.I)
+"""The header line of a multipart text field (file parts have a filename and stay as recorded)."""
 
 
 def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
@@ -375,15 +371,46 @@ def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
                 yield match, unquote_plus(match.group(2)), unquote_plus(match.group(3))
 
 
+def _multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
+    """(name, start, end) of each text field's value in a multipart body. Each part is read
+    once, up to the next line that starts with `--`: parts never closed cost one pass in all."""
+    start = 0
+    while (end := text.find("\r\n--", start)) >= 0:
+        head_end = text.find("\r\n\r\n", start, end)
+        if head_end >= 0:
+            for line in text[start:head_end].split("\r\n"):
+                field = MULTIPART_TEXT_FIELD.fullmatch(line)
+                if field:
+                    yield field[1], head_end + 4, end
+                    break
+        start = end + 4
+
+
+def _multipart_values(text: str) -> Iterator[tuple[int, int]]:
+    return ((start, end) for _, start, end in _multipart_fields(text))
+
+
+def _pair_values(text: str) -> Iterator[tuple[int, int]]:
+    """The values of `name=value` pairs in a text body (a text/plain form)."""
+    return ((match.start(2), match.end(2)) for match in PAIR.finditer(text))
+
+
+def _query_values(text: str) -> Iterator[tuple[int, int]]:
+    return ((match.start(3), match.end(3)) for match in QUERY_PAIR.finditer(text))
+
+
 def _substitute_query(url: Value, refs: dict[str, Ref]) -> Value:
     """Query values that are parameters become refs, percent-encoded as the browser sent them."""
-    return _substitute_pattern(url, refs, QUERY_PAIR, 3, decode=unquote_plus)
+    return _substitute_spans(url, refs, _query_values, decode=unquote_plus)
 
 
-def _substitute_pattern(
-    text: Value, refs: dict[str, Ref], pattern: re.Pattern, group: int, decode=None
+def _substitute_spans(
+    text: Value,
+    refs: dict[str, Ref],
+    spans: Callable[[str], Iterator[tuple[int, int]]],
+    decode=None,
 ) -> Value:
-    """Replace the values `pattern` finds (in `group`) that are parameters, in place."""
+    """Replace the values at the `spans` of each literal piece that are parameters."""
     parts: list[str | Ref] = []
     changed = False
     for part in text.parts if isinstance(text, Text) else (text,):
@@ -391,13 +418,13 @@ def _substitute_pattern(
             parts.append(part)
             continue
         position = 0
-        for match in pattern.finditer(part):
-            ref = refs.get(decode(match.group(group)) if decode else match.group(group))
+        for start, end in spans(part):
+            ref = refs.get(decode(part[start:end]) if decode else part[start:end])
             if ref is None:
                 continue
             encoded = decode is not None and not ref.expr.endswith("()")
-            parts += [part[position : match.start(group)], Ref(ref.expr, "url") if encoded else ref]
-            position, changed = match.end(group), True
+            parts += [part[position:start], Ref(ref.expr, "url") if encoded else ref]
+            position, changed = end, True
         parts.append(part[position:])
     return _merge(parts) if changed else text
 
