@@ -20,6 +20,7 @@ from recorder.sensitive import (
     REDACTED_TOKEN,
     SHAPE,
     USERINFO,
+    may_hold_shape,
     password_name,
     redact_text,
     secret_header,
@@ -327,6 +328,8 @@ def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -
 
     def find(text: str) -> Value:
         text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
+        if not may_hold_shape(text) and "REDACTED-" not in text:
+            return text
         parts: list[str | Ref] = []
         position = 0
         for match in SCRUBBED.finditer(text):
