@@ -30,9 +30,8 @@ try:
     from recorder.sensitive import (
         CREDENTIAL_HEADERS,
         REDACTED,
-        SHAPE,
-        SHAPE_BYTES,
         USERINFO,
+        has_shape,
         personal_name,
         redact_shapes,
         redact_text,
@@ -46,9 +45,8 @@ except ImportError:  # loaded by path by a mitmproxy without this package: sensi
     from sensitive import (  # type: ignore[no-redef]
         CREDENTIAL_HEADERS,
         REDACTED,
-        SHAPE,
-        SHAPE_BYTES,
         USERINFO,
+        has_shape,
         personal_name,
         redact_shapes,
         redact_text,
@@ -118,7 +116,7 @@ def redact_form(text: str, is_secret=secret_name) -> str:
         field, plain = unquote_plus(name), unquote_plus(value)
         if is_secret(field) and secret_value(plain):
             parts[i] = f"{name}={redacted_field(field, plain)}"
-        elif SHAPE.search(plain):
+        elif has_shape(plain):
             parts[i] = f"{name}={redacted(plain)}"
     return "&".join(parts)
 
@@ -151,7 +149,7 @@ def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
     if isinstance(value, list):
         items = [_redact_json_value(item, is_secret) for item in value]
         return [item for item, _ in items], any(hit for _, hit in items)
-    if isinstance(value, str) and is_secret is secret_name and SHAPE.search(value):
+    if isinstance(value, str) and is_secret is secret_name and has_shape(value):
         return redact_shapes(value), True
     return value, False
 
@@ -177,7 +175,7 @@ def _redact_multipart(body: bytes, content_type: str, is_secret) -> bytes:
         if is_secret(field) and secret_value(value):
             secret = redacted_field(field, value).encode()
             parts[i] = head + sep + secret + b"\r\n"
-        elif is_secret is secret_name and SHAPE.search(value):
+        elif is_secret is secret_name and has_shape(value):
             parts[i] = head + sep + redact_shapes(value).encode("latin-1") + b"\r\n"
     return delimiter.join(parts)
 
@@ -187,7 +185,7 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
     client secrets): the tokens a server makes stay, for correlation."""
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
-    if not hint.search(body.lower()) and not (sent and SHAPE_BYTES.search(body)):
+    if not hint.search(body.lower()) and not (sent and has_shape(body)):
         return body  # no such field name and no such shape: skip (most bodies)
     is_secret = secret_name if sent else personal_name
     mime = content_type.lower()

@@ -56,6 +56,7 @@ SHAPE_HINTS = (
     *"github_pat_ xox _live_ _test_ PRIVATE".split(),
 )
 """Each shape holds one of these: text with none is skipped (a shape search is slower)."""
+SHAPE_HINT_BYTES = tuple(hint.encode() for hint in SHAPE_HINTS)
 USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 """The `user:password@` of a URL."""
 PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>]{1,100})=([^&#\r\n"'<>]*)""")
@@ -112,8 +113,16 @@ def redacted_field(name: str, value: object) -> str:
     return REDACTED if personal_name(name) or not isinstance(value, str) else redacted(value)
 
 
-def may_hold_shape(text: str) -> bool:
-    return any(hint in text for hint in SHAPE_HINTS)
+def may_hold_shape(text: str | bytes) -> bool:
+    hints = SHAPE_HINTS if isinstance(text, str) else SHAPE_HINT_BYTES
+    return any(hint in text for hint in hints)
+
+
+def has_shape(text: str | bytes) -> bool:
+    """Whether `text` holds a secret of a known shape."""
+    if not may_hold_shape(text):
+        return False
+    return (SHAPE if isinstance(text, str) else SHAPE_BYTES).search(text) is not None
 
 
 def redact_shapes(text: str) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from recorder.model import Exchange, Recording
-from recorder.sensitive import SHAPE, secret_header
+from recorder.sensitive import has_shape, secret_header
 from replay.convert.filters import Filtered, is_document
 from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
 from replay.convert.titles import step_title
@@ -212,7 +212,7 @@ def _hoist_default_headers(scenario: Scenario) -> None:
     common = {
         (k.lower(), v)
         for k, v in calls[0].headers
-        if isinstance(v, str) and not secret_header(k) and not SHAPE.search(v)
+        if isinstance(v, str) and not secret_header(k) and not has_shape(v)
     }
     for call in calls[1:]:
         common &= {(k.lower(), v) for k, v in call.headers}
