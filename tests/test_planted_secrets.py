@@ -518,3 +518,17 @@ def test_planted_secrets_reach_no_file_output_or_report(stand_in, tmp_path):
     }
     assert not _leaks(reports, MARKERS)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_convert_warnings_never_print_a_token_named_query_value(tmp_path):
+    """A warning names the request by its URL: its secret query values are redacted."""
+    marker = "PLANTED-warning-token"
+    lost_body = Plant("lost body", marker, "PUT", f"/api/doc?access_token={marker}&v=2")
+    document = har([lost_body])
+    document["log"]["entries"][-1]["request"]["bodySize"] = 500  # declared, never carried
+    recording = parse_har(json.dumps(document), "planted.har")
+    result = convert(recording)
+    lines = summary(recording, result, tmp_path / "planted.py")
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert warnings and "/api/doc?access_token=REDACTED" in warnings[0], lines
+    assert not _leaks({"summary": "\n".join(lines), "module": result.source}, {"w": marker})
