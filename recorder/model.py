@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from recorder.sensitive import REDACTED_TOKEN as REDACTED_TOKEN  # re-exported for readers
 from recorder.sensitive import USERINFO
+from recorder.sensitive import redaction_digest as redaction_digest
 
 Headers = tuple[tuple[str, str], ...]
 """Headers in wire order with their original case; names may repeat."""
