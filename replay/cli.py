@@ -16,7 +16,12 @@ from pathlib import Path
 from recorder.model import CaptureError, Recording
 from replay import convert as pipeline
 from replay.convert.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
-from replay.runtime.settings import SettingsError, add_replay_arguments
+from replay.runtime.settings import (
+    SETTINGS_FILE,
+    SettingsError,
+    add_replay_arguments,
+    recordings_folder,
+)
 
 logger = logging.getLogger("replay")
 
@@ -63,7 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="replay", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    convert = commands.add_parser("convert", help="turn a HAR or capture into a recording")
+    init = commands.add_parser(
+        "init",
+        help="make the folders a project needs: recordings/, its replay.toml and .gitignore",
+        description="Make ./recordings (or --recordings-dir) with a replay.toml skeleton and a "
+        ".gitignore that keeps raw captures (they hold secrets) out of version control.",
+    )
+    _add_recordings_dir(init)
+    init.set_defaults(command=init_command)
+
+    convert = commands.add_parser(
+        "convert",
+        help="turn a HAR or capture into a recording",
+        description="Turn a HAR (from the browser's DevTools), a capture .jsonl (replay record "
+        "--proxy) or a mitmproxy flow file into recordings/NAME.py: a readable Locust "
+        "SequentialTaskSet with server-made values correlated and typed values parameterized.",
+        epilog="example: replay convert session.har   # writes recordings/session.py",
+    )
     convert.add_argument("capture", type=Path, help="HAR file, capture .jsonl or mitmproxy flows")
     convert.add_argument("-o", "--output", type=Path, help="default: recordings/NAME.py")
     _add_convert_options(convert)
@@ -83,9 +104,21 @@ def _parser() -> argparse.ArgumentParser:
     _add_convert_options(record)
     record.set_defaults(command=record_command)
 
-    demo = commands.add_parser("demo", help="run the bundled demo app and replay against it")
-    demo.add_argument("--users", type=int, default=5)
-    demo.add_argument("--run-time", default="20s")
+    demo = commands.add_parser(
+        "demo",
+        help="run the bundled demo app and replay against it",
+        description="Start the bundled demo shop on a free port, replay its shipped recordings "
+        "against it with Locust (headless), print Locust's summary and stop everything; then "
+        "print the commands that record, verify and run a visit of your own. With --serve, "
+        "start only the demo app, until Ctrl-C.",
+        epilog="example: replay demo --serve --port 8000   # the demo app alone on :8000",
+    )
+    demo.add_argument("--users", type=int, default=5, help="virtual users (default 5)")
+    demo.add_argument("--run-time", default="20s", help="how long Locust runs (default 20s)")
+    demo.add_argument("--serve", action="store_true", help="only serve the demo app")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="--serve on this port (default 8000; 0: a free one)"
+    )  # not 8089: Locust's web UI
     demo.set_defaults(command=demo_command)
 
     verify = commands.add_parser("verify", help="run a recording once and compare it, step by step")
@@ -100,14 +133,27 @@ def _parser() -> argparse.ArgumentParser:
 
     # Its own prefix, so every Locust flag after `run` reaches Locust untouched.
     run = commands.add_parser(
-        "run", help="locust -f locustfile.py ARGS (every Locust option works)", prefix_chars="+"
+        "run",
+        help="locust ARGS on ./recordings (every Locust option works; --recordings-dir DIR)",
+        prefix_chars="+",
     )
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="Locust's own options")
     run.set_defaults(command=run_command)
     return parser
 
 
+def _add_recordings_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recordings-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the recordings folder (default: $REPLAY_RECORDINGS_DIR, else ./recordings)",
+    )
+
+
 def _add_convert_options(parser: argparse.ArgumentParser) -> None:
+    _add_recordings_dir(parser)
     parser.add_argument("--name", help="class name (default: from the file name)")
     parser.add_argument("--host", default="", help="target host (default: first page's site)")
     parser.add_argument(
@@ -123,8 +169,55 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def init_command(args: argparse.Namespace) -> int:
+    """The folder layout a project needs; what is there already is kept."""
+    folder = recordings_folder(args.recordings_dir)
+    files = {
+        folder / SETTINGS_FILE: SETTINGS_SKELETON,
+        folder / ".gitignore": "# Raw captures hold cookies, tokens and what users typed.\nraw/\n",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        if path.exists():
+            logger.info("kept %s (already there)", path)
+        else:
+            write_atomically(path, text)
+            logger.info("wrote %s", path)
+    logger.info(
+        "ready: `replay record NAME --browser URL` or `replay convert CAPTURE` writes "
+        "%s/NAME.py; `replay run --host URL` runs what is there",
+        _shown(folder),
+    )
+    return 0
+
+
+SETTINGS_SKELETON = """\
+# Run-time settings of the recordings in this folder (see the README, "Replay controls").
+# The command line wins over the [env.NAME] profile it selects (--env NAME), which wins over
+# a recording's own [recording.NAME] table.
+
+# [recording.Checkout]             # a recording's class name
+# weight = 3                       # or fixed_count = 1
+# wait_time = "between(1, 5)"      # default: the recorded think times
+# on_start = ["post_login"]        # steps run once per virtual user
+
+# [env.staging]                    # replay run --env staging
+# host = "https://staging.example.com"
+# accounts = "staging-accounts.csv"  # relative to this file
+"""
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it: what a user would type."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def convert_command(args: argparse.Namespace) -> int:
-    output = args.output or Path("recordings") / f"{pipeline.module_name(args.capture)}.py"
+    folder = recordings_folder(args.recordings_dir)
+    output = args.output or folder / f"{pipeline.module_name(args.capture)}.py"
     return _convert(args.capture, output, args)
 
 
@@ -142,7 +235,12 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
         result = pipeline.convert(recording, options)
     except (pipeline.NothingToReplay, RulesError) as e:
         raise UserError(f"{capture}: {e}") from None
+    created = not output.parent.exists()
     write_atomically(output, result.source)
+    if created:
+        logger.info(
+            "created %s/ (`replay init` adds its replay.toml and .gitignore)", output.parent
+        )
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
     return 0
@@ -191,12 +289,12 @@ def read_capture(path: Path) -> Recording:
 def record_command(args: argparse.Namespace) -> int:
     """Record into recordings/raw/NAME.*, then convert into recordings/NAME.py."""
     name = pipeline.module_name(Path(args.name))
-    raw = Path("recordings") / "raw"
+    folder = recordings_folder(args.recordings_dir)
     if args.proxy:
-        capture = _record_through_proxy(raw / f"{name}.jsonl", args.port)
+        capture = _record_through_proxy(folder / "raw" / f"{name}.jsonl", args.port)
     else:
-        capture = _record_with_browser(raw / f"{name}.har", args)
-    return _convert(capture, Path("recordings") / f"{name}.py", args)
+        capture = _record_with_browser(folder / "raw" / f"{name}.har", args)
+    return _convert(capture, folder / f"{name}.py", args)
 
 
 def _record_through_proxy(capture: Path, port: int) -> Path:
@@ -261,13 +359,45 @@ def write_atomically(path: Path, text: str) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     from replay import launcher
 
-    return launcher.demo(users=args.users, run_time=args.run_time)
+    if not args.serve:
+        return launcher.demo(users=args.users, run_time=args.run_time)
+    if args.port and not launcher.port_is_free(args.port):
+        raise UserError(f"port {args.port} is in use: --port N picks another (0: a free one)")
+    return launcher.serve_demo(args.port)
+
+
+HELP = {"-h", "--help", "-V", "--version"}
 
 
 def run_command(args: argparse.Namespace) -> int:
     from replay import launcher
 
-    return launcher.locust(args.locust_args)
+    locust_args, given = _recordings_dir_arg(args.locust_args)
+    folder = recordings_folder(given)
+    if not HELP & set(locust_args) and not any(
+        not path.name.startswith("_") for path in folder.glob("*.py")
+    ):
+        raise UserError(
+            f"no recordings in {_shown(folder)}: `replay convert CAPTURE` or `replay record "
+            "NAME` writes one there (--recordings-dir DIR reads another folder)"
+        )
+    return launcher.locust(locust_args, folder)
+
+
+def _recordings_dir_arg(args: list[str]) -> tuple[list[str], str | None]:
+    """`--recordings-dir DIR` taken out of Locust's arguments: the folder is ours, not Locust's."""
+    rest, folder = [], None
+    items = iter(args)
+    for arg in items:
+        if arg == "--recordings-dir":
+            folder = next(items, None)
+            if folder is None:
+                raise UserError("--recordings-dir: expected a folder")
+        elif arg.startswith("--recordings-dir="):
+            folder = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return rest, folder
 
 
 FIX_ROUNDS = 3

@@ -39,10 +39,18 @@ from replay.runtime.settings import (
     apply_env,
     host_map,
     load_settings,
+    typed_from_web_ui,
 )
 from replay.runtime.shapes import SHAPES
 
-__all__ = ["RecordingUser", "add_arguments", "load_recordings", "set_timeouts", "user_class"]
+__all__ = [
+    "RecordingUser",
+    "add_arguments",
+    "load_recordings",
+    "recording_users",
+    "set_timeouts",
+    "user_class",
+]
 
 logger = logging.getLogger("replay")
 
@@ -127,10 +135,42 @@ def set_timeouts(user: type[RecordingUser], options) -> None:
         setattr(user, attribute, seconds or getattr(RecordingUser, attribute))
 
 
-def user_class(session: type[RecordedSession]) -> type[RecordingUser]:
+def recording_users(folder: Path) -> list[type[RecordingUser]]:
+    """A user class per recording in `folder`, each under its own name.
+
+    Locust keys users by class name, so of two recordings named alike (two copies of one
+    module) it would list one and drop the other without a word: the second is listed under
+    its module's name too, and the log says so.
+    """
+    found: dict[str, type[RecordedSession]] = {}
+    for session in load_recordings(folder):
+        name = session.__name__
+        if name in found:
+            module = session.__module__.rsplit(".", 1)[-1]
+            first = found[name].__module__.rsplit(".", 1)[-1]
+            name = f"{name}_{module}"
+            logger.warning(
+                "%s: %s is also defined in %s.py; listed as %s (give it its own name with "
+                "replay convert --name)",
+                folder / f"{module}.py",
+                session.__name__,
+                first,
+                name,
+            )
+        found[name] = session
+    if not found:
+        logger.error(
+            "no recordings in %s: `replay convert CAPTURE` or `replay record NAME` writes one "
+            "there (or point $REPLAY_RECORDINGS_DIR at your recordings folder)",
+            folder,
+        )
+    return [user_class(session, name) for name, session in found.items()]
+
+
+def user_class(session: type[RecordedSession], name: str = "") -> type[RecordingUser]:
     """A user that runs one recording, named after it for --class-picker and the web UI."""
     return type(
-        session.__name__,
+        name or session.__name__,
         (RecordingUser,),
         {
             "__module__": __name__,
@@ -245,6 +285,8 @@ def on_test_start(environment: Environment, folder: Path) -> None:
     """Resolve each recording's plan for this run; pacing, timeouts and connection pools per
     user; CSV rows dealt afresh."""
     options = environment.parsed_options
+    for error in typed_from_web_ui(options):
+        logger.error("%s", error)
     settings = load_settings(getattr(options, "settings", None), folder)
     deal_rows_afresh()
     for user in environment.user_classes:

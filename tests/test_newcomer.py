@@ -1,0 +1,169 @@
+"""A new user's first hour: a fresh clone, an installed wheel in an empty folder, and the path
+after `replay demo`, each driven as a user would, from the command line."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from conftest import DATA, ROOT
+
+needs_chromium = pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed"
+)
+
+
+def _checkout_files() -> list[str]:
+    """What a clone of this working tree holds: tracked and new files, nothing ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return [name for name in listed if (ROOT / name).is_file()]
+
+
+def _clone(into: Path) -> Path:
+    for name in _checkout_files():
+        (into / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, into / name)
+    return into
+
+
+def test_fresh_clone_skips_corpus_tests_with_a_reason(tmp_path):
+    """No ../shared/corpus beside a fresh clone: its tests skip and say why, nothing fails."""
+    clone = _clone(tmp_path / "locust-replay")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "corpus or problem"]
+        + ["tests/test_convert.py", "tests/test_codegen.py"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "failed" not in result.stdout
+    assert "no shared HAR corpus at" in result.stdout, result.stdout[-3000:]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A wheel built from this tree, installed in a fresh venv; its dependencies are borrowed
+    from the test's environment (a .pth line), so nothing is downloaded and this checkout is not
+    importable from it."""
+    where = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(where)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    wheel = next(where.glob("locust_replay-*.whl"))
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
+        + ["--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return venv / "bin"
+
+
+def _replay(
+    bin_dir: Path, *args: str, cwd: Path, timeout: float = 60, **env
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(bin_dir / "replay"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+    )
+
+
+@needs_chromium
+def test_installed_wheel_works_in_an_empty_folder(installed, tmp_path):
+    """init, convert, record, verify, run and demo from an empty folder, on ./recordings."""
+    home = tmp_path / "project"
+    home.mkdir()
+    where = subprocess.run(
+        [installed / "python", "-c", "import replay; print(replay.__file__)"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(installed.parent) in where and str(ROOT) not in where
+
+    init = _replay(installed, "init", cwd=home)
+    assert init.returncode == 0, init.stderr
+    assert (home / "recordings" / "replay.toml").is_file()
+    assert "raw/" in (home / "recordings" / ".gitignore").read_text()
+    assert "wrote" in init.stdout and "replay.toml" in init.stdout
+
+    converted = _replay(installed, "convert", str(DATA / "demo-browse.har"), cwd=home)
+    assert converted.returncode == 0, converted.stderr
+    assert (home / "recordings" / "demo_browse.py").is_file()
+
+    demo_app = subprocess.Popen(
+        [installed / "replay", "demo", "--serve", "--port", "0"],
+        cwd=home,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = re.search(r" on (http://\S+)", demo_app.stdout.readline()).group(1)
+        (home / "steps.txt").write_text('click "text=Browse the shop"\nwait 300\n')
+        recorded = _replay(
+            installed, "record", "visit", "--browser", f"{url}/", "--steps", "steps.txt", cwd=home
+        )
+        assert recorded.returncode == 0, recorded.stderr
+        assert (home / "recordings" / "raw" / "visit.har").is_file()
+
+        verified = _replay(
+            installed, "verify", "recordings/demo_browse.py", "--host", url, cwd=home
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+
+        listed = _replay(installed, "run", "-l", cwd=home)
+        users = listed.stdout.partition("Available Users:")[2].split()
+        assert sorted(users) == ["DemoBrowse", "Visit"], listed.stdout  # none of the checkout's
+
+        ran = _replay(
+            installed,
+            *("run", "--headless", "-u", "2", "-r", "2", "-t", "3s", "--host", url),
+            *("--think-scale", "0", "--csv", "stats", "--only-summary"),
+            cwd=home,
+        )
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        with (home / "stats_stats.csv").open() as f:
+            total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+        assert int(total["Request Count"]) > 0 and total["Failure Count"] == "0"
+    finally:
+        demo_app.terminate()
+        demo_app.wait(timeout=10)
+
+    demo = _replay(installed, "demo", "--run-time", "3s", "--users", "2", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "DemoLogin" in demo.stdout + demo.stderr  # the shipped recordings, not ./recordings
+    assert "replay demo --serve --port" in demo.stdout
