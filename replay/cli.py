@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from recorder.model import CaptureError, Recording
 from replay import convert as pipeline
 from replay.convert.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
+from replay.names import class_name
 from replay.runtime.settings import (
     SETTINGS_FILE,
     SettingsError,
@@ -186,7 +188,7 @@ def init_command(args: argparse.Namespace) -> int:
     logger.info(
         "ready: `replay record NAME --browser URL` or `replay convert CAPTURE` writes "
         "%s/NAME.py; `replay run --host URL` runs what is there",
-        _shown(folder),
+        folder,
     )
     return 0
 
@@ -207,14 +209,6 @@ SETTINGS_SKELETON = """\
 """
 
 
-def _shown(path: Path) -> str:
-    """`path` relative to the working directory when it is inside it: what a user would type."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def convert_command(args: argparse.Namespace) -> int:
     folder = recordings_folder(args.recordings_dir)
     output = args.output or folder / f"{pipeline.module_name(args.capture)}.py"
@@ -224,7 +218,7 @@ def convert_command(args: argparse.Namespace) -> int:
 def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
     recording = read_capture(capture)
     options = pipeline.Options(
-        name=args.name or "",
+        name=args.name or _free_class_name(recording, output),
         host=args.host,
         include_hosts=tuple(args.include_host),
         keep_static=args.keep_static,
@@ -244,6 +238,32 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
     return 0
+
+
+CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
+
+
+def _free_class_name(recording: Recording, output: Path) -> str:
+    """The capture's name for the class, unless another recording in the output folder has it:
+    Locust keys users by class name, so two alike would show as one. Then the output file's
+    name, numbered if need be."""
+    taken = {
+        name
+        for path in output.parent.glob("*.py")
+        if path.resolve() != output.resolve()
+        for name in CLASS.findall(path.read_text(encoding="utf-8", errors="replace"))
+    }
+    name = class_name(Path(recording.source).stem)
+    if name not in taken:
+        return name
+    free = class_name(output.stem)
+    free = next(
+        f"{free}{n or ''}" for n in range(len(taken) + 2) if f"{free}{n or ''}" not in taken
+    )
+    logger.info(
+        "class %s is taken in %s: this recording is %s (--name sets it)", name, output.parent, free
+    )
+    return free
 
 
 def read_rules(output: Path) -> Rules:
@@ -378,7 +398,7 @@ def run_command(args: argparse.Namespace) -> int:
         not path.name.startswith("_") for path in folder.glob("*.py")
     ):
         raise UserError(
-            f"no recordings in {_shown(folder)}: `replay convert CAPTURE` or `replay record "
+            f"no recordings in {folder}: `replay convert CAPTURE` or `replay record "
             "NAME` writes one there (--recordings-dir DIR reads another folder)"
         )
     return launcher.locust(locust_args, folder)

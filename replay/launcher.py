@@ -51,7 +51,7 @@ def locust(args: list[str], recordings: Path, env: dict[str, str] | None = None)
     """`locust -f <the packaged locustfile> ARGS` on `recordings`; Locust's exit code is ours."""
     command = [sys.executable, "-c", LOCUST_WITH_OUR_OPTIONS, "-f", str(LOCUSTFILE), *args]
     logger.info("running: locust %s on %s", shlex.join(args), recordings)
-    env = {**os.environ, **(env or {}), "REPLAY_RECORDINGS_DIR": str(recordings)}
+    env = {**os.environ, **(env or {}), "REPLAY_RECORDINGS_DIR": str(recordings.absolute())}
     return subprocess.call(command, env=env)
 
 

@@ -167,3 +167,58 @@ def test_installed_wheel_works_in_an_empty_folder(installed, tmp_path):
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "DemoLogin" in demo.stdout + demo.stderr  # the shipped recordings, not ./recordings
     assert "replay demo --serve --port" in demo.stdout
+
+
+def replay_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`replay ARGS` from this checkout, in the folder `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-m", "replay.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_two_recordings_of_one_capture_are_both_listed(tmp_path):
+    """Converted twice from one capture, or copied by hand: Locust lists every recording."""
+    for name in ("first", "second"):
+        converted = replay_cli(
+            "convert", str(DATA / "demo-browse.har"), "-o", f"recordings/{name}.py", cwd=tmp_path
+        )
+        assert converted.returncode == 0, converted.stderr
+    assert "class DemoBrowse is taken" in converted.stdout
+    shutil.copy(tmp_path / "recordings" / "first.py", tmp_path / "recordings" / "copy.py")
+    listed = replay_cli("run", "-l", cwd=tmp_path)
+    users = listed.stdout.partition("Available Users:")[2].split()
+    assert sorted(users) == ["DemoBrowse", "DemoBrowse_first", "Second"], (
+        listed.stdout
+    )  # copy.py first
+    assert "DemoBrowse is also defined in" in listed.stderr
+
+
+def test_an_empty_recordings_folder_says_what_to_do(tmp_path):
+    (tmp_path / "recordings").mkdir()
+    result = replay_cli("run", "--headless", "-t", "1s", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "replay: error: no recordings in recordings: `replay convert CAPTURE` or `replay record "
+        "NAME` writes one there (--recordings-dir DIR reads another folder)"
+    ]
+    plain = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "REPLAY_RECORDINGS_DIR": str(tmp_path / "recordings")},
+    )
+    assert plain.returncode != 0
+    assert f"no recordings in {tmp_path / 'recordings'}: `replay convert" in plain.stderr
+
+
+def test_first_convert_makes_the_recordings_folder_and_says_so(tmp_path):
+    result = replay_cli("convert", str(DATA / "demo-browse.har"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "recordings" / "demo_browse.py").is_file()
+    assert "created recordings/" in result.stdout

@@ -12,7 +12,7 @@ from locust import events
 from replay.runtime import users
 from replay.runtime.settings import recordings_folder
 
-RECORDINGS = recordings_folder()
+RECORDINGS = recordings_folder().absolute()
 _USERS = users.recording_users(RECORDINGS)
 globals().update({user.__name__: user for user in _USERS})
 __all__ = [user.__name__ for user in _USERS]

@@ -33,7 +33,7 @@ class SettingsError(Exception):
 def recordings_folder(given: str | Path | None = None) -> Path:
     """Where recordings live: `given` (--recordings-dir), else $REPLAY_RECORDINGS_DIR, else
     ./recordings of the working directory: a project folder, wherever the tool is installed."""
-    return Path(given or os.environ.get("REPLAY_RECORDINGS_DIR") or RECORDINGS_DIR).absolute()
+    return Path(given or os.environ.get("REPLAY_RECORDINGS_DIR") or RECORDINGS_DIR)
 
 
 def seconds(text: str) -> float:
