@@ -22,6 +22,7 @@ from replay.runtime.settings import (
     SETTINGS_FILE,
     SettingsError,
     add_replay_arguments,
+    check_host,
     recordings_folder,
 )
 
@@ -58,9 +59,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _Terminal(logging.StreamHandler):
+    """A reader that went away (`replay convert X | head`) is no error: what is left to say
+    goes nowhere, and the command finishes its work."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            return
+        super().handleError(record)
+
+
 def _log_to_terminal() -> None:
     """Summaries on stdout, warnings and errors on stderr, as plain lines."""
-    out, err = logging.StreamHandler(sys.stdout), logging.StreamHandler(sys.stderr)
+    out, err = _Terminal(sys.stdout), _Terminal(sys.stderr)
     out.addFilter(lambda record: record.levelno < logging.WARNING)
     err.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[out, err])
@@ -432,13 +444,19 @@ def verify_command(args: argparse.Namespace) -> int:
     for _ in range(FIX_ROUNDS):
         if not args.recording.is_file():
             raise UserError(f"{args.recording}: no such recording")
-        sessions = load_module(args.recording)
+        if args.recording.suffix != ".py":
+            raise UserError(f"{args.recording}: not a recording (a .py file replay convert wrote)")
+        try:
+            sessions = load_module(args.recording)
+        except Exception as e:  # noqa: BLE001 (whatever the module raises, it is not loadable)
+            raise UserError(f"{args.recording}: cannot load: {type(e).__name__}: {e}") from None
         if len(sessions) != 1:
             raise UserError(f"{args.recording}: expected one recording, found {len(sessions)}")
         session = sessions[0]
         capture_path = _capture_of(session, args)
         capture = read_capture(capture_path) if capture_path else None
         try:
+            check_host(args.host)
             report = verify.verify(session, args, capture)
         except SettingsError as e:
             raise UserError(str(e)) from None

@@ -21,10 +21,16 @@ def url_template(path: str) -> str:
     return "/".join("[id]" if ID_SEGMENT.match(s) else s for s in path.split("/"))
 
 
+MAX_IDENTIFIER = 40
+
+
 def identifier(text: str, default: str = "value") -> str:
     """A snake_case Python identifier made from arbitrary text."""
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower()[:40].strip("_")
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower()
+    if len(name) > MAX_IDENTIFIER:  # whole words: `view_products_burr`, not `view_products_bu`
+        cut = name[: MAX_IDENTIFIER + 1].rpartition("_")[0]
+        name = cut if len(cut) >= MAX_IDENTIFIER // 2 else name[:MAX_IDENTIFIER].strip("_")
     if not name:
         name = default
     if name[0].isdigit():

@@ -4,9 +4,12 @@ after `replay demo`, each driven as a user would, from the command line."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -222,3 +225,152 @@ def test_first_convert_makes_the_recordings_folder_and_says_so(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "recordings" / "demo_browse.py").is_file()
     assert "created recordings/" in result.stdout
+
+
+# The smaller frictions of a first hour, each as the user met it.
+
+
+def test_verify_of_a_file_that_is_no_recording_is_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("call the shop team\n")
+    (tmp_path / "broken.py").write_text("import nowhere_to_be_found\n")
+    for name, says in (("notes.txt", "not a recording"), ("broken.py", "cannot load")):
+        result = replay_cli("verify", name, "--host", "http://127.0.0.1:9", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr
+
+
+def test_a_host_without_scheme_is_one_line(tmp_path):
+    converted = replay_cli("convert", str(DATA / "demo-browse.har"), cwd=tmp_path)
+    assert converted.returncode == 0, converted.stderr
+    for command in (
+        ("verify", "recordings/demo_browse.py", "--host", "127.0.0.1:8000"),
+        ("run", "--headless", "-t", "1s", "--host", "127.0.0.1:8000"),
+    ):
+        result = replay_cli(*command, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "use http://127.0.0.1:8000" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_verify_against_a_closed_port_names_the_cause_first(tmp_path):
+    converted = replay_cli("convert", str(DATA / "demo-browse.har"), cwd=tmp_path)
+    assert converted.returncode == 0, converted.stderr
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+        result = replay_cli(
+            "verify",
+            "recordings/demo_browse.py",
+            "--host",
+            f"http://127.0.0.1:{closed}",
+            cwd=tmp_path,
+        )
+    row = next(line for line in result.stdout.splitlines() if "GET /" in line)
+    assert "FAIL no response" in row and "size" not in row, result.stdout
+
+
+def test_convert_into_a_pipe_closed_early_prints_no_traceback(tmp_path):
+    result = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m replay.cli convert {DATA / 'demo-shop.har'} | head -1",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert len(result.stdout.splitlines()) == 1, result.stdout
+    assert result.stderr == ""
+    assert (tmp_path / "recordings" / "demo_shop.py").is_file()
+
+
+@needs_chromium
+def test_record_with_a_window_but_no_display_suggests_steps(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "record", "x", "--browser", "http://127.0.0.1:9/"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--steps" in result.stderr and "--script" in result.stderr
+
+
+def test_a_step_with_an_unquoted_value_says_to_quote(tmp_path):
+    (tmp_path / "steps.txt").write_text("goto /signup\nfill #name Ada Lovelace\n")
+    result = replay_cli(
+        "record", "x", "--browser", "http://127.0.0.1:9/", "--steps", "steps.txt", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "replay: error: step 2 (fill '#name' Ada Lovelace): fill takes 2 argument(s), got 3: "
+        "quote a value with spaces, as in  fill '#name' 'Ada Lovelace'"
+    )
+
+
+@needs_chromium
+def test_browser_url_and_a_first_goto_of_it_record_the_page_once(demo_app, tmp_path):
+    (tmp_path / "steps.txt").write_text(f"goto {demo_app}\nclick 'text=Browse the shop'\n")
+    result = replay_cli(
+        "record", "visit", "--browser", f"{demo_app}/", "--steps", "steps.txt", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    entries = json.loads((tmp_path / "recordings" / "raw" / "visit.har").read_text())["log"]
+    pages = [e for e in entries["entries"] if e["request"]["url"] == f"{demo_app}/"]
+    assert len(pages) == 1, [e["request"]["url"] for e in entries["entries"]]
+
+
+def test_counts_read_as_english_and_hosts_say_how_many_more(tmp_path):
+    from test_controls import har
+
+    one = har(tmp_path / "one.har", [("GET", "http://shop.test/api/cart", 200, {}, None)])
+    result = replay_cli("convert", str(one), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"read 1 entry from {one}" in result.stdout
+    assert "kept 1 request in 1 step against" in result.stdout
+    assert "1 request kept of 1" in (tmp_path / "recordings" / "one.py").read_text()
+
+    entries = [("GET", "http://shop.test/api/cart", 200, {}, None)]
+    entries += [("GET", f"http://cdn{i}.test/x", 200, {}, None) for i in range(10)]
+    many = har(tmp_path / "many.har", entries)
+    result = replay_cli("convert", str(many), cwd=tmp_path)
+    hosts = next(line for line in result.stdout.splitlines() if line.startswith("hosts: "))
+    assert hosts.count("(1)") == 8 and hosts.endswith(", and 3 more"), hosts
+
+
+def test_an_account_column_takes_the_right_article():
+    from replay.runtime.data import MissingData, credential
+
+    with pytest.raises(MissingData, match="with an 'apikey' column"):
+        credential("apikey", None)
+    with pytest.raises(MissingData, match="with a 'password' column"):
+        credential("password", None)
+
+
+def test_long_names_are_cut_between_words():
+    from replay.names import identifier
+
+    name = identifier("view_products_professional_espresso_grinders_deluxe")
+    assert name == "view_products_professional_espresso"
+    assert identifier("x" * 60) == "x" * 40  # one long word: cut, it has no other place
+
+
+def test_convert_and_demo_help_describe_the_command(tmp_path):
+    for command, says in (("convert", "readable Locust"), ("demo", "--serve")):
+        result = replay_cli(command, "--help", cwd=tmp_path)
+        assert result.returncode == 0
+        assert says in result.stdout
+        assert "8089" not in result.stdout
+
+
+def test_a_run_too_short_for_a_session_hints_at_think_times(demo_app, recordings, tmp_path):
+    from conftest import run_locust
+    from test_controls import converted
+
+    converted(DATA / "demo-browse.har", recordings)
+    stats = run_locust(recordings, demo_app, users=1, run_time="2s", tmp=tmp_path)
+    assert "0 completed (a session waits the recorded think times" in stats.output
+    assert "--think-scale 0" in stats.output

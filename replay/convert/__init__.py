@@ -71,6 +71,11 @@ def module_name(capture: Path) -> str:
 
 SHOWN = 40
 SHOWN_SINKS = 4
+SHOWN_HOSTS = 8
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _more(items: list | tuple, shown: int, what: str) -> list[str]:
@@ -81,14 +86,16 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     """What the user needs to trust the conversion: counts, drops, hosts, correlations."""
     scenario, filtered = result.scenario, result.filtered
     lines = [
-        f"read {scenario.entries} entries from {recording.source}"
+        f"read {_count(scenario.entries, 'entry', 'entries')} from {recording.source}"
         + (f" ({recording.creator})" if recording.creator else ""),
-        f"kept {scenario.kept} requests in {len(scenario.steps)} steps against {scenario.host}",
+        f"kept {_count(scenario.kept, 'request')} in {_count(len(scenario.steps), 'step')} "
+        f"against {scenario.host}",
     ]
     for reason, count in sorted(scenario.dropped.items(), key=lambda item: -item[1]):
         lines.append(f"  dropped {count:5d}  {reason}")
-    hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(8))
-    lines.append(f"hosts: {hosts}")
+    hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(SHOWN_HOSTS))
+    more = len(filtered.hosts) - SHOWN_HOSTS
+    lines.append(f"hosts: {hosts}" + (f", and {more} more" if more > 0 else ""))
     for correlation in scenario.correlations[:SHOWN]:
         lines.append(f"correlated {correlation.var}: from {correlation.source}")
         lines += [f"    sent in {sink}" for sink in correlation.sinks[:SHOWN_SINKS]]

@@ -173,8 +173,9 @@ def _summary(scenario: Scenario) -> str:
 def _counts(scenario: Scenario) -> str:
     host = scenario.host.split("://")[-1]
     return (
-        f"{host}, recorded {scenario.recorded or '(no date)'}: {scenario.kept} requests kept of "
-        f"{scenario.entries}, {_plural(len(scenario.correlations), 'correlation')}, "
+        f"{host}, recorded {scenario.recorded or '(no date)'}: "
+        f"{_plural(scenario.kept, 'request')} kept of {scenario.entries}, "
+        f"{_plural(len(scenario.correlations), 'correlation')}, "
         f"{_plural(len(scenario.parameters), 'parameter')}."
     )
 

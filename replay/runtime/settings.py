@@ -36,6 +36,13 @@ def recordings_folder(given: str | Path | None = None) -> Path:
     return Path(given or os.environ.get("REPLAY_RECORDINGS_DIR") or RECORDINGS_DIR)
 
 
+def check_host(host: str | None) -> None:
+    """A target is a URL: `127.0.0.1:8000` alone would fail every request on name lookup."""
+    if host and not re.match(r"https?://[^/]", host):
+        hint = f": use http://{host} (or https://)" if "://" not in host else ""
+        raise SettingsError(f"--host {host!r} is not an http:// or https:// URL{hint}")
+
+
 def seconds(text: str) -> float:
     """An argparse type: a positive number of seconds."""
     try:

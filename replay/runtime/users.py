@@ -37,6 +37,7 @@ from replay.runtime.settings import (
     SettingsError,
     add_arguments,
     apply_env,
+    check_host,
     host_map,
     load_settings,
     typed_from_web_ui,
@@ -200,6 +201,7 @@ def on_init(environment: Environment, folder: Path) -> None:
         host = apply_env(options, settings)
         if host and not environment.host:
             environment.host = options.host = host
+        check_host(environment.host)
         select_recordings(environment)
         if isinstance(environment.runner, WorkerRunner):
             environment.events.report_to_master.add_listener(_report_to_master(environment))
@@ -354,14 +356,21 @@ def _log_summary(counts: dict[str, list]) -> None:
     for name, (users, started, completed, missing) in counts.items():
         lost = ", ".join(f"{var} {n}" for var, n in sorted(missing.items()))
         logger.info(
-            "summary: %s: %d user%s, %d sessions started, %d completed%s",
+            "summary: %s: %d user%s, %d sessions started, %d completed%s%s",
             name,
             users,
             "" if users == 1 else "s",
             started,
             completed,
             f"; missing extractions: {lost}" if lost else "",
+            NONE_COMPLETED if started and not completed else "",
         )
+
+
+NONE_COMPLETED = (
+    " (a session waits the recorded think times between steps: --think-scale 0 skips them, "
+    "or give a longer --run-time)"
+)
 
 
 def select_recordings(environment: Environment) -> None:
