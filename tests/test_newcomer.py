@@ -374,3 +374,82 @@ def test_a_run_too_short_for_a_session_hints_at_think_times(demo_app, recordings
     stats = run_locust(recordings, demo_app, users=1, run_time="2s", tmp=tmp_path)
     assert "0 completed (a session waits the recorded think times" in stats.output
     assert "--think-scale 0" in stats.output
+
+
+def _har(path: Path, entries: list[tuple]) -> Path:
+    """A HAR of (method, url, status, response headers, response body) entries; the body's
+    type follows the URL: a page for `/`, a script for `.js`, else JSON."""
+    rows = []
+    for i, (method, url, status, headers, body) in enumerate(entries):
+        kind, mime = (
+            ("document", "text/html")
+            if url.endswith("/")
+            else ("script", "application/javascript")
+            if url.endswith(".js")
+            else ("fetch", "application/json")
+        )
+        rows.append(
+            {
+                "startedDateTime": f"2026-11-26T10:00:{i:02d}.000Z",
+                "time": 5,
+                "_resourceType": kind,
+                "request": {"method": method, "url": url, "httpVersion": "HTTP/1.1", "headers": []},
+                "response": {
+                    "status": status,
+                    "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": k, "value": v} for k, v in headers.items()],
+                    "content": {"mimeType": mime, "text": body},
+                },
+            }
+        )
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": rows}}))
+    return path
+
+
+def test_convert_warns_about_each_host_a_run_will_not_contact(tmp_path):
+    """An apex → www redirect is the way into the site, not a request to replay; telemetry is
+    dropped; a kept request to another host of the site is named with the --map-host that
+    makes a run send it; third-party hosts with the --include-host that would keep one."""
+    capture = _har(
+        tmp_path / "visit.har",
+        [
+            ("GET", "https://example.com/", 301, {"Location": "https://www.example.com/"}, ""),
+            ("GET", "https://www.example.com/", 200, {}, "<html>home</html>"),
+            ("GET", "https://api.example.com/v1/cart", 200, {}, '{"items": []}'),
+            ("POST", "https://www.example.com/clientperf", 204, {}, ""),
+            ("GET", "https://www.example.com/usermatch?p=7", 302, {"Location": "/x"}, ""),
+            ("GET", "https://widgets.othersite.com/v1/config", 200, {}, "{}"),
+        ],
+    )
+    result = replay_cli("convert", str(capture), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "kept 2 requests in 1 step against https://www.example.com" in out, out
+    assert re.search(r"dropped +1  third-party host", out), out
+    assert re.search(r"dropped +1  redirect onto the target host", out), out
+    assert re.search(r"dropped +2  analytics beacon", out), out
+    assert "(widgets.othersite.com: --include-host HOST keeps a first-party one)" in out, out
+    warnings = [line for line in out.splitlines() if "unless mapped" in line]
+    assert warnings == [
+        "warning: 1 kept request to api.example.com, which a run does not contact unless "
+        "mapped: add --map-host api.example.com=URL to replay run and verify (the target is "
+        "https://www.example.com)"
+    ], out
+
+
+def test_a_key_the_site_hands_out_is_not_a_credential(tmp_path):
+    """An API key in the site's own script is the site's value: sent as recorded, never
+    asked of the user as a credential. The same key with no response that held it is one."""
+    key = "f3a9c2e1d4b5a697"
+    script = ("GET", "https://shop.test/static/app.js", 200, {}, f'cfg={{apikey:"{key}"}}')
+    search = ("GET", f"https://shop.test/api/search?apikey={key}&q=mug", 200, {}, "[]")
+    home = ("GET", "https://shop.test/", 200, {}, "<html>shop</html>")
+    for name, entries, credential in (
+        ("served", [home, script, search], False),
+        ("typed", [home, search], True),
+    ):
+        result = replay_cli("convert", str(_har(tmp_path / f"{name}.har", entries)), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        source = (tmp_path / "recordings" / f"{name}.py").read_text()
+        assert ('self.credential("apikey")' in source) is credential, source
+        assert (key in source) is not credential, source

@@ -7,18 +7,20 @@ Pure: no files, no network. The CLI reads the capture and writes what this retur
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from recorder.model import Recording
 from replay.convert import codegen
 from replay.convert.correlate import correlate
-from replay.convert.filters import Filtered, FilterOptions, filter_exchanges
+from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
 from replay.convert.hosts import map_origins
 from replay.convert.parameters import parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
-from replay.convert.scenario import Scenario
+from replay.convert.scenario import Call, Scenario
 from replay.convert.steps import StepOptions, build_scenario
 from replay.names import class_name, identifier
 
@@ -61,8 +63,34 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
     scenario = restore_redacted(build_scenario(recording, filtered, StepOptions(name=name)))
     if options.correlate:
         scenario = correlate(scenario, options.rules)
-    scenario = map_origins(parameterize(scenario, options.rules))
+    served = _served_by_site(recording, filtered.target)
+    scenario = map_origins(parameterize(scenario, options.rules, served))
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
+
+
+def _served_by_site(recording: Recording, target: str) -> Callable[[str, Call], bool]:
+    """Whether a response of the target's site, before the call, held the value: a key a page
+    or a script of the site hands every visitor is the site's own value, not a credential
+    (the script itself is dropped as a static asset, so correlation does not see it)."""
+    position = {id(exchange): i for i, exchange in enumerate(recording.exchanges)}
+    site = urlsplit(target).netloc
+
+    def served(value: str, call: Call) -> bool:
+        if len(value) < MIN_SERVED or call.exchange is None:
+            return False
+        needle = value.encode()
+        return any(
+            needle in (earlier.response.body or b"")
+            or any(value in header for _, header in earlier.response.headers)
+            for earlier in recording.exchanges[: position.get(id(call.exchange), 0)]
+            if same_site(earlier.request.host, site)
+        )
+
+    return served
+
+
+MIN_SERVED = 8
+"""Shorter values turn up in any page by chance."""
 
 
 def module_name(capture: Path) -> str:
@@ -82,6 +110,21 @@ def _more(items: list | tuple, shown: int, what: str) -> list[str]:
     return [f"    ... and {len(items) - shown} more {what}"] if len(items) > shown else []
 
 
+def uncontacted(scenario: Scenario) -> list[str]:
+    """Kept requests to hosts other than the target: a run contacts only the target and the
+    hosts --map-host sends somewhere, so each of these fails until it is mapped."""
+    hosts = Counter(
+        urlsplit(call.exchange.request.url).netloc
+        for call in scenario.calls
+        if call.exchange is not None and origin(call.exchange.request.url) != scenario.host
+    )
+    return [
+        f"{_count(n, 'kept request')} to {host}, which a run does not contact unless mapped: "
+        f"add --map-host {host}=URL to replay run and verify (the target is {scenario.host})"
+        for host, n in hosts.most_common()
+    ]
+
+
 def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     """What the user needs to trust the conversion: counts, drops, hosts, correlations."""
     scenario, filtered = result.scenario, result.filtered
@@ -93,6 +136,13 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     ]
     for reason, count in sorted(scenario.dropped.items(), key=lambda item: -item[1]):
         lines.append(f"  dropped {count:5d}  {reason}")
+    if filtered.third_party:
+        shown = ", ".join(host for host, _ in filtered.third_party.most_common(SHOWN_HOSTS))
+        more = len(filtered.third_party) - SHOWN_HOSTS
+        lines.append(
+            f"    ({shown}{f', and {more} more' if more > 0 else ''}: "
+            "--include-host HOST keeps a first-party one)"
+        )
     hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(SHOWN_HOSTS))
     more = len(filtered.hosts) - SHOWN_HOSTS
     lines.append(f"hosts: {hosts}" + (f", and {more} more" if more > 0 else ""))
@@ -105,5 +155,6 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
         lines.append(f"parameter {parameter.var} = {parameter.expr}")
     lines += _more(scenario.parameters, SHOWN, "parameters")
     lines += [f"warning: {w}" for w in recording.warnings[:10]]
+    lines += [f"warning: {w}" for w in uncontacted(scenario)]
     lines.append(f"wrote {output}")
     return lines

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
 from replay.convert.rules import NO_RULES, Rules
 from replay.convert.scenario import Call, Parameter, Ref, Scenario, Text, Value
 from replay.names import identifier
+
+Served = Callable[[str, Call], bool]
+"""Whether the site sent this value in a response before this call: then it made it."""
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
@@ -75,7 +78,9 @@ class Typed:
     expr: str = ""
 
 
-def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
+def parameterize(
+    scenario: Scenario, rules: Rules = NO_RULES, served: Served = lambda value, call: False
+) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
@@ -87,7 +92,7 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         if rule:
             item.kind, item.expr = "rule", rule.expr
         else:
-            _classify(item, calls)
+            _classify(item, calls, served)
         if item.kind == "fake" and item.uses == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
@@ -162,10 +167,13 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def _classify(item: Typed, calls: list[Call]) -> None:
+def _classify(item: Typed, calls: list[Call], served: Served) -> None:
     field, value = item.field, item.value
     signing_up = _is_sign_up(calls[item.first_call])
-    if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
+    secret_named = SECRET_HEADER.match(field) or SECRET_FIELD.search(field)
+    if secret_named and not PASSWORD_FIELD.search(field) and served(value, calls[item.first_call]):
+        item.kind = ""  # a key the site hands every visitor (in a page or a script): its own
+    elif CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
         item.kind, item.expr = "inline", "self.now_ms()" if len(value) == 13 else "self.now()"
     elif CLIENT_ID_HEADER.search(field) and UUID.match(value):
         item.kind, item.expr = "inline", "self.uuid()"
