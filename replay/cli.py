@@ -6,12 +6,14 @@ The only module that ties the stages together; errors end in one line and exit c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from recorder.model import CaptureError, Recording
@@ -228,19 +230,10 @@ def convert_command(args: argparse.Namespace) -> int:
 
 
 def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
-    recording = read_capture(capture)
-    options = pipeline.Options(
-        name=args.name or _free_class_name(recording, output),
-        host=args.host,
-        include_hosts=tuple(args.include_host),
-        keep_static=args.keep_static,
-        correlate=args.correlate,
-        rules=read_rules(output),
-    )
-    try:
-        result = pipeline.convert(recording, options)
-    except (pipeline.NothingToReplay, RulesError) as e:
-        raise UserError(f"{capture}: {e}") from None
+    with _progress(capture) as stage:
+        stage("read")
+        recording = read_capture(capture)
+        result = _converted(recording, output, args, stage)
     created = not output.parent.exists()
     write_atomically(output, result.source)
     if created:
@@ -250,6 +243,49 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
     return 0
+
+
+@contextlib.contextmanager
+def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
+    """A bar of the conversion's stages on a terminal, once it has taken a couple of seconds
+    (a 20,000-entry capture takes ten); nothing when stderr is a file or a pipe."""
+    from tqdm import tqdm
+
+    stages = ("read", *pipeline.STAGES)
+    with tqdm(
+        total=len(stages),
+        desc=f"converting {capture.name}",
+        unit="stage",
+        delay=PROGRESS_DELAY,
+        leave=False,
+        disable=not sys.stderr.isatty(),
+        bar_format="{desc}: {postfix} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+    ) as bar:
+
+        def stage(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(stages.index(name) - bar.n)
+
+        yield stage
+
+
+PROGRESS_DELAY = 2.0
+"""Seconds before a progress bar shows: shorter work finishes without one."""
+
+
+def _converted(recording: Recording, output: Path, args: argparse.Namespace, stage):
+    options = pipeline.Options(
+        name=args.name or _free_class_name(recording, output),
+        host=args.host,
+        include_hosts=tuple(args.include_host),
+        keep_static=args.keep_static,
+        correlate=args.correlate,
+        rules=read_rules(output),
+    )
+    try:
+        return pipeline.convert(recording, options, stage)
+    except (pipeline.NothingToReplay, RulesError) as e:
+        raise UserError(f"{recording.source}: {e}") from None
 
 
 CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
@@ -339,10 +375,33 @@ def _record_through_proxy(capture: Path, port: int) -> Path:
     with proxy:
         print_instructions(proxy, sys.stderr)
         try:
-            proxy.process.wait()
+            _wait_counting_flows(proxy.process, capture)
         except KeyboardInterrupt:
             logger.info("stopping the proxy; converting %s", capture)
     return capture
+
+
+def _wait_counting_flows(process, capture: Path) -> None:
+    """Wait for the proxy; on a terminal, with a running count of the flows it captures
+    (a capture line each, after the file's header line)."""
+    if not sys.stderr.isatty():
+        process.wait()
+        return
+    from tqdm import tqdm
+
+    offset = capture.stat().st_size if capture.exists() else 0
+    with tqdm(desc=f"recording into {capture}", unit=" flows") as bar:
+        while process.poll() is None:
+            time.sleep(FLOW_COUNT_INTERVAL)
+            with contextlib.suppress(FileNotFoundError), capture.open("rb") as f:
+                f.seek(offset)
+                lines = f.read().splitlines(keepends=True)
+                whole = [line for line in lines if line.endswith(b"\n")]
+                offset += sum(map(len, whole))
+                bar.update(sum(not line.startswith(b'{"format"') for line in whole))
+
+
+FLOW_COUNT_INTERVAL = 0.5
 
 
 def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
@@ -395,7 +454,8 @@ def demo_command(args: argparse.Namespace) -> int:
         return launcher.demo(users=args.users, run_time=args.run_time)
     if args.port and not launcher.port_is_free(args.port):
         raise UserError(f"port {args.port} is in use: --port N picks another (0: a free one)")
-    return launcher.serve_demo(args.port)
+    launcher.serve_demo(args.port)
+    return 0  # not reached: the demo app took over this process
 
 
 HELP = {"-h", "--help", "-V", "--version"}

@@ -103,12 +103,11 @@ def next_steps(port: int) -> list[str]:
     ]
 
 
-def serve_demo(port: int) -> int:
-    """The demo app alone, in the foreground, until Ctrl-C."""
-    try:
-        return subprocess.call([sys.executable, *DEMO_APP, str(port)])
-    except KeyboardInterrupt:
-        return 0
+def serve_demo(port: int) -> None:
+    """The demo app alone, in the foreground, until Ctrl-C: this process becomes the app, so
+    a signal that stops `replay demo --serve` stops the app (no server left behind)."""
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, *DEMO_APP, str(port)])
 
 
 def free_port() -> int:

@@ -4,15 +4,22 @@ after `replay demo`, each driven as a user would, from the command line."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import re
+import select
 import shlex
 import shutil
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import sysconfig
+import termios
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -453,3 +460,88 @@ def test_a_key_the_site_hands_out_is_not_a_credential(tmp_path):
         source = (tmp_path / "recordings" / f"{name}.py").read_text()
         assert ('self.credential("apikey")' in source) is credential, source
         assert (key in source) is not credential, source
+
+
+class Terminal:
+    """A pseudo-terminal for a child's stderr, as in a person's shell: `shown()` is what the
+    child has written to it so far."""
+
+    def __init__(self) -> None:
+        self.reader, self.child_side = os.openpty()
+        size = struct.pack("HHHH", 24, 100, 0, 0)  # rows, columns: a new pty has none
+        fcntl.ioctl(self.child_side, termios.TIOCSWINSZ, size)
+        self.written = b""
+
+    def shown(self) -> str:
+        while select.select([self.reader], [], [], 0.05)[0]:
+            try:
+                chunk = os.read(self.reader, 65536)
+            except OSError:  # EIO: the child's side is closed
+                break
+            if not chunk:
+                break
+            self.written += chunk
+        return self.written.decode(errors="replace")
+
+
+def _on_terminal(command: list[str], cwd: Path, **kwargs) -> tuple[subprocess.Popen, Terminal]:
+    terminal = Terminal()
+    process = subprocess.Popen(command, cwd=cwd, stderr=terminal.child_side, **kwargs)
+    os.close(terminal.child_side)
+    return process, terminal
+
+
+def test_a_long_conversion_shows_progress_on_a_terminal_only(tmp_path):
+    capture = tmp_path / "long.har"
+    subprocess.run(
+        [sys.executable, "-m", "bench.har_gen", "5000", str(capture)], cwd=ROOT, check=True
+    )
+    command = [sys.executable, "-m", "replay.cli", "convert", str(capture)]
+    process, terminal = _on_terminal(command, tmp_path, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while process.poll() is None:  # read as it comes: a full terminal would stop the child
+        terminal.shown()
+        assert time.monotonic() < deadline
+    assert process.returncode == 0
+    shown = terminal.shown()
+    assert "converting long.har: " in shown and "/6 [" in shown, shown
+    assert "correlate" in shown or "parameters" in shown or "generate" in shown, shown
+    piped = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and "converting" not in piped.stderr, piped.stderr
+
+
+def test_recording_through_the_proxy_counts_flows_on_a_terminal(demo_app, tmp_path):
+    from recorder.proxy import free_port
+
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "replay.cli",
+        "record",
+        "visit",
+        "--proxy",
+        "--port",
+        str(port),
+    ]
+    process, terminal = _on_terminal(command, tmp_path, stdout=subprocess.PIPE, text=True)
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"})
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            opener.open(f"{demo_app}/products", timeout=2).read()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the recording proxy never answered"
+            time.sleep(0.2)
+    for path in ("/products/travel-mug", "/api/products/travel-mug"):
+        opener.open(f"{demo_app}{path}", timeout=5).read()
+    deadline = time.monotonic() + 10
+    while "3 flows" not in terminal.shown():
+        assert time.monotonic() < deadline, terminal.shown()
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert (tmp_path / "recordings" / "visit.py").is_file()

@@ -46,7 +46,16 @@ class Result:
     source: str
 
 
-def convert(recording: Recording, options: Options = Options()) -> Result:
+STAGES = ("filter", "steps", "correlate", "parameters", "generate")
+"""What `convert` tells `stage` it starts, in order (a long conversion shows them)."""
+
+
+def convert(
+    recording: Recording,
+    options: Options = Options(),
+    stage: Callable[[str], None] = lambda name: None,
+) -> Result:
+    stage("filter")
     filtered = filter_exchanges(
         recording,
         FilterOptions(
@@ -60,11 +69,15 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
         reasons = ", ".join(f"{n} {r}" for r, n in dropped.most_common()) or "no entries"
         raise NothingToReplay(f"no request left to replay ({reasons})")
     name = class_name(options.name or Path(recording.source).stem)
+    stage("steps")
     scenario = restore_redacted(build_scenario(recording, filtered, StepOptions(name=name)))
+    stage("correlate")
     if options.correlate:
         scenario = correlate(scenario, options.rules)
+    stage("parameters")
     served = _served_by_site(recording, filtered.target)
     scenario = map_origins(parameterize(scenario, options.rules, served))
+    stage("generate")
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
 
 
