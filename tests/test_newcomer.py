@@ -338,7 +338,6 @@ def test_counts_read_as_english_and_hosts_say_how_many_more(tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"read 1 entry from {one}" in result.stdout
     assert "kept 1 request in 1 step against" in result.stdout
-    assert "1 request kept of 1" in (tmp_path / "recordings" / "one.py").read_text()
 
     entries = [("GET", "http://shop.test/api/cart", 200, {}, None)]
     entries += [("GET", f"http://cdn{i}.test/x", 200, {}, None) for i in range(10)]
