@@ -104,8 +104,8 @@ def _check_step(number: int, step: Step) -> None:
     if len(args) not in STEP_ARITY[action]:
         takes = " or ".join(map(str, STEP_ARITY[action]))
         raise BrowserError(
-            f"step {number} ({shlex.join(step)}): {action} takes {takes} argument(s), got "
-            f"{len(args)}: quote a value with spaces, as in  fill '#name' 'Ada Lovelace'"
+            f"step {number}: {action} takes {takes} argument(s), got {len(args)} in "
+            f"{shlex.join(step)}: quote a value with spaces, as in  fill '#name' 'Ada Lovelace'"
         )
     if action == "wait" and not args[0].isdigit():
         raise BrowserError(f"step {number}: wait takes milliseconds, not {args[0]!r}")

@@ -313,7 +313,7 @@ def test_a_step_with_an_unquoted_value_says_to_quote(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "replay: error: step 2 (fill '#name' Ada Lovelace): fill takes 2 argument(s), got 3: "
+        "replay: error: step 2: fill takes 2 argument(s), got 3 in fill '#name' Ada Lovelace: "
         "quote a value with spaces, as in  fill '#name' 'Ada Lovelace'"
     )
 

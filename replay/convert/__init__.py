@@ -6,6 +6,7 @@ Pure: no files, no network. The CLI reads the capture and writes what this retur
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ from replay.convert import codegen
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
 from replay.convert.hosts import map_origins
-from replay.convert.parameters import parameterize
+from replay.convert.parameters import Served, parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
-from replay.convert.scenario import Call, Scenario
+from replay.convert.scenario import Call, Scenario, one_of
 from replay.convert.steps import StepOptions, build_scenario
 from replay.names import class_name, identifier
 
@@ -81,23 +82,33 @@ def convert(
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
 
 
-def _served_by_site(recording: Recording, target: str) -> Callable[[str, Call], bool]:
-    """Whether a response of the target's site, before the call, held the value: a key a page
-    or a script of the site hands every visitor is the site's own value, not a credential
-    (the script itself is dropped as a static asset, so correlation does not see it)."""
+def _served_by_site(recording: Recording, target: str) -> Served:
+    """Which values a response of the target's site held before the call that sends them: a
+    key a page or a script of the site hands every visitor is the site's own value, not a
+    credential (the script itself is dropped as a static asset, so correlation does not see
+    it). One regex pass over the earlier responses, however many values are asked about."""
     position = {id(exchange): i for i, exchange in enumerate(recording.exchanges)}
     site = urlsplit(target).netloc
 
-    def served(value: str, call: Call) -> bool:
-        if len(value) < MIN_SERVED or call.exchange is None:
-            return False
-        needle = value.encode()
-        return any(
-            needle in (earlier.response.body or b"")
-            or any(value in header for _, header in earlier.response.headers)
-            for earlier in recording.exchanges[: position.get(id(call.exchange), 0)]
-            if same_site(earlier.request.host, site)
+    def served(candidates: list[tuple[str, Call]]) -> set[str]:
+        sent_at = {
+            value.encode(): position.get(id(call.exchange), 0)
+            for value, call in candidates
+            if len(value) >= MIN_SERVED and call.exchange is not None
+        }
+        if not sent_at:
+            return set()
+        pattern = re.compile(
+            one_of([value.decode("latin-1") for value in sent_at]).encode("latin-1")
         )
+        found: set[bytes] = set()
+        for index, earlier in enumerate(recording.exchanges[: max(sent_at.values())]):
+            if not same_site(earlier.request.host, site):
+                continue
+            headers = "\n".join(value for _, value in earlier.response.headers).encode()
+            for text in (earlier.response.body or b"", headers):
+                found.update(m[0] for m in pattern.finditer(text) if index < sent_at[m[0]])
+        return {value.decode() for value in found}
 
     return served
 
@@ -126,11 +137,10 @@ def _more(items: list | tuple, shown: int, what: str) -> list[str]:
 def uncontacted(scenario: Scenario) -> list[str]:
     """Kept requests to hosts other than the target: a run contacts only the target and the
     hosts --map-host sends somewhere, so each of these fails until it is mapped."""
-    hosts = Counter(
-        urlsplit(call.exchange.request.url).netloc
-        for call in scenario.calls
-        if call.exchange is not None and origin(call.exchange.request.url) != scenario.host
+    origins = Counter(
+        origin(call.exchange.request.url) for call in scenario.calls if call.exchange is not None
     )
+    hosts = Counter({o.partition("://")[2]: n for o, n in origins.items() if o != scenario.host})
     return [
         f"{_count(n, 'kept request')} to {host}, which a run does not contact unless mapped: "
         f"add --map-host {host}=URL to replay run and verify (the target is {scenario.host})"

@@ -19,8 +19,9 @@ from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import Call, Parameter, Ref, Scenario, Text, Value
 from replay.names import identifier, numbered
 
-Served = Callable[[str, Call], bool]
-"""Whether the site sent this value in a response before this call: then it made it."""
+Served = Callable[[list[tuple[str, Call]]], set[str]]
+"""Of (value, the call that first sends it), the values the site sent in a response before
+that call: it made them. Asked once, for every candidate, so it can look in one pass."""
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
@@ -79,11 +80,14 @@ class Typed:
 
 
 def parameterize(
-    scenario: Scenario, rules: Rules = NO_RULES, served: Served = lambda value, call: False
+    scenario: Scenario, rules: Rules = NO_RULES, served: Served = lambda candidates: set()
 ) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
+    site_made = served(
+        [(item.value, calls[item.first_call]) for item in typed.values() if _key_like(item)]
+    )
     names, last = {correlation.var for correlation in scenario.correlations}, {}
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
@@ -92,7 +96,7 @@ def parameterize(
         if rule:
             item.kind, item.expr = "rule", rule.expr
         else:
-            _classify(item, calls, served)
+            _classify(item, calls, site_made)
         if item.kind == "fake" and item.uses == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
@@ -174,11 +178,17 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def _classify(item: Typed, calls: list[Call], served: Served) -> None:
+def _key_like(item: Typed) -> bool:
+    """Secret by its name (an API key, a token), not a password: maybe the site's own."""
+    field = item.field
+    named = SECRET_HEADER.match(field) or SECRET_FIELD.search(field)
+    return bool(named) and not PASSWORD_FIELD.search(field)
+
+
+def _classify(item: Typed, calls: list[Call], site_made: set[str]) -> None:
     field, value = item.field, item.value
     signing_up = _is_sign_up(calls[item.first_call])
-    secret_named = SECRET_HEADER.match(field) or SECRET_FIELD.search(field)
-    if secret_named and not PASSWORD_FIELD.search(field) and served(value, calls[item.first_call]):
+    if value in site_made:
         item.kind = ""  # a key the site hands every visitor (in a page or a script): its own
     elif CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
         item.kind, item.expr = "inline", "self.now_ms()" if len(value) == 13 else "self.now()"

@@ -233,7 +233,7 @@ def on_init(environment: Environment, folder: Path) -> None:
             lambda client_id, data: reports.__setitem__(client_id, data.get("replay", {}))
         )
         environment.events.quitting.add_listener(
-            lambda environment, **_: _log_summary(_merged(reports.values()))
+            lambda environment, **_: _log_summary(_merged(reports.values()), options)
         )
 
 
@@ -332,7 +332,7 @@ def on_test_start(environment: Environment, folder: Path) -> None:
 
 def on_test_stop(environment: Environment) -> None:
     if not isinstance(environment.runner, MasterRunner):
-        _log_summary(_local_counts(environment))
+        _log_summary(_local_counts(environment), environment.parsed_options)
 
 
 def _local_counts(environment: Environment) -> dict[str, list]:
@@ -366,7 +366,10 @@ def _merged(reports) -> dict[str, list]:
     return merged
 
 
-def _log_summary(counts: dict[str, list]) -> None:
+def _log_summary(counts: dict[str, list], options) -> None:
+    thinking = getattr(options, "think_scale", None) != 0 and not getattr(
+        options, "wait_time", None
+    )
     for name, (users, started, completed, missing) in counts.items():
         lost = ", ".join(f"{var} {n}" for var, n in sorted(missing.items()))
         logger.info(
@@ -377,7 +380,7 @@ def _log_summary(counts: dict[str, list]) -> None:
             started,
             completed,
             f"; missing extractions: {lost}" if lost else "",
-            NONE_COMPLETED if started and not completed else "",
+            NONE_COMPLETED if thinking and started and not completed else "",
         )
 
 
