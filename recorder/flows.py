@@ -128,6 +128,7 @@ def exchange(record: dict[str, Any]) -> Exchange:
         started=record["started"],
         duration_ms=record["duration_ms"],
         error=record.get("error", ""),
+        client=record.get("client", ""),
     )
 
 
@@ -148,6 +149,7 @@ def _well_typed(x: Exchange) -> Exchange:
         "started": (x.started, int | float),
         "duration_ms": (x.duration_ms, int | float),
         "error": (x.error, str),
+        "client": (x.client, str),
     }
     for name, (value, kind) in fields.items():
         if not isinstance(value, kind) or isinstance(value, bool):

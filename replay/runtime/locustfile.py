@@ -9,13 +9,14 @@ folder. Each recording becomes its own user class (pick them with --recordings o
 
 from locust import events
 
-from replay.runtime import users
+from replay.runtime import model_shape, users
 from replay.runtime.settings import recordings_folder
 
 RECORDINGS = recordings_folder().absolute()
 _USERS = users.recording_users(RECORDINGS)
 globals().update({user.__name__: user for user in _USERS})
-__all__ = [user.__name__ for user in _USERS]
+TrafficModel = model_shape.user_class()  # the users of --model; set aside without it
+__all__ = [*(user.__name__ for user in _USERS), "TrafficModel"]
 """The user classes: what `from replay.runtime.locustfile import *` hands a locustfile."""
 
 
@@ -26,14 +27,17 @@ def _add_arguments(parser):
 
 @events.init.add_listener
 def _init(environment, **_kwargs):
+    model_shape.on_init(environment)
     users.on_init(environment, RECORDINGS)
 
 
 @events.test_start.add_listener
 def _test_start(environment, **_kwargs):
     users.on_test_start(environment, RECORDINGS)
+    model_shape.on_test_start(environment)
 
 
 @events.test_stop.add_listener
 def _test_stop(environment, **_kwargs):
     users.on_test_stop(environment)
+    model_shape.on_test_stop(environment)
