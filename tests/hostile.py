@@ -80,6 +80,23 @@ def multipart_fields(n: int) -> Har:
     return har([entry(f"{HOST}/upload", "POST", body=body, mime="multipart/form-data; boundary=b")])
 
 
+def typed_values(n: int) -> Har:
+    """`n` different words typed in one field, each searched twice: `n` parameters of one name."""
+
+    def word(i: int) -> str:
+        letters = ""
+        while True:
+            i, r = divmod(i, 26)
+            letters += chr(ord("a") + r)
+            if not i:
+                return f"kettle{letters}"
+
+    entries = [
+        entry(f"{HOST}/search?q={word(i)}", second=i % 60) for i in range(n) for _ in range(2)
+    ]
+    return har(entries)
+
+
 def correlated_values(n: int) -> Har:
     """One response makes `n` tokens; one request sends them all back, in JSON and in a query."""
     tokens = [token(i) for i in range(n)]
@@ -150,6 +167,7 @@ SHAPES: dict[str, Callable[[int], Har]] = {
     "shared header values": shared_header_values,
     "multipart, unterminated": multipart_unterminated,
     "multipart, many fields": multipart_fields,
+    "one field, many typed values": typed_values,
     "correlated values in one request": correlated_values,
     "first-party subdomains": subdomains,
 }

@@ -25,6 +25,7 @@ SIZES = {
     "shared header values": 300,
     "multipart, unterminated": 4000,
     "multipart, many fields": 1000,
+    "one field, many typed values": 400,
     "correlated values in one request": 400,
     "first-party subdomains": 300,
 }
