@@ -49,6 +49,7 @@ SHAPES: dict[str, tuple[int, Callable[[int, Path], None]]] = {
             ("shared header values", 1_200),
             ("multipart, unterminated", 13_000),
             ("multipart, many fields", 12_000),
+            ("one field, many typed values", 1_400),
             ("correlated values in one request", 7_500),
             ("first-party subdomains", 2_600),
         )
