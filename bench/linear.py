@@ -56,6 +56,7 @@ SHAPES: dict[str, tuple[int, Callable[[int, Path], None]]] = {
             ("multipart, unterminated", 13_000),
             ("multipart, many fields", 12_000),
             ("one field, many typed values", 1_400),
+            ("e-mails in one request", 30_000),
             ("correlated values in one request", 7_500),
             ("first-party subdomains", 2_600),
         )

@@ -97,6 +97,12 @@ def typed_values(n: int) -> Har:
     return har(entries)
 
 
+def emails(n: int) -> Har:
+    """One request sending `n` e-mail addresses (an invitation list): each is classified."""
+    body = json.dumps({"invite": [{"email": f"user{i}@example.org"} for i in range(n)]})
+    return har([entry(f"{HOST}/api/invitations", "POST", body=body)])
+
+
 def correlated_values(n: int) -> Har:
     """One response makes `n` tokens; one request sends them all back, in JSON and in a query."""
     tokens = [token(i) for i in range(n)]
@@ -168,6 +174,7 @@ SHAPES: dict[str, Callable[[int], Har]] = {
     "multipart, unterminated": multipart_unterminated,
     "multipart, many fields": multipart_fields,
     "one field, many typed values": typed_values,
+    "e-mails in one request": emails,
     "correlated values in one request": correlated_values,
     "first-party subdomains": subdomains,
 }

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import unquote_plus, urlsplit
 
 from replay.convert.rules import NO_RULES, Rules
@@ -82,12 +83,14 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     names, last = {correlation.var for correlation in scenario.correlations}, {}
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
+    # Asked once per request: a body of thousands of e-mails would re-read itself for each.
+    sends_secret = cache(lambda index: _sent_with_secret(calls[index]))
     for item in typed.values():
         rule = rules.parameters.get(item.field)
         if rule:
             item.kind, item.expr = "rule", rule.expr
         else:
-            _classify(item, calls)
+            _classify(item, calls, sends_secret)
         if item.kind == "fake" and item.uses == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
@@ -162,7 +165,7 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def _classify(item: Typed, calls: list[Call]) -> None:
+def _classify(item: Typed, calls: list[Call], sends_secret: Callable[[int], bool]) -> None:
     field, value = item.field, item.value
     signing_up = _is_sign_up(calls[item.first_call])
     if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
@@ -181,11 +184,11 @@ def _classify(item: Typed, calls: list[Call]) -> None:
     elif EMAIL.match(value) or re.search(r"e-?mail", field, re.I):
         if signing_up:
             item.kind, item.expr = "unique", "self.unique.email()"
-        elif _sent_with_secret(calls[item.first_call]):
+        elif sends_secret(item.first_call):
             item.kind = "credential"
         else:
             item.kind, item.expr = "fake", "self.fake.email()"
-    elif IDENTITY_FIELD.match(field) and _sent_with_secret(calls[item.first_call]):
+    elif IDENTITY_FIELD.match(field) and sends_secret(item.first_call):
         if signing_up:
             item.kind, item.expr = "unique", "self.unique.user_name()"
         else:
