@@ -15,6 +15,7 @@ from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from replay.convert.correlate import RESERVED
+from replay.convert.literals import literal
 from replay.convert.scenario import (
     Parameter,
     Ref,
@@ -25,7 +26,7 @@ from replay.convert.scenario import (
     substitute_value,
 )
 from replay.convert.steps import HOST_REF
-from replay.names import identifier, numbered
+from replay.names import identifier
 
 NOT_HOST = r"(?![A-Za-z0-9.:@_-]|%3[aA])"
 """After an origin: anything that cannot continue its host name or port."""
@@ -60,7 +61,12 @@ def map_origins(scenario: Scenario) -> Scenario:
         if others:
             call.headers = [(k, substitute_value(v, in_header)) for k, v in call.headers]
     scenario.parameters += [
-        Parameter(ref.expr.removeprefix("self."), f'self.live_origin("{origin}")', "")
+        Parameter(
+            ref.expr.removeprefix("self."),
+            f"self.live_origin({literal(origin)})",
+            comment="",
+            kind="origin",
+        )
         for origin, ref in others.items()
         if ref.expr in used
     ]
@@ -77,7 +83,7 @@ def _origins(scenario: Scenario) -> dict[str, Ref]:
         if not isinstance(call.url, str) or "://" not in call.url:
             continue
         parts = urlsplit(call.url)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # never user:password@
         if origin not in origins:
             origins[origin] = Ref(f"self.{_name(parts.hostname or '', taken, last)}")
     return origins
@@ -87,10 +93,9 @@ def _name(hostname: str, taken: set[str], last: dict[str, int]) -> str:
     """`api_host` for api.example.com, `host_10_0_0_5` for an IP address."""
     try:
         ipaddress.ip_address(hostname)
-        base = identifier(f"host_{hostname}")
+        return identifier(f"host_{hostname}", taken=taken, last=last)
     except ValueError:
-        base = identifier(f"{hostname.split('.')[0]}_host")
-    return numbered(base, taken, last)
+        return identifier(f"{hostname.split('.')[0]}_host", taken=taken, last=last)
 
 
 def _in_query(url: Value, find: Callable[[str], Value]) -> Value:

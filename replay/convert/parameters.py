@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote_plus, urlsplit
 
-from replay.convert.rules import NO_RULES, Rules
+from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import Call, Parameter, Ref, Scenario, Text, Value
 from replay.names import identifier, numbered
 
@@ -97,10 +97,8 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             refs[item.value] = Ref(item.expr)
         elif item.kind:
             var = numbered(_var_for(item), names, last)
-            if item.kind in ("secret", "credential"):
-                item.expr = f'self.credential("{var}")'  # $REPLAY_<VAR>, or the CSV column
             refs[item.value] = Ref(f"self.{var}")
-            scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
+            scenario.parameters.append(_parameter(item, var, rule))
     if refs:
         for call in calls:
             call.url = _substitute_query(call.url, refs)
@@ -112,6 +110,15 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             ]
             call.substitute(_replacer(refs))
     return scenario
+
+
+def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
+    comment = _comment(item)
+    if rule:
+        return Parameter(var, rule.expr, comment, rule.kind, rule.credential)
+    if item.kind in ("secret", "credential"):  # $REPLAY_<VAR>, or the accounts column
+        return Parameter(var, f'self.credential("{var}")', comment, "credential", var)
+    return Parameter(var, item.expr, comment, "generated")
 
 
 def _typed_values(calls: list[Call]) -> dict[str, Typed]:

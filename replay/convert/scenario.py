@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from os.path import commonprefix
-from typing import Any
+from typing import Any, Literal
 
 from recorder.model import Exchange
 
@@ -116,6 +116,13 @@ class Step:
     """Seconds the user paused after this step, as recorded."""
 
 
+ParameterKind = Literal["credential", "generated", "data", "constant", "origin"]
+"""Where a parameter's value comes from at run time: `credential` from --accounts or
+$REPLAY_<NAME>, never from the recording; `generated` from Faker or a fresh unique value;
+`data` a CSV column; `constant` the text a rule gives; `origin` where a recorded host is in
+this run."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parameter:
     """A per-user value set in on_start, such as a Faker call or a secret."""
@@ -123,6 +130,9 @@ class Parameter:
     var: str
     expr: str
     comment: str
+    kind: ParameterKind
+    credential: str = ""
+    """The name a `credential` is looked up by (the accounts column, $REPLAY_<NAME>)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 from recorder.model import Exchange, Recording
 from replay.convert.filters import Filtered, is_document
 from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
+from replay.convert.titles import step_title
 from replay.names import identifier, url_template
 
 MANAGED_HEADERS = frozenset(
@@ -103,7 +104,7 @@ def _step(exchanges: list[Exchange], target: str) -> Step:
     path = urlsplit(first.request.url).path or "/"
     return Step(
         name=_step_name(first.request.method, path),
-        title=f"{first.request.method} {url_template(path)}",
+        title=step_title(exchanges),
         calls=[to_call(exchange, target) for exchange in exchanges],
     )
 
