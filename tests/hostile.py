@@ -128,11 +128,13 @@ def subdomains(n: int) -> Har:
 
 
 def deep_json(depth: int, where: str) -> Har:
-    """A JSON body nested `depth` levels deep, in the request or in the response."""
-    nested = '{"a":' * depth + '"x"' + "}" * depth
+    """A JSON body nested `depth` levels deep, in the request or in the response (whose
+    innermost value a later request sends back, so correlation reads it)."""
+    nested = '{"a":' * depth + f'"{token(1)}"' + "}" * depth
     if where == "request":
         return har([entry(f"{HOST}/api/deep", "POST", body=nested)])
-    return har([entry(f"{HOST}/api/deep", response=nested)])
+    sends = entry(f"{HOST}/api/next?id={token(1)}", second=1)
+    return har([entry(f"{HOST}/api/deep", response=nested), sends])
 
 
 def surrogate(where: str) -> Har:

@@ -95,7 +95,7 @@ def test_a_request_body_nested_past_the_limit_is_sent_as_recorded(tmp_path, capl
     code, _, output = convert_cli(hostile.deep_json(40, "request"), tmp_path, caplog)
     source = output.read_text(encoding="utf-8")
     assert code == 0 and "json=" not in source
-    assert '{"a":' * 40 in source.replace("\\", "")
+    assert '{"a":' * 40 in source.replace("\\", "")  # the recorded text, as sent
     code, _, output = convert_cli(hostile.deep_json(10, "request"), tmp_path, caplog)
     assert code == 0 and "json=" in output.read_text(encoding="utf-8")
 
