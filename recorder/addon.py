@@ -232,11 +232,18 @@ def flow_record(
         "response": None,
         "error": flow.error.msg if flow.error else "",
         "websocket": flow.websocket is not None,
+        "client": _client_address(flow),
     }
     if response:
         resp, _ = _message_record(response, redact, extra_headers)
         record["response"] = {"status": response.status_code, "reason": response.reason} | resp
     return record
+
+
+def _client_address(flow: http.HTTPFlow) -> str:
+    """Who sent the request, so a capture of many users splits into sessions."""
+    peer = flow.client_conn.peername
+    return str(peer[0]) if peer else ""
 
 
 def message_record(flow: http.HTTPFlow, message: WebSocketMessage, redact: bool = True) -> Record:
@@ -265,10 +272,13 @@ class CaptureFile:
     next one).
     """
 
-    def __init__(self, path: Path, redacted: bool, fsync: bool) -> None:
+    def __init__(self, path: Path, redacted: bool, fsync: bool, rotate_bytes: int = 0) -> None:
         self.path = path
         self.redacted = redacted
         self.fsync = fsync
+        self.rotate_bytes = rotate_bytes
+        """Past this size the next flow starts the next file: NAME.1.jsonl, NAME.2.jsonl, ..."""
+        self.size = 0
         self.fd: int | None = None
         self.failing = False
         self.fresh_line = False
@@ -279,7 +289,7 @@ class CaptureFile:
         line."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        size = os.fstat(self.fd).st_size
+        size = self.size = os.fstat(self.fd).st_size
         if size == 0:
             self.fresh_line = False
             self._write(header_record(self.redacted))
@@ -301,6 +311,9 @@ class CaptureFile:
         if self.failing:
             logging.warning(f"capture: writing {self.path} again; {self.lost} flows were lost.")
             self.failing, self.lost = False, 0
+        if self.rotate_bytes and self.size >= self.rotate_bytes:
+            self.close()
+            self.path = rotated(self.path)
 
     def fail(self, e: OSError) -> None:
         if not self.failing:
@@ -319,6 +332,7 @@ class CaptureFile:
         while view:
             view = view[os.write(self.fd, view) :]
         self.fresh_line = False
+        self.size += len(data)
         if self.fsync:
             os.fsync(self.fd)
 
@@ -328,7 +342,15 @@ class CaptureFile:
             self.fd = None
 
 
-def open_capture(path: Path, redacted: bool, fsync: bool) -> CaptureFile:
+def rotated(path: Path) -> Path:
+    """The file after `path`: NAME.jsonl → NAME.1.jsonl → NAME.2.jsonl."""
+    stem, _, number = path.stem.rpartition(".")
+    if not (stem and number.isdigit()):
+        stem, number = path.stem, "0"
+    return path.with_name(f"{stem}.{int(number) + 1}{path.suffix}")
+
+
+def open_capture(path: Path, redacted: bool, fsync: bool, rotate_bytes: int = 0) -> CaptureFile:
     """Open `path` for capturing, or say in one line why not.
 
     A path that fails here stops mitmdump before anyone browses through it; failures later
@@ -338,7 +360,7 @@ def open_capture(path: Path, redacted: bool, fsync: bool) -> CaptureFile:
         raise exceptions.OptionsError(
             f"capture_file: {path} exists and is not a capture file; refusing to append to it"
         )
-    file = CaptureFile(path, redacted, fsync)
+    file = CaptureFile(path, redacted, fsync, rotate_bytes)
     try:
         file.open()
     except OSError as e:
@@ -414,6 +436,12 @@ class Capture:
         loader.add_option(
             "capture_fsync", bool, False, "fsync after every flow (survives power loss, slower)."
         )
+        loader.add_option(
+            "capture_rotate_mb",
+            int,
+            0,
+            "Past this many MB, continue in the next file (NAME.1.jsonl, ...); 0: one file.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "capture_filter" in updated:
@@ -426,13 +454,16 @@ class Capture:
             self.hosts = tuple(h.lower().strip(".") for h in ctx.options.capture_hosts)
         if "capture_redact_headers" in updated:
             self.extra_headers = frozenset(h.lower() for h in ctx.options.capture_redact_headers)
-        if updated & {"capture_file", "capture_redact", "capture_fsync"}:
+        if ctx.options.capture_rotate_mb < 0:
+            raise exceptions.OptionsError("capture_rotate_mb: a number of MB, or 0 for one file")
+        if updated & {"capture_file", "capture_redact", "capture_fsync", "capture_rotate_mb"}:
             self.done()
             if ctx.options.capture_file:
                 self.file = open_capture(
                     Path(ctx.options.capture_file).expanduser(),
                     ctx.options.capture_redact,
                     ctx.options.capture_fsync,
+                    ctx.options.capture_rotate_mb * 1024 * 1024,
                 )
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:

@@ -246,7 +246,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     url = request.get("url")
     if not isinstance(url, str) or not url.lower().startswith(HTTP_SCHEMES):
         return None, "not HTTP (websocket, data: or browser-internal URL)"
-    if not _valid_url(url):
+    if not valid_url(url):
         return None, "invalid URL (no host, bad port or control characters)"
     if entry.get("_webSocketMessages") or _header_value(request, "upgrade") == "websocket":
         return None, "websocket"
@@ -286,7 +286,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     )
 
 
-def _valid_url(url: str) -> bool:
+def valid_url(url: str) -> bool:
+    """An http(s) URL with a host, a port in range and no control characters."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError on a port out of range)

@@ -79,6 +79,8 @@ class Exchange:
     """Chrome's `_resourceType` where the source has it (document, xhr, fetch, script...)."""
     error: str = ""
     """Why the exchange failed (aborted, connection error) if it did."""
+    client: str = ""
+    """The client's address where the source has it (a proxy capture, an access log)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,6 @@ SESSION_NAMES = frozenset(
 """Attributes a RecordedSession has (a test holds this list to the class): a variable or a
 step of that name would replace them."""
 TAKEN = MODULE_NAMES | SESSION_NAMES | frozenset(dir(builtins)) | frozenset(keyword.kwlist)
-STYLES = ("snake", "upper", "camel")
 
 
 def url_template(path: str) -> str:

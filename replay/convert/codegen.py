@@ -252,6 +252,10 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     if call.location is not None:
         location = _without_userinfo(call.location)
         items.append(Pair(Code("location"), "=", Code(literal(location))))
+    if call.returns == "items" or (
+        call.returns and not any(e.source == "json" for e in call.extractions)
+    ):  # a JSON value read from the body checks it already
+        items.append(Pair(Code("returns"), "=", Code(literal(call.returns))))
     if call.extractions:
         items.append(Pair(Code("save"), "=", _save(call.extractions)))
     return Collection(f"self.{method if known else 'request'}(", ")", items)

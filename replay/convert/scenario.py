@@ -83,6 +83,8 @@ class Call:
     """Statistics name (the URL template) when it differs from the URL."""
     location: Value | None = None
     """The recorded redirect target, checked at run time."""
+    returns: str | None = None
+    """What the recorded body was, checked at run time: "json", or "items" (a non-empty list)."""
     extractions: list[Extraction] = field(default_factory=list)
     exchange: Exchange | None = field(default=None, repr=False, compare=False)
 

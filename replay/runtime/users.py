@@ -24,6 +24,7 @@ from collections import Counter
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import gevent
 from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser
 from locust.contrib.fasthttp import insecure_ssl_context_factory
@@ -172,6 +173,11 @@ def _sessions(user: type) -> list[type[RecordedSession]]:
 
 def on_init(environment: Environment, folder: Path) -> None:
     """Profile, selection, and on the master or a standalone run, the checked set-up."""
+    # gevent's loop keeps the time of its last turn, and it has not turned while the
+    # locustfile and the recordings were imported: a --run-time timer Locust starts next
+    # would count from before the import, and a slow import (a big recording, a busy
+    # machine) would end the run at once.
+    gevent.get_hub().loop.update_now()
     options = environment.parsed_options
     if options is None:  # Locust driven as a library: nothing of ours to apply
         return
