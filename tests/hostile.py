@@ -156,6 +156,10 @@ def surrogate(where: str) -> Har:
         item["request"]["url"] = f"{HOST}/p{lone}?q{lone}=v{lone}"
     elif where == "json":
         item["request"]["postData"] = {"mimeType": "application/json", "text": '{"k\\ud800": 1}'}
+    elif where == "correlated token":
+        made = {"token": f"{token(1)}{lone}"}
+        item = entry(f"{HOST}/api/next", "POST", body=json.dumps(made), second=1)
+        return har([entry(f"{HOST}/api/token", response=json.dumps(made)), item])
     return har([item])
 
 
@@ -169,7 +173,15 @@ def minimal_entries(n: int) -> Har:
     return har(entries)
 
 
-SURROGATE_PLACES = ("form name", "form value", "form text", "header", "url", "json")
+SURROGATE_PLACES = (
+    "form name",
+    "form value",
+    "form text",
+    "header",
+    "url",
+    "json",
+    "correlated token",
+)
 
 SHAPES: dict[str, Callable[[int], Har]] = {
     "shared header values": shared_header_values,
