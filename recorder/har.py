@@ -183,7 +183,8 @@ class _LogReader:
 
     def _skip(self) -> None:
         while True:
-            self.position = self.WHITESPACE.match(self.text, self.position).end()
+            # WHITESPACE matches the empty string too, so there is always a match.
+            self.position = self.WHITESPACE.match(self.text, self.position).end()  # type: ignore[union-attr]
             if self.position < len(self.text) or not self._read_more():
                 return
 
@@ -256,7 +257,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     body, mime, declared = _request_body(request)
     status = response.get("status")
     status = status if type(status) is int else _int(status)
-    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    content = response.get("content")
+    content = content if isinstance(content, dict) else {}
     return (
         Exchange(
             request=Request(

@@ -13,6 +13,7 @@ ID_SEGMENT = re.compile(
       | [0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}  # uuid
       | [0-9a-f]{8,}                                    # hex hash or object id
       | (?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}  # opaque token
+      | eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+                # JWT
     )$""",
     re.VERBOSE | re.IGNORECASE,
 )

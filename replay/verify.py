@@ -165,10 +165,9 @@ def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, cap
             if row.recorded is not None and row.live is not None:
                 row.shape, row.notes = shape_differences(row.recorded, row.live)
     findings = _uncorrelated(rows, capture, session.recorded_host) if capture is not None else []
+    absolute = (urlsplit(row.url) for row in rows if row.url[:1] != "/")
     other_hosts = {
-        urlsplit(row.url).hostname
-        for row in rows
-        if row.url[:1] != "/" and urlsplit(row.url).netloc != urlsplit(host).netloc
+        url.hostname for url in absolute if url.hostname and url.netloc != urlsplit(host).netloc
     }
     return Report(session.__name__, rows, not_run, findings, other_hosts)
 
@@ -289,7 +288,8 @@ def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Find
     paired = [row for row in rows if row.exchange is not None]
     if not paired:
         return []
-    scenario = build_scenario(capture, Filtered([row.exchange for row in paired], target))
+    exchanges = [row.exchange for row in paired if row.exchange is not None]
+    scenario = build_scenario(capture, Filtered(exchanges, target))
     calls = list(restore_redacted(scenario).calls)
     found: list[tuple[int, Finding]] = []
     names: set[str] = set()

@@ -158,15 +158,22 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         _find_sources(calls, candidates)
     for rule in rules.extract:
         _apply_rule(rule, candidates.get(rule.value), calls)
-    correlated = _whole(
-        [c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)]
-    )
-    correlated.sort(key=lambda c: (c.source.call, c.first_sent))
+    correlated = [
+        (c, c.source)
+        for c in _whole(
+            [
+                c
+                for c in candidates.values()
+                if c.source is not None and any(s.primary for s in c.sinks)
+            ]
+        )
+        if c.source is not None  # as above: for the type checker
+    ]
+    correlated.sort(key=lambda pair: (pair[1].call, pair[0].first_sent))
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
-    for candidate in correlated:
-        source = candidate.source
+    for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
         if not source.from_rule and (var in rules.ignore or candidate.value in rules.ignore):
@@ -177,7 +184,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
             substitutions.setdefault(sink.call, []).append((candidate, ref))
-        _check_redirects(calls, candidate, var)
+        _check_redirects(calls, candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -212,10 +219,10 @@ def _whole(correlated: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def _check_redirects(calls: list[Call], candidate: Candidate, var: str) -> None:
+def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:
     """A redirect check never holds the recorded value: the response it is read from expects
-    a `[var]` segment there (any one segment), a later one expects the variable."""
-    first = candidate.source.call
+    a `[var]` segment there (any one segment), a later one expects the variable: `first` is
+    the call whose response the value is read from."""
     for index in range(first, candidate.sinks[-1].call + 1):
         call = calls[index]
         if call.location is None or call.exchange is None:
@@ -310,9 +317,9 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
     for segment in parts.path.split("/"):
         if segment:
             yield unquote(segment), f"path segment of {request}", True
-    for name, value in parse_qsl(parts.query, keep_blank_values=False):
-        yield value, f"query {name} of {request}", server_named(name)
-        yield from ((t, f"query {name}", False) for t in _tokens(value) if t != value)
+    for name, text in parse_qsl(parts.query, keep_blank_values=False):
+        yield text, f"query {name} of {request}", server_named(name)
+        yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
             bare = AUTH_SCHEME.sub("", value)
@@ -404,10 +411,8 @@ def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call
 
 
 def _holds(call: Call, value: str) -> bool:
-    response = call.exchange.response if call.exchange else None
-    return bool(response) and (
-        value.encode() in response.body or any(value in v for _, v in response.headers)
-    )
+    response = call.exchange.response
+    return value.encode() in response.body or any(value in v for _, v in response.headers)
 
 
 def _reads(rule: ExtractRule, call: Call) -> str | None:
@@ -443,8 +448,6 @@ def _made_values(
     Numbers of `plain` are looked for only in server-named places (a redirect's path segment,
     an HTML link's path segment or a `value=` attribute)."""
     exchange = call.exchange
-    if exchange is None:
-        return
     response = exchange.response
     what = f"{call.method} {url_template(urlsplit(exchange.request.url).path)}"
     for name, value in response.headers:
@@ -789,7 +792,11 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     if refs:
         call.substitute(substitute_all(refs))
     for from_rule, named in ((False, server_named), (True, _anywhere)):
-        plain = {c.value: r for c, r in pairs if c.trivial and c.source.from_rule is from_rule}
+        plain = {
+            c.value: r
+            for c, r in pairs
+            if c.trivial and c.source is not None and c.source.from_rule is from_rule
+        }
         if plain:
             _substitute_plain(call, plain, named)
     if isinstance(call.url, Text):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from recorder.model import Exchange, Recording
+from recorder.sensitive import has_shape, secret_header
 from replay.convert.filters import Filtered, is_document
 from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
 from replay.convert.titles import step_title
@@ -141,8 +142,8 @@ def to_call(exchange: Exchange, target: str) -> Call:
     location = response.header("location")
     if location and location.startswith(target):
         location = location[len(target) :] or "/"
-    if location:
-        location = _template(location.split("?", 1)[0])  # queries carry tokens
+    if location:  # the check is on the path; queries and fragments carry tokens
+        location = _template(re.split(r"[?#]", location, maxsplit=1)[0])
     return Call(
         method=request.method,
         url=url,
@@ -200,7 +201,7 @@ def _body(exchange: Exchange) -> Body | None:
         if value is not None and _depth(value) <= JSON_DEPTH:
             return Body("json", value=value)
     if "x-www-form-urlencoded" in mime and _is_form(text):
-        return Body("form", fields=parse_qsl(text, keep_blank_values=True))
+        return Body("form", fields=list(parse_qsl(text, keep_blank_values=True)))
     return Body("text", text=text)
 
 
@@ -224,11 +225,16 @@ def _is_form(text: str) -> bool:
 
 
 def _hoist_default_headers(scenario: Scenario) -> None:
-    """Headers every request sends alike become the user's defaults, written once."""
+    """Headers every request sends alike become the user's defaults, written once; a secret
+    (an API key) stays with the requests, where it becomes a credential."""
     calls = list(scenario.calls)
     if len(calls) < 2:
         return
-    common = {(k.lower(), v) for k, v in calls[0].headers if isinstance(v, str)}
+    common = {
+        (k.lower(), v)
+        for k, v in calls[0].headers
+        if isinstance(v, str) and not secret_header(k) and not has_shape(v)
+    }
     for call in calls[1:]:
         common &= {(k.lower(), v) for k, v in call.headers}
     if not common:

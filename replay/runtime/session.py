@@ -8,17 +8,17 @@ step is done, or a step fails, the user starts over as a new visitor.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import logging
 import re
-import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 from urllib.parse import quote, urlsplit
 
 import locust
@@ -140,7 +140,7 @@ class Extractor:
         self.description = description
         self.read = read
 
-    def __call__(self, session: RecordedSession, response) -> Any:
+    def __call__(self, session: RecordedSession | None, response) -> Any:
         try:
             return self.read(session, response)
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -239,7 +239,7 @@ class RecordedSession(SequentialTaskSet):
         if plan is None or plan.environment is not user.environment:
             plan = cls.prepare(user.environment)
         self._plan = plan
-        self._http = user.client
+        self._http = self.client
         self.step = ""
         self._pause = 0.0
         self._options = user.environment.parsed_options
@@ -255,7 +255,7 @@ class RecordedSession(SequentialTaskSet):
             self._steps = iter(plan.first)
         else:
             # Same visitor again: its cookies, data and extracted values, no new on_start data.
-            self.on_start = _keep_identity
+            self.on_start = _keep_identity  # type: ignore[method-assign]
             self._steps = iter(plan.repeat)
         if plan.keeps_identity:
             self._internal = {*vars(self), "_internal"}
@@ -280,7 +280,8 @@ class RecordedSession(SequentialTaskSet):
             return default if given is None else given
 
         wait = parse_wait_time(choose("wait_time", "recorded"))
-        steps = {step.__name__: step for step in cls.tasks}
+        tasks = cast("list[Callable]", cls.tasks)  # a recording's tasks are its step methods
+        steps = {step.__name__: step for step in tasks}
         once = _step_names(settings.on_start, steps, cls, "on_start")
         stop = _step_names(
             settings.on_stop
@@ -290,7 +291,7 @@ class RecordedSession(SequentialTaskSet):
             cls,
             "on_stop",
         )
-        first = tuple(step for step in cls.tasks if step.__name__ not in stop)
+        first = tuple(step for step in tasks if step.__name__ not in stop)
         repeat = tuple(step for step in first if step.__name__ not in once)
         if not repeat:
             raise SettingsError(f"{cls.__name__}: on_start and on_stop leave no step to repeat")
@@ -516,7 +517,7 @@ class RecordedSession(SequentialTaskSet):
         k6's SharedArray)."""
         try:
             folder = getattr(self._options, "data_dir", None)
-            folder = folder or Path(sys.modules[type(self).__module__].__file__).parent
+            folder = folder or Path(inspect.getfile(type(self))).parent
             path = str(Path(folder) / file)
             row = _rows(path, self.user.environment).cycle() if shared else self._own_row(path)
             if column not in row:
