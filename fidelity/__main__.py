@@ -6,6 +6,7 @@ machine and the date, to fidelity/RESULTS.md (a --quick or --only run: fidelity/
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import platform
 import secrets
@@ -92,8 +93,7 @@ def run_app(app: App, *, quick: bool) -> list[Row]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     accounts = [
-        {"username": f"loadtester{i:02d}", "password": f"Pw-{secrets.token_hex(8)}"}
-        for i in range(ACCOUNTS)
+        account(f"loadtester{i:02d}", f"Pw-{secrets.token_hex(8)}") for i in range(ACCOUNTS)
     ]
     accounts_csv = harness.write_accounts(folder / "accounts.csv", accounts)
     server = None
@@ -113,6 +113,13 @@ def run_app(app: App, *, quick: bool) -> list[Row]:
             server.stop()
         shutil.rmtree(data, ignore_errors=True)
     return rows
+
+
+def account(username: str, password: str) -> dict[str, str]:
+    """A row of the accounts CSV. `authorization` holds the same account as an HTTP Basic
+    header: what a recording whose requests carry one asks for (named in RESULTS.md)."""
+    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"username": username, "password": password, "authorization": f"Basic {basic}"}
 
 
 def run_flow(

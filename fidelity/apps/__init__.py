@@ -52,6 +52,6 @@ class App(Protocol):
 
 
 def apps() -> dict[str, App]:
-    from fidelity.apps import django_admin
+    from fidelity.apps import django_admin, kinto, node_red
 
-    return {app.name: app for app in (django_admin.APP,)}
+    return {app.name: app for app in (django_admin.APP, kinto.APP, node_red.APP)}
