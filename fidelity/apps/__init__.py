@@ -52,6 +52,7 @@ class App(Protocol):
 
 
 def apps() -> dict[str, App]:
-    from fidelity.apps import django_admin, kinto, node_red
+    from fidelity.apps import django_admin, flask_appbuilder, kinto, node_red, wagtail
 
-    return {app.name: app for app in (django_admin.APP, kinto.APP, node_red.APP)}
+    every = (django_admin, wagtail, flask_appbuilder, kinto, node_red)
+    return {module.APP.name: module.APP for module in every}
