@@ -23,7 +23,7 @@ from fidelity import harness
 from fidelity.apps import App, Flow, apps
 from fidelity.harness import HarnessError, Load, Outcome, Server
 
-OUT = harness.ROOT / "fidelity" / "out"
+OUT = Path(os.environ.get("FIDELITY_OUT") or harness.ROOT / "fidelity" / "out")
 RESULTS = harness.ROOT / "fidelity" / "RESULTS.md"
 ACCOUNTS = 24
 """Rows of the accounts CSV: the 20 load users each take their own, the recordings the first."""
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     target = OUT / "RESULTS-quick.md" if partial else RESULTS
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report(rows, known, names, time.monotonic() - started))
-    print(f"fidelity: written to {target.relative_to(harness.ROOT)}", file=sys.stderr)
+    print(f"fidelity: written to {_rel(target)}", file=sys.stderr)
     return 0 if all(passed(row) for row in rows) else 1
 
 
@@ -88,7 +88,6 @@ def run_app(app: App, *, quick: bool) -> list[Row]:
     """Install and start `app`, run each flow from each source, stop it."""
     sources = SOURCES[:1] if quick else SOURCES
     rows = [Row(app.name, flow.name, source) for flow in app.flows for source in sources]
-    data = Path(tempfile.mkdtemp(prefix=f"fidelity-{app.name}-"))
     folder = OUT / app.name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -96,9 +95,15 @@ def run_app(app: App, *, quick: bool) -> list[Row]:
         account(f"loadtester{i:02d}", f"Pw-{secrets.token_hex(8)}") for i in range(ACCOUNTS)
     ]
     accounts_csv = harness.write_accounts(folder / "accounts.csv", accounts)
-    server = None
     try:
         app.install()
+    except HarnessError as e:
+        for row in rows:
+            row.add("not installed", str(e))
+        return rows
+    data = Path(tempfile.mkdtemp(prefix=f"fidelity-{app.name}-"))
+    server = None
+    try:
         harness.step(f"starting {app.name} {app.version}")
         server = app.start(data, accounts)
         for row in rows:
@@ -191,6 +196,10 @@ def run_flow(
             "--csv",
             str(prefix),
             "--only-summary",
+            # Users finish the step they are in when time is up, so every request that reached
+            # the app is in the statistics the app-state check compares with.
+            "--stop-timeout",
+            "30",
         ],
         work / "load.log",
         timeout=240,

@@ -72,13 +72,13 @@ class FlaskAppBuilder:
         return start(command, port=port, ready="/login/", log=data / "server.log", cwd=data)
 
     def state(self, server: Server, flow: Flow) -> State:
-        """Users other than the seeded accounts; edited ones were changed after they were made."""
+        """Users other than the seeded accounts; edited ones are inactive (the edit unticks it)."""
         with sqlite3.connect(self.database) as db:
-            rows = db.execute("SELECT id, username, last_name FROM ab_user").fetchall()
-        made = [(str(id_), last) for id_, username, last in rows if username not in self.seeded]
+            rows = db.execute("SELECT id, username, active FROM ab_user").fetchall()
+        made = [(str(id_), active) for id_, username, active in rows if username not in self.seeded]
         return State(
             objects=frozenset(id_ for id_, _ in made),
-            edited=frozenset(id_ for id_, last in made if last != "Pending"),
+            edited=frozenset(id_ for id_, active in made if not active),
         )
 
 

@@ -1,5 +1,5 @@
 """Flask-AppBuilder, as an administrator would: log in, add a user with a role, edit their
-last name, delete them from the list, log out."""
+last name and deactivate them, delete them from the list, log out."""
 
 import os
 from urllib.parse import urljoin
@@ -24,6 +24,7 @@ def run(page):
     page.goto(urljoin(page.url, "/users/list/"))
     page.click(f"tr:has-text('kjohnson{tag}') a[href*='/users/edit/']")
     page.fill("#last_name", "Johnson")
+    page.uncheck("#active")
     page.click("button[type=submit]")
     page.wait_for_url("**/users/list/**")
     page.click(f"tr:has-text('kjohnson{tag}') .confirm")  # the trash icon asks first
