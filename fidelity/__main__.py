@@ -195,7 +195,8 @@ def run_flow(
             str(accounts),
             "--csv",
             str(prefix),
-            "--only-summary",
+            "--json-file",
+            str(prefix),
             # Users finish the step they are in when time is up, so every request that reached
             # the app is in the statistics the app-state check compares with.
             "--stop-timeout",

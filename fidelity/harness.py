@@ -8,6 +8,7 @@ on Ctrl-C (`stop_all`).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import runpy
@@ -296,17 +297,17 @@ class Load:
 
 
 def read_load(prefix: Path) -> Load:
+    """Counts from `--json-file PREFIX` (written once every user has stopped; the `--csv`
+    statistics are written earlier and miss the last requests), failure texts from the CSV."""
     load = Load()
-    stats = Path(f"{prefix}_stats.csv")
+    stats = Path(f"{prefix}.json")
     if not stats.exists():
         return load
-    with stats.open(newline="") as f:
-        for row in csv.DictReader(f):
-            count, failed = int(row["Request Count"]), int(row["Failure Count"])
-            if row["Name"] == "Aggregated":
-                load.requests, load.failures = count, failed
-            else:
-                load.by_name[(row["Type"], row["Name"])] = (count, failed)
+    for entry in json.loads(stats.read_text()):
+        count, failed = entry["num_requests"], entry["num_failures"]
+        load.by_name[(entry["method"], entry["name"])] = (count, failed)
+        load.requests += count
+        load.failures += failed
     failures = Path(f"{prefix}_failures.csv")
     if failures.exists():
         with failures.open(newline="") as f:
