@@ -3,6 +3,7 @@
 bench/run            # the full set, about 15 minutes; rewrites bench/RESULTS.md
 bench/run --quick    # fewer and shorter rounds, a few minutes; bench/out/RESULTS-quick.md
 bench/run --only conversion,recorder
+bench/run --only linear   # hostile captures at n and 4n, a few minutes
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 
 from bench.common import BENCH, OUT, Processes, machine, table
 from bench.conversion import conversion
+from bench.linear import linear
 from bench.recorder import recorder
 from bench.target import start_nginx
 from bench.throughput import Timing, distributed, replay_throughput
 
-MEASURES = ("throughput", "conversion", "recorder", "distributed")
+MEASURES = ("throughput", "conversion", "recorder", "distributed", "linear")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
                     distributed(processes, target, plan.distributed_rounds, timing, say),
                 )
             )
+        if "linear" in only:
+            say("5. near-linear conversion")
+            sections.append(("5. Near-linear conversion", linear(say, runs=2 if args.quick else 3)))
     elapsed = time.monotonic() - started
     facts = [
         *machine(),

@@ -130,14 +130,10 @@ def _redact_multipart(body: bytes, content_type: str) -> bytes:
     parts = body.split(delimiter)
     for i, part in enumerate(parts):
         head, sep, content = part.partition(b"\r\n\r\n")
+        if not sep or b"filename=" in head or not content.strip():
+            continue  # cheap tests first: a body can be made of a million empty parts
         name = re.search(rb'\bname="([^"]*)"', head)
-        if (
-            sep
-            and name
-            and b"filename=" not in head
-            and content.strip()
-            and SECRET_FIELD.search(name[1].decode("latin-1"))
-        ):
+        if name and SECRET_FIELD.search(name[1].decode("latin-1")):
             parts[i] = head + sep + REDACTED.encode() + b"\r\n"
     return delimiter.join(parts)
 
@@ -155,9 +151,11 @@ def redact_body(body: bytes, content_type: str) -> bytes:
     if "json" in mime or body.lstrip()[:1] in (b"{", b"["):
         try:
             document = json.loads(body)
+            redacted, changed = _redact_json_value(document)
         except ValueError:
             return body
-        redacted, changed = _redact_json_value(document)
+        except RecursionError:  # nested too deep to look into: none of it reaches the disk
+            return REDACTED.encode()
         if changed:
             return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
     return body

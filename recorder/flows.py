@@ -13,28 +13,9 @@ from typing import Any
 
 from mitmproxy import exceptions, http, io
 
+from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
 from recorder.model import CaptureError, Exchange, Recording, Request, Response
-
-BOM = b"\xef\xbb\xbf"
-
-
-def sniff(path: str | Path) -> str:
-    """ "har", "capture" or "mitm", from the first bytes of the file."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).removeprefix(BOM).lstrip()
-    except OSError as e:
-        raise CaptureError(f"cannot read {path}: {e.strerror}") from e
-    if not head.startswith(b"{"):
-        return "mitm"
-    try:
-        first = json.loads(head.split(b"\n", 1)[0])
-    except ValueError:
-        first = None
-    if isinstance(first, dict) and first.get("format") == FORMAT:
-        return "capture"
-    return "har" if b'"log"' in head else "mitm"
 
 
 def read_capture(path: str | Path) -> Recording:
@@ -176,6 +157,8 @@ def _well_typed(x: Exchange) -> Exchange:
             raise TypeError(f"header {name!r} is not a pair of strings")
     if not 0 <= x.started < 1e11:
         raise ValueError(f"started {x.started} is not a time")
+    if not 0 <= x.duration_ms < 1e11:  # JSON's NaN and Infinity fail here too
+        raise ValueError(f"duration_ms {x.duration_ms} is not a duration")
     return x
 
 

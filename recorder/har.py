@@ -326,8 +326,10 @@ def _request_body(request: dict) -> tuple[bytes, str, int]:
         return text.encode("utf-8", "surrogatepass"), mime, declared
     params = _dicts(post.get("params"))
     if params and "multipart" not in mime:
+        # A lone surrogate (valid in JSON, not in UTF-8) is kept as its bytes, as in a text body.
         encoded = "&".join(
-            f"{quote_plus(str(p.get('name', '')))}={quote_plus(str(p.get('value', '')))}"
+            f"{quote_plus(str(p.get('name', '')), errors='surrogatepass')}="
+            f"{quote_plus(str(p.get('value', '')), errors='surrogatepass')}"
             for p in params
         )
         return encoded.encode(), mime or "application/x-www-form-urlencoded", declared

@@ -13,9 +13,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from recorder.model import CaptureError, Recording
+import recorder
+from recorder.model import CaptureError
 from replay import convert as pipeline
-from replay.convert.rules import NO_RULES, Rules, RulesError, parse_rules, rules_path
+from replay.convert.rules import (
+    RulesError,
+    add_extract_rules,
+    extract_rule_text,
+    read_rules,
+    rules_path,
+)
 from replay.runtime.settings import SettingsError, add_replay_arguments
 
 logger = logging.getLogger("replay")
@@ -129,7 +136,7 @@ def convert_command(args: argparse.Namespace) -> int:
 
 
 def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
-    recording = read_capture(capture)
+    recording = recorder.read(capture)
     options = pipeline.Options(
         name=args.name or "",
         host=args.host,
@@ -146,46 +153,6 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
     for line in pipeline.summary(recording, result, output):
         logger.info("%s", line)
     return 0
-
-
-def read_rules(output: Path) -> Rules:
-    """The rules beside the recording, else `[tool.replay]` of ./pyproject.toml, else none."""
-    for path in (rules_path(output), Path("pyproject.toml")):
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if path.name != "pyproject.toml" or "[tool.replay" in text:
-                logger.info("rules from %s", path)
-                return parse_rules(text, str(path))
-    return NO_RULES
-
-
-def read_capture(path: Path) -> Recording:
-    """Any supported capture format, by content rather than by extension."""
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory, not a capture file")
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if not path.is_file():  # a FIFO or a device would block or never end
-        raise UserError(f"{path}: not a regular file")
-    try:
-        with path.open("rb") as f:
-            head = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
-    except OSError as e:
-        raise UserError(f"{path}: cannot read: {e.strerror or e}") from None
-    if not head:
-        raise UserError(f"{path}: empty file, not a capture")
-    from recorder import flows, har
-
-    readers = {"har": har.read_har, "capture": flows.read_capture, "mitm": flows.read_mitm_flows}
-    try:
-        kind = flows.sniff(path)
-        if kind == "mitm" and head[:1] in (b"{", b"["):  # JSON: a HAR gone wrong, not flows
-            kind = "har"
-        elif kind == "mitm" and not head[:1].isdigit():  # flow files start with a length
-            raise UserError(f"{path}: not a HAR file, a capture or a mitmproxy flow file")
-        return readers[kind](path)
-    except RecursionError:
-        raise UserError(f"{path}: not a capture file (nested too deeply)") from None
 
 
 def record_command(args: argparse.Namespace) -> int:
@@ -287,7 +254,7 @@ def verify_command(args: argparse.Namespace) -> int:
             raise UserError(f"{args.recording}: expected one recording, found {len(sessions)}")
         session = sessions[0]
         capture_path = _capture_of(session, args)
-        capture = read_capture(capture_path) if capture_path else None
+        capture = recorder.read(capture_path) if capture_path else None
         try:
             report = verify.verify(session, args, capture)
         except SettingsError as e:
@@ -300,11 +267,11 @@ def verify_command(args: argparse.Namespace) -> int:
         rules = rules_path(args.recording)
         if not (args.fix and report.findings and capture_path):
             for finding in report.findings:
-                logger.info("suggested rule for %s:\n%s", rules, verify.rule_text(finding))
+                logger.info("suggested rule for %s:\n%s", rules, extract_rule_text(finding.rule))
             if report.findings:
                 logger.info("replay verify --fix writes it and converts the capture again")
             return 1
-        written = verify.write_rules(rules, report.findings)
+        written = add_extract_rules(rules, [f.rule for f in report.findings])
         logger.info("fix: %s written to %s", ", ".join(written) or "no new rule", rules)
         convert = argparse.Namespace(
             name=session.__name__,

@@ -27,6 +27,7 @@ from recorder.model import Exchange, Recording
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered
 from replay.convert.redaction import restore_redacted
+from replay.convert.rules import ExtractRule
 from replay.convert.scenario import Extraction
 from replay.convert.steps import build_scenario
 from replay.names import url_template
@@ -108,7 +109,8 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return not self.problem and not self.shape
+        """Sent, answered as recorded and shaped as recorded."""
+        return self.done and not self.problem and not self.shape
 
 
 @dataclass(slots=True)
@@ -121,6 +123,11 @@ class Finding:
     note: str
     source: str
     path: str
+
+    @property
+    def rule(self) -> ExtractRule:
+        """The rule that extracts this value from the live response."""
+        return ExtractRule(self.var, self.recorded, self.source, self.path)
 
 
 @dataclass(slots=True)
@@ -172,8 +179,15 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
 
     class Verified(session):
         def request(self, method, url, *, name=None, expect=200, save=None, **kwargs):
-            rows.append(Row(self.step, method, name or url, url, expect, tuple(save or ())))
-            return super().request(method, url, name=name, expect=expect, save=save, **kwargs)
+            row = Row(self.step, method, name or url, url, expect, tuple(save or ()))
+            rows.append(row)
+            try:
+                return super().request(method, url, name=name, expect=expect, save=save, **kwargs)
+            except (InterruptTaskSet, RescheduleTask, StopUser):
+                raise
+            except Exception as e:  # raised before it was sent: a bad URL or header name
+                row.done, row.problem = True, f"not sent: {e}"
+                raise InterruptTaskSet(reschedule=False) from None
 
     Verified.__name__ = session.__name__
     events = Events()
@@ -355,33 +369,3 @@ def table(report: Report) -> list[str]:
 
 def _short(value: str) -> str:
     return value if len(value) <= 40 else f"{value[:37]}..."
-
-
-def rule_text(finding: Finding) -> str:
-    """The `[[correlation.extract]]` table of a rules file for `finding`."""
-    return "\n".join(
-        [
-            "[[correlation.extract]]",
-            f"var = {_toml(finding.var)}",
-            f"value = {_toml(finding.recorded)}",
-            f"{finding.source} = {_toml(finding.path)}",
-        ]
-    )
-
-
-def _toml(text: str) -> str:
-    """A literal string when that needs no escapes (regexes read as written), else basic."""
-    if "'" not in text and "\n" not in text:
-        return f"'{text}'"
-    return json.dumps(text)
-
-
-def write_rules(path: Path, findings: list[Finding]) -> list[str]:
-    """Append the rules for `findings` to the rules file (kept as written); their names."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    new = [f for f in findings if f"var = {_toml(f.var)}" not in existing]
-    if new:
-        text = existing.rstrip("\n") + ("\n\n" if existing.strip() else "")
-        text += "\n\n".join(rule_text(f) for f in new) + "\n"
-        path.write_text(text, encoding="utf-8")
-    return [f.var for f in new]

@@ -23,10 +23,11 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from conftest import convert, run_locust
+from conftest import DATA, convert, run_locust
 from mitmproxy import exceptions, io
 from mitmproxy.test import taddons, tflow
 
+import recorder
 from recorder.addon import (
     FORMAT,
     REDACTED,
@@ -42,7 +43,7 @@ from recorder.browser import (
     parse_steps,
     record_browser,
 )
-from recorder.flows import read_capture, read_mitm_flows, sniff
+from recorder.flows import read_capture, read_mitm_flows
 from recorder.model import CaptureError, redaction_digest
 from recorder.proxy import (
     CaptureOptions,
@@ -292,8 +293,8 @@ def test_flow_file_reads_like_the_capture(upstream, tmp_path):
     unredacted = CaptureOptions(redact=False)
     with run_capture_proxy(capture, 0, unredacted, quiet=True, extra_args=extra) as proxy:
         expected = session(proxy_opener(proxy.url), upstream.url)
-    assert sniff(flows) == "mitm" and sniff(capture) == "capture"
-    from_flows, from_capture = read_mitm_flows(flows), read_capture(capture)
+    from_flows, from_capture = recorder.read(flows), recorder.read(capture)
+    assert from_flows.creator == "mitmproxy" and from_capture.creator.startswith("mitmproxy ")
     assert hops(from_flows, upstream.url) == expected
     assert from_flows.exchanges == from_capture.exchanges
     assert PASSWORD.encode() in from_flows.exchanges[1].request.body  # a faithful import
@@ -402,13 +403,39 @@ def test_read_capture_rejects_what_it_cannot_read(tmp_path):
     with pytest.raises(CaptureError, match="version 99"):
         read_capture(path)
     path.write_text('{"log": {}}')
-    assert sniff(path) == "har"
     with pytest.raises(CaptureError, match="not a locust-replay capture"):
         read_capture(path)
-    path.write_bytes(b'\xef\xbb\xbf  {"log": {"version": "1.2"}}')
-    assert sniff(path) == "har"
     with pytest.raises(CaptureError):
         read_capture(tmp_path / "missing.jsonl")
+
+
+def test_read_tells_the_formats_apart_by_content_not_by_name(tmp_path):
+    """One reader for every source: a HAR, a capture and a flow file, each under another's
+    name; anything else is a one-line CaptureError."""
+    har, capture, flows = tmp_path / "a.jsonl", tmp_path / "b.mitm", tmp_path / "c.har"
+    har.write_bytes(b"\xef\xbb\xbf\n " + (DATA / "demo-login.har").read_bytes())
+    header = {"format": "locust-replay-capture", "version": 1, "creator": "by hand"}
+    capture.write_text(json.dumps(header) + "\n")
+    with flows.open("wb") as f:
+        io.FlowWriter(f).add(tflow.tflow(resp=True))
+
+    assert len(recorder.read(har).exchanges) > 1
+    assert recorder.read(capture).creator == "by hand"
+    assert recorder.read(flows).creator == "mitmproxy"
+
+    odd = tmp_path / "odd"
+    for content, reason in [
+        (b"  \n", "empty file"),
+        (b"<html></html>", "not a HAR file, a capture or a mitmproxy flow file"),
+        (capture.read_bytes() + b"[" * 100_000, "nested too deeply"),
+    ]:
+        odd.write_bytes(content)
+        with pytest.raises(CaptureError, match=reason):
+            recorder.read(odd)
+    with pytest.raises(CaptureError, match="is a directory"):
+        recorder.read(tmp_path)
+    with pytest.raises(CaptureError, match="no such file"):
+        recorder.read(tmp_path / "missing.har")
 
 
 def test_steps_parse_from_text_or_json_and_fail_in_one_line():

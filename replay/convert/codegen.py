@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from replay.convert.scenario import Body, Call, Extraction, Ref, Scenario, Step, Text, Value
+from replay.convert.literals import comment, docstring, literal
+from replay.convert.scenario import Body, Call, Extraction, Scenario, Step, Text, Value
+from replay.names import identifier
 
 WIDTH = 88
 SHARED_VALUE_LENGTH = 40
-CREDENTIAL = re.compile(r'self\.credential\("([^"]+)"\)')
 INDENT = "    "
 
 
@@ -53,51 +55,65 @@ Node = Code | Collection | Pair
 def render(scenario: Scenario) -> str:
     """The module for one recording."""
     lines = [
-        f'"""{_docstring(scenario.source)}, recorded {scenario.recorded or "(no date)"}.',
+        docstring(
+            f"Recorded from {scenario.source} by `replay convert`: {_summary(scenario)}.",
+            "Edit freely: converting again writes a new file rather than merging into this one.",
+            "Run it once with Locust's run_single_user (a debugger works): python FILE --host URL",
+        ),
         "",
-        f"Converted from {scenario.entries} recorded requests: {_summary(scenario)}.",
-        "Edit freely; `replay convert` writes a new file rather than merging into this one.",
-        '"""',
+        "from locust import run_single_user",
         "",
         *_imports(scenario),
     ]
     if scenario.default_headers:
-        headers = _dict((Code(string(k)), Code(string(v))) for k, v in scenario.default_headers)
+        headers = _dict((Code(literal(k)), Code(literal(v))) for k, v in scenario.default_headers)
         lines += ["", *_statement("HEADERS = ", headers, 0)]
     constants = _shared_header_values(scenario)
     if constants:
         lines.append("")
         for v, name in constants.items():
-            lines += _assign(name, string(v), 0)
+            lines += _assign(name, literal(v), 0)
     lines += [
         "",
         "",
         f"class {scenario.name}(RecordedSession):",
-        f'{INDENT}"""{_docstring(_counts(scenario))}"""',
+        INDENT + docstring(_counts(scenario)),
         "",
-        *_assign("recorded_host", string(scenario.host), 1),
-        *_assign("capture", string(scenario.source), 1),
+        *_assign("recorded_host", literal(scenario.host), 1),
+        *_assign("capture", literal(scenario.source), 1),
         f"{INDENT}weight = 1",
     ]
     if scenario.default_headers:
         lines.append(f"{INDENT}default_headers = HEADERS")
     if scenario.locale != "en_US":
-        lines.append(f"{INDENT}locale = {string(scenario.locale)}")
-    credentials = sorted(set(CREDENTIAL.findall(" ".join(p.expr for p in scenario.parameters))))
+        lines.append(f"{INDENT}locale = {literal(scenario.locale)}")
+    credentials = sorted({p.credential for p in scenario.parameters if p.kind == "credential"})
     if len(credentials) == 1:
-        lines.append(f"{INDENT}credentials = ({string(credentials[0])},)")
+        lines.append(f"{INDENT}credentials = ({literal(credentials[0])},)")
     elif credentials:
-        names = Collection("(", ")", [Code(string(c)) for c in credentials])
+        names = Collection("(", ")", [Code(literal(c)) for c in credentials])
         lines += _statement("credentials = ", names, 1)
     if scenario.parameters:
         lines += ["", f"{INDENT}def on_start(self):"]
         for p in scenario.parameters:
-            if p.comment:
-                lines.append(f"{INDENT * 2}# {_comment(p.comment)}")
+            note = _credential_note(p.credential) if p.kind == "credential" else p.comment
+            if note:
+                lines.append(f"{INDENT * 2}# {comment(note)}")
             lines += _assign(f"self.{p.var}", p.expr, 2)
     # Each step joined on its own: a module of 20,000 requests is never 300,000 separate lines.
-    steps = ("\n".join(["", *_step(step, constants)]) for step in scenario.steps)
-    return "\n".join([*lines, *steps]) + "\n"
+    steps = ["\n".join(["", *_step(step, constants)]) for step in scenario.steps]
+    main = [
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"{INDENT}run_single_user(single_pass({scenario.name}))",
+    ]
+    return "\n".join([*lines, *steps, *main]) + "\n"
+
+
+def _credential_note(name: str) -> str:
+    """Where a credential comes from at run time (never the recorded login)."""
+    return f"from --accounts or $REPLAY_{name.upper()}"
 
 
 def _shared_header_values(scenario: Scenario) -> dict[str, str]:
@@ -108,31 +124,27 @@ def _shared_header_values(scenario: Scenario) -> dict[str, str]:
             if isinstance(v, str) and len(v) >= SHARED_VALUE_LENGTH:
                 uses[name, v] = uses.get((name, v), 0) + 1
     shared = [(name, v) for (name, v), count in uses.items() if count > 1]
-    several = {n.lower() for n, _ in shared if sum(m.lower() == n.lower() for m, _ in shared) > 1}
+    per_name = Counter(name.lower() for name, _ in shared)
     constants: dict[str, str] = {}
+    taken, last = {"HEADERS", scenario.name}, {}
     for name, v in shared:
         if v in constants:
             continue
-        base = re.sub(r"\W", "_", name).upper().strip("_") or "HEADER"
-        if name.lower() in several and name.lower() == "accept":
-            base += f"_{_media_kind(v)}"  # ACCEPT_HTML, ACCEPT_JSON rather than ACCEPT_2
-        constant, n = base, 1
-        while constant in constants.values() or constant == "HEADERS":
-            n += 1
-            constant = f"{base}_{n}"
-        constants[v] = constant
+        if per_name[name.lower()] > 1 and name.lower() == "accept":
+            name += f"_{_media_kind(v)}"  # ACCEPT_HTML, ACCEPT_JSON rather than ACCEPT_2
+        constants[v] = identifier(name, "header", style="upper", taken=taken, last=last)
     return constants
 
 
 def _media_kind(accept: str) -> str:
-    """`HTML` for text/html,..., `JSON` for application/json, `ANY` for */*."""
+    """`html` for text/html,..., `json` for application/json, `any` for */*."""
     first = accept.split(",", 1)[0].split(";", 1)[0].strip()
     kind = first.rsplit("/", 1)[-1].split("+")[-1]
-    return "ANY" if kind == "*" else re.sub(r"\W", "_", kind).upper().strip("_") or "ANY"
+    return "any" if kind in ("*", "") else kind
 
 
 def _imports(scenario: Scenario) -> list[str]:
-    names = {"RecordedSession", "task"}
+    names = {"RecordedSession", "single_pass", "task"}
     names |= {EXTRACTORS[e.source] for call in scenario.calls for e in call.extractions}
     if any(_uses_url_encoding(call) for call in scenario.calls):
         names.add("urlencoded")
@@ -166,60 +178,69 @@ def _json_texts(value) -> list[Text]:
 
 
 def _summary(scenario: Scenario) -> str:
-    dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(scenario.dropped.items()))
-    return f"{scenario.kept} kept" + (f", dropped {dropped}" if dropped else "")
+    dropped = ", ".join(plural(n, reason) for reason, n in sorted(scenario.dropped.items()))
+    kept = f"{scenario.kept} of {plural(scenario.entries, 'request')} kept"
+    return kept + (f", dropped {dropped}" if dropped else "")
 
 
 def _counts(scenario: Scenario) -> str:
     host = scenario.host.split("://")[-1]
     return (
-        f"{host}, recorded {scenario.recorded or '(no date)'}: {scenario.kept} requests kept of "
-        f"{scenario.entries}, {_plural(len(scenario.correlations), 'correlation')}, "
-        f"{_plural(len(scenario.parameters), 'parameter')}."
+        f"The visit recorded on {host} on {scenario.recorded or '(no date)'}: "
+        f"{plural(len(scenario.steps), 'step')}, "
+        f"{plural(len(scenario.correlations), 'correlated value')}, "
+        f"{plural(len(scenario.parameters), 'parameter')}."
     )
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+PHRASE = re.compile(r"(.*?)( without .*| \(.*)?$")
 
 
-def _docstring(text: str) -> str:
-    """Text safe inside a triple-quoted docstring."""
-    escaped = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    escaped = "".join(c if c.isprintable() else _escape_char(c) for c in escaped)
-    return escaped + " " if escaped.endswith('"') else escaped
-
-
-def _comment(text: str) -> str:
-    return "".join(c if c.isprintable() else _escape_char(c) for c in text)
+def plural(n: int, phrase: str) -> str:
+    """`1 request`, `10 static assets`, `2 entries without request/response`, `3 failed or
+    aborted`: the phrase's noun takes the number."""
+    if n == 1:
+        return f"1 {phrase}"
+    head, tail = PHRASE.match(phrase).groups()
+    words = head.split(" ")
+    last = words[-1]
+    if words[0] in ("not", "no") or last.endswith("ed") or not last[-1:].isalpha():
+        return f"{n} {phrase}"
+    if last[-1] == "y" and last[-2:-1] not in tuple("aeiou"):
+        last = last[:-1] + "ies"
+    elif last.endswith(("s", "x", "ch", "sh")):
+        last += "es"
+    else:
+        last += "s"
+    return f"{n} {' '.join([*words[:-1], last])}{tail or ''}"
 
 
 def _step(step: Step, constants: dict[str, str]) -> list[str]:
     lines = [
         f"{INDENT}@task",
         f"{INDENT}def {step.name}(self):",
-        f'{INDENT * 2}"""{_docstring(step.title)}"""',
+        INDENT * 2 + docstring(step.title),
     ]
     for call in step.calls:
         lines += _statement("", _call(call, constants), 2)
-    if step.think:
-        lines.append(f"{INDENT * 2}self.think({step.think})")
+    if math.isfinite(step.think) and step.think > 0:
+        lines.append(f"{INDENT * 2}self.think({literal(step.think)})")
     return lines
 
 
 def _call(call: Call, constants: dict[str, str]) -> Collection:
     method = call.method.lower()
     known = method in ("get", "post", "put", "patch", "delete")
-    items: list[Node] = [] if known else [Code(string(call.method))]
-    items.append(Code(value(call.url)))
+    items: list[Node] = [] if known else [Code(literal(call.method))]
+    items.append(Code(literal(_without_userinfo(call.url))))
     name = _stats_name(call)
     if name:
-        items.append(Pair(Code("name"), "=", Code(string(name))))
+        items.append(Pair(Code("name"), "=", Code(literal(name))))
     if call.headers:
         headers = _dict(
             (
-                Code(string(k)),
-                Code(constants.get(v) or value(v) if isinstance(v, str) else value(v)),
+                Code(literal(k)),
+                Code(constants.get(v) or literal(v) if isinstance(v, str) else literal(v)),
             )
             for k, v in call.headers
         )
@@ -227,12 +248,25 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     if call.body:
         items.append(_body(call.body))
     if call.expect != 200:
-        items.append(Pair(Code("expect"), "=", Code(str(call.expect))))
+        items.append(Pair(Code("expect"), "=", Code(literal(call.expect))))
     if call.location is not None:
-        items.append(Pair(Code("location"), "=", Code(value(call.location))))
+        location = _without_userinfo(call.location)
+        items.append(Pair(Code("location"), "=", Code(literal(location))))
     if call.extractions:
         items.append(Pair(Code("save"), "=", _save(call.extractions)))
     return Collection(f"self.{method if known else 'request'}(", ")", items)
+
+
+USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+def _without_userinfo(url: Value) -> Value:
+    """An absolute URL without the user:password@ it may carry: credentials never reach code
+    (a browser sends them as an Authorization header, which is a credential of its own)."""
+    if isinstance(url, str):
+        return USERINFO.sub(r"\1", url)
+    first, *rest = url.parts
+    return Text((USERINFO.sub(r"\1", first), *rest)) if isinstance(first, str) else url
 
 
 def _stats_name(call: Call) -> str | None:
@@ -251,18 +285,18 @@ def _stats_name(call: Call) -> str | None:
 def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
         (
-            Code(string(e.var)),
+            Code(literal(e.var)),
             Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(_extractor_argument(e))]),
         )
         for e in extractions
     )
-    save.comments = [_comment(e.note) for e in extractions]
+    save.comments = [comment(e.note) for e in extractions]
     return save
 
 
 def _extractor_argument(extraction: Extraction) -> str:
     regular = extraction.source in ("regex", "location")
-    return pattern(extraction.path) if regular else string(extraction.path)
+    return literal(extraction.path, raw=regular)
 
 
 def _body(body: Body) -> Pair:
@@ -271,17 +305,20 @@ def _body(body: Body) -> Pair:
     if body.kind == "form":
         keys = [k for k, _ in body.fields]
         if len(set(keys)) == len(keys):
-            fields = _dict((Code(string(k)), Code(value(v))) for k, v in body.fields)
+            fields = _dict((Code(literal(k)), Code(literal(v))) for k, v in body.fields)
         else:
             fields = Collection(
                 "[",
                 "]",
-                [Collection("(", ")", [Code(string(k)), Code(value(v))]) for k, v in body.fields],
+                [
+                    Collection("(", ")", [Code(literal(k)), Code(literal(v))])
+                    for k, v in body.fields
+                ],
             )
         return Pair(Code("data"), "=", fields)
     if body.kind == "text":
-        return Pair(Code("data"), "=", Code(value(body.text)))
-    return Pair(Code("data"), "=", Code(bytes_literal(body.raw)))
+        return Pair(Code("data"), "=", Code(literal(body.text)))
+    return Pair(Code("data"), "=", Code(literal(body.raw)))
 
 
 def _dict(pairs) -> Collection:
@@ -291,16 +328,10 @@ def _dict(pairs) -> Collection:
 def json_node(obj) -> Node:
     """Decoded JSON (with refs) as a Python literal."""
     if isinstance(obj, dict):
-        return _dict((Code(string(str(k))), json_node(v)) for k, v in obj.items())
+        return _dict((Code(literal(str(k))), json_node(v)) for k, v in obj.items())
     if isinstance(obj, list):
         return Collection("[", "]", [json_node(v) for v in obj])
-    if isinstance(obj, Ref):
-        return Code(_ref_expr(obj))
-    if isinstance(obj, str | Text):
-        return Code(value(obj))
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return Code(f'float("{obj}")')
-    return Code(repr(obj))
+    return Code(literal(obj))
 
 
 # Layout
@@ -355,97 +386,11 @@ def _layout(node: Node, column: int, trailing: int) -> list[str]:
         return [head + lines[0], *lines[1:]]
     lines = [node.open]
     comments = node.comments or [""] * len(node.items)
-    for item, comment in zip(node.items, comments, strict=True):
-        if comment:
-            lines.append(f"{INDENT}# {comment}")
+    for item, note in zip(node.items, comments, strict=True):
+        if note:
+            lines.append(f"{INDENT}# {note}")
         inner = _layout(item, column + len(INDENT), 1)
         inner[-1] += ","
         lines += [INDENT + line for line in inner]
     lines.append(node.close)
     return lines
-
-
-# Literals
-
-
-def value(v: Value) -> str:
-    """A literal string, or an f-string for a Text."""
-    if isinstance(v, str):
-        return string(v)
-    if len(v.parts) == 1 and isinstance(v.parts[0], Ref) and not v.parts[0].encode:
-        return v.parts[0].expr
-    literal = "".join(p if isinstance(p, str) else "\0" for p in v.parts)
-    quote = _quote_for(literal)
-    out = []
-    for part in v.parts:
-        if isinstance(part, str):
-            out.append(_escape(part, quote).replace("{", "{{").replace("}", "}}"))
-        else:
-            out.append("{" + _ref_expr(part) + "}")
-    return f"f{quote}{''.join(out)}{quote}"
-
-
-def _ref_expr(ref: Ref) -> str:
-    if ref.encode == "url":
-        return f"urlencoded({ref.expr})"
-    return f"int({ref.expr})" if ref.encode == "int" else ref.expr
-
-
-def pattern(s: str) -> str:
-    """A regular expression as a raw string where one can hold it, else a plain literal."""
-    quote = '"' if '"' not in s else "'"
-    if quote in s or s.endswith("\\") or not s.isprintable():
-        return string(s)
-    return f"r{quote}{s}{quote}"
-
-
-def string(s: str) -> str:
-    quote = _quote_for(s)
-    return f"{quote}{_escape(s, quote)}{quote}"
-
-
-def bytes_literal(raw: bytes) -> str:
-    quote = _quote_for(raw.decode("latin-1"))
-    out = []
-    for byte in raw:
-        c = chr(byte)
-        if c == "\\" or c == quote:
-            out.append("\\" + c)
-        elif 32 <= byte < 127:
-            out.append(c)
-        else:
-            out.append(ESCAPES.get(c) or f"\\x{byte:02x}")
-    return f"b{quote}{''.join(out)}{quote}"
-
-
-ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _quote_for(s: str) -> str:
-    """ruff's choice: double quotes unless that needs more escapes than single quotes."""
-    return "'" if s.count('"') > s.count("'") else '"'
-
-
-def _escape(s: str, quote: str) -> str:
-    if s.isprintable() and "\\" not in s and quote not in s:
-        return s
-    out = []
-    for c in s:
-        if c == "\\" or c == quote:
-            out.append("\\" + c)
-        elif c.isprintable():
-            out.append(c)
-        else:
-            out.append(_escape_char(c))
-    return "".join(out)
-
-
-def _escape_char(c: str) -> str:
-    if c in ESCAPES:
-        return ESCAPES[c]
-    code = ord(c)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"

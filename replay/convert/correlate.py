@@ -11,6 +11,7 @@ The request then sends a variable extracted from the live response instead of th
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -27,9 +28,7 @@ from replay.convert.scenario import (
     Ref,
     Scenario,
     Text,
-    Value,
-    substitute_text,
-    substitute_value,
+    substitute_all,
 )
 from replay.names import identifier, url_template
 
@@ -294,7 +293,7 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
     if "json" in response.mime_type or text[:1] in "{[":
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past json's limit: read as text
             document = None
         if document is not None:
             for path, leaf in _wanted_leaves(document, wanted):
@@ -305,21 +304,28 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
     yield from _in_text(text, partial(body.decode, "utf-8"), "regex", note, wanted)
 
 
-def _wanted_leaves(value, wanted: dict, path: str = "") -> Iterator[tuple[str, str]]:
-    """(path, value) of the JSON leaves in `wanted`; a path is only spelled out for a hit."""
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
+def _wanted_leaves(document, wanted: dict) -> Iterator[tuple[str, str]]:
+    """(path, value) of the JSON leaves in `wanted`, in document order; a path is only spelled
+    out for a hit. A stack of open containers, not recursion: a body may nest a thousand deep."""
+    if not isinstance(document, dict | list):
         return
-    for key, item in items:
-        if type(item) is str or type(item) is int:
-            leaf = item if type(item) is str else str(item)
-            if leaf in wanted:
-                yield _child(path, key, value), leaf
-        elif isinstance(item, dict | list):
-            yield from _wanted_leaves(item, wanted, _child(path, key, value))
+    stack = [(_items(document), document, "")]
+    while stack:
+        items, container, path = stack[-1]
+        for key, item in items:
+            if type(item) is str or type(item) is int:
+                leaf = item if type(item) is str else str(item)
+                if leaf in wanted:
+                    yield _child(path, key, container), leaf
+            elif isinstance(item, dict | list):
+                stack.append((_items(item), item, _child(path, key, container)))
+                break
+        else:
+            stack.pop()
+
+
+def _items(container: dict | list) -> Iterator[tuple]:
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
 
 
 def _child(path: str, key, container) -> str:
@@ -506,12 +512,30 @@ class Names:
 
     def __init__(self) -> None:
         self.busy_until: dict[str, int] = {}
+        # Per base name: its numbers in use as (last call, n), those free again, the next new
+        # one. Names are allocated in call order, so a number once free stays free until taken:
+        # thousands of ids of one base are named in n log n steps, not by counting up each time.
+        self.busy: dict[str, list[tuple[int, int]]] = {}
+        self.free: dict[str, list[int]] = {}
+        self.fresh: dict[str, int] = {}
 
     def allocate(self, base: str, first_call: int, last_call: int) -> str:
-        name, n = base, 1
-        while name in RESERVED or self.busy_until.get(name, -1) > first_call:
-            n += 1
-            name = f"{base}_{n}"
+        busy, free = self.busy.setdefault(base, []), self.free.setdefault(base, [])
+        while busy and busy[0][0] <= first_call:
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        skipped = []
+        while True:
+            if free:
+                n = heapq.heappop(free)
+            else:
+                n = self.fresh[base] = self.fresh.get(base, 0) + 1
+            name = base if n == 1 else f"{base}_{n}"
+            if name not in RESERVED and self.busy_until.get(name, -1) <= first_call:
+                break
+            skipped.append(n)  # reserved, or another base's name in use: maybe free later
+        for number in skipped:
+            heapq.heappush(free, number)
+        heapq.heappush(busy, (last_call, n))
         self.busy_until[name] = last_call
         return name
 
@@ -524,20 +548,11 @@ RESERVED = frozenset(
 
 
 def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
-    pairs = sorted(pairs, key=lambda p: -len(p[0]))
-    variants = [(v, r) for v, r in pairs]
-    variants += [
-        (quote(v, safe=""), Ref(r.expr, "url")) for v, r in pairs if quote(v, safe="") != v
-    ]
-
-    def find(text: str) -> Value:
-        result: Value = text
-        for value, ref in variants:
-            if value in text:  # the pieces left are pieces of `text`: nothing else to find
-                result = substitute_value(result, partial(substitute_text, value=value, ref=ref))
-        return result
-
-    call.substitute(find)
+    """Each value, as sent or percent-encoded, becomes its variable: all in one pass over each
+    string, so a request sending thousands of correlated values costs no more per value."""
+    refs = {quote(v, safe=""): Ref(r.expr, "url") for v, r in pairs}
+    refs.update(pairs)
+    call.substitute(substitute_all(refs))
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
 

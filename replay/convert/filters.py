@@ -150,8 +150,9 @@ def _landing(page: Exchange, exchanges: list[Exchange]) -> Exchange:
 
 
 def _origin(url: str) -> str:
+    """scheme://host[:port], never with the user:password@ a URL may carry."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def _hostname(host: str) -> str:

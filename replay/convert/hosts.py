@@ -11,12 +11,20 @@ host, or the recorded origin unchanged when it is not mapped (named in data, nev
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from replay.convert.correlate import RESERVED
-from replay.convert.scenario import Parameter, Ref, Scenario, Text, Value, substitute_value
+from replay.convert.literals import literal
+from replay.convert.scenario import (
+    Parameter,
+    Ref,
+    Scenario,
+    Text,
+    Value,
+    substitute_all,
+    substitute_value,
+)
 from replay.convert.steps import HOST_REF
 from replay.names import identifier
 
@@ -24,82 +32,70 @@ NOT_HOST = r"(?![A-Za-z0-9.:@_-]|%3[aA])"
 """After an origin: anything that cannot continue its host name or port."""
 
 
-class Origin:
-    """Finds one recorded origin in a string, as is or percent-encoded (then the live origin is
-    encoded too), and remembers whether it found any."""
-
-    def __init__(self, origin: str, ref: Ref):
-        self.origin, self.ref, self.used = origin, ref, False
-        plain, encoded = re.escape(origin), re.escape(quote(origin, safe=""))
-        self.pattern = re.compile(f"({plain}){NOT_HOST}|({encoded}){NOT_HOST}")
-        self.encoded = Ref(ref.expr, "url")
-
-    def __call__(self, text: str) -> Value:
-        parts: list[str | Ref] = []
-        position = 0
-        for match in self.pattern.finditer(text):
-            parts += [text[position : match.start()], self.ref if match[1] else self.encoded]
-            position = match.end()
-        if not parts:
-            return text
-        self.used = True
-        parts.append(text[position:])
-        return Text(tuple(p for p in parts if p != ""))
-
-
 def map_origins(scenario: Scenario) -> Scenario:
     """Every recorded first-party origin in bodies, queries and headers, as its live origin."""
     origins = _origins(scenario)
-    others = [o for o in origins if o.ref != HOST_REF]  # headers have the target's already
+    if not origins:
+        return scenario
+    others = {o: ref for o, ref in origins.items() if ref != HOST_REF}
+    used: set[str] = set()  # the refs of the origins found somewhere
 
-    def find(text: str) -> Value:
-        value: Value = text
-        for origin in origins:
-            value = substitute_value(value, origin)
-        return value
+    def finder(refs: dict[str, Ref]) -> Callable[[str], Value]:
+        """All of these origins, as is or percent-encoded (then the live one is encoded too),
+        in one pass: thousands of subdomains cost no more per string than one."""
+        encoded = {quote(o, safe=""): Ref(ref.expr, "url") for o, ref in refs.items()}
+        replace = substitute_all({**encoded, **refs}, NOT_HOST)
 
+        def find(text: str) -> Value:
+            value = replace(text)
+            if isinstance(value, Text):
+                used.update(ref.expr for ref in value.refs)
+            return value
+
+        return find
+
+    find, in_header = finder(origins), finder(others)  # headers have the target's already
     for call in scenario.calls:
         call.url = _in_query(call.url, find)
         call.substitute_body(find)
-        for origin in others:
-            call.headers = [(k, substitute_value(v, origin)) for k, v in call.headers]
+        if others:
+            call.headers = [(k, substitute_value(v, in_header)) for k, v in call.headers]
     scenario.parameters += [
-        Parameter(o.ref.expr.removeprefix("self."), f'self.live_origin("{o.origin}")', "")
-        for o in others
-        if o.used
+        Parameter(
+            ref.expr.removeprefix("self."),
+            f"self.live_origin({literal(origin)})",
+            comment="",
+            kind="origin",
+        )
+        for origin, ref in others.items()
+        if ref.expr in used
     ]
     return scenario
 
 
-def _origins(scenario: Scenario) -> list[Origin]:
+def _origins(scenario: Scenario) -> dict[str, Ref]:
     """The target's origin, then every other host the recording sends requests to."""
     taken = set(RESERVED) | {p.var for p in scenario.parameters}
     taken |= {e.var for call in scenario.calls for e in call.extractions}
-    origins = [Origin(scenario.host, HOST_REF)] if scenario.host else []
+    origins = {scenario.host: HOST_REF} if scenario.host else {}
+    last: dict[str, int] = {}
     for call in scenario.calls:
         if not isinstance(call.url, str) or "://" not in call.url:
             continue
         parts = urlsplit(call.url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if all(o.origin != origin for o in origins):
-            name = _name(parts.hostname or "", taken)
-            taken.add(name)
-            origins.append(Origin(origin, Ref(f"self.{name}")))
+        origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # never user:password@
+        if origin not in origins:
+            origins[origin] = Ref(f"self.{_name(parts.hostname or '', taken, last)}")
     return origins
 
 
-def _name(hostname: str, taken: set[str]) -> str:
+def _name(hostname: str, taken: set[str], last: dict[str, int]) -> str:
     """`api_host` for api.example.com, `host_10_0_0_5` for an IP address."""
     try:
         ipaddress.ip_address(hostname)
-        base = identifier(f"host_{hostname}")
+        return identifier(f"host_{hostname}", taken=taken, last=last)
     except ValueError:
-        base = identifier(f"{hostname.split('.')[0]}_host")
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    return name
+        return identifier(f"{hostname.split('.')[0]}_host", taken=taken, last=last)
 
 
 def _in_query(url: Value, find: Callable[[str], Value]) -> Value:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
-from replay.convert.rules import NO_RULES, Rules
+from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import Call, Parameter, Ref, Scenario, Text, Value
-from replay.names import identifier
+from replay.names import identifier, numbered
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
@@ -79,7 +79,7 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
-    names = {correlation.var for correlation in scenario.correlations}
+    names, last = {correlation.var for correlation in scenario.correlations}, {}
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
     for item in typed.values():
@@ -93,22 +93,29 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         if item.kind == "inline":
             refs[item.value] = Ref(item.expr)
         elif item.kind:
-            var = _unique_name(_var_for(item), names)
-            if item.kind in ("secret", "credential"):
-                item.expr = f'self.credential("{var}")'  # $REPLAY_<VAR>, or the CSV column
+            var = numbered(_var_for(item), names, last)
             refs[item.value] = Ref(f"self.{var}")
-            scenario.parameters.append(Parameter(var, item.expr, _comment(item)))
+            scenario.parameters.append(_parameter(item, var, rule))
     if refs:
         for call in calls:
             call.url = _substitute_query(call.url, refs)
             if call.body and call.body.kind == "text":
-                call.body.text = _substitute_pattern(call.body.text, refs, MULTIPART_FIELD, 2)
+                call.body.text = _substitute_spans(call.body.text, refs, _multipart_values)
             call.headers = [
                 (k, _substitute_query(v, refs) if k.lower() == "referer" else v)
                 for k, v in call.headers
             ]
             call.substitute(_replacer(refs))
     return scenario
+
+
+def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
+    comment = _comment(item)
+    if rule:
+        return Parameter(var, rule.expr, comment, rule.kind, rule.credential)
+    if item.kind in ("secret", "credential"):  # $REPLAY_<VAR>, or the accounts column
+        return Parameter(var, f'self.credential("{var}")', comment, "credential", var)
+    return Parameter(var, item.expr, comment, "generated")
 
 
 def _typed_values(calls: list[Call]) -> dict[str, Typed]:
@@ -142,7 +149,7 @@ def _fields(call: Call) -> Iterator[tuple[str, str]]:
         yield from _json_strings(body.value, "")
     elif body.kind == "text":
         for part in _literal_parts(body.text):
-            yield from ((m.group(1), m.group(2)) for m in MULTIPART_FIELD.finditer(part))
+            yield from ((name, part[start:end]) for name, start, end in _multipart_fields(part))
 
 
 def _literal_parts(value: Value) -> tuple:
@@ -226,15 +233,6 @@ def _comment(item: Typed) -> str:
     return f"recorded: {shown}"
 
 
-def _unique_name(name: str, taken: set[str]) -> str:
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}_{n}"
-    taken.add(candidate)
-    return candidate
-
-
 def _replacer(refs: dict[str, Ref]):
     """Whole-value replacement: a typed value is a field's entire value, never a fragment."""
 
@@ -246,11 +244,8 @@ def _replacer(refs: dict[str, Ref]):
 
 
 QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
-MULTIPART_FIELD = re.compile(
-    r'Content-Disposition: form-data; name="([^"]+)"\r\n(?:[^\r\n]+\r\n)*\r\n(.*?)\r\n--',
-    re.S | re.I,
-)
-"""A multipart text field (file parts have a filename and are left as recorded)."""
+MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="([^"]+)"', re.I)
+"""The header line of a multipart text field (file parts have a filename and stay as recorded)."""
 
 
 def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
@@ -261,15 +256,41 @@ def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
                 yield match, unquote_plus(match.group(2)), unquote_plus(match.group(3))
 
 
+def _multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
+    """(name, start, end) of each text field's value in a multipart body. Each part is read
+    once, up to the next line that starts with `--`: parts never closed cost one pass in all."""
+    start = 0
+    while (end := text.find("\r\n--", start)) >= 0:
+        head_end = text.find("\r\n\r\n", start, end)
+        if head_end >= 0:
+            for line in text[start:head_end].split("\r\n"):
+                field = MULTIPART_TEXT_FIELD.fullmatch(line)
+                if field:
+                    yield field[1], head_end + 4, end
+                    break
+        start = end + 4
+
+
+def _multipart_values(text: str) -> Iterator[tuple[int, int]]:
+    return ((start, end) for _, start, end in _multipart_fields(text))
+
+
+def _query_values(text: str) -> Iterator[tuple[int, int]]:
+    return ((match.start(3), match.end(3)) for match in QUERY_PAIR.finditer(text))
+
+
 def _substitute_query(url: Value, refs: dict[str, Ref]) -> Value:
     """Query values that are parameters become refs, percent-encoded as the browser sent them."""
-    return _substitute_pattern(url, refs, QUERY_PAIR, 3, decode=unquote_plus)
+    return _substitute_spans(url, refs, _query_values, decode=unquote_plus)
 
 
-def _substitute_pattern(
-    text: Value, refs: dict[str, Ref], pattern: re.Pattern, group: int, decode=None
+def _substitute_spans(
+    text: Value,
+    refs: dict[str, Ref],
+    spans: Callable[[str], Iterator[tuple[int, int]]],
+    decode=None,
 ) -> Value:
-    """Replace the values `pattern` finds (in `group`) that are parameters, in place."""
+    """Replace the values at the `spans` of each literal piece that are parameters."""
     parts: list[str | Ref] = []
     changed = False
     for part in text.parts if isinstance(text, Text) else (text,):
@@ -277,13 +298,13 @@ def _substitute_pattern(
             parts.append(part)
             continue
         position = 0
-        for match in pattern.finditer(part):
-            ref = refs.get(decode(match.group(group)) if decode else match.group(group))
+        for start, end in spans(part):
+            ref = refs.get(decode(part[start:end]) if decode else part[start:end])
             if ref is None:
                 continue
             encoded = decode is not None and not ref.expr.endswith("()")
-            parts += [part[position : match.start(group)], Ref(ref.expr, "url") if encoded else ref]
-            position, changed = match.end(group), True
+            parts += [part[position:start], Ref(ref.expr, "url") if encoded else ref]
+            position, changed = end, True
         parts.append(part[position:])
     return _merge(parts) if changed else text
 

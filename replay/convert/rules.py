@@ -1,5 +1,8 @@
 """The user's rules for a recording, kept beside it so re-running `replay convert` keeps them.
 
+This module alone reads and writes rules files: `read_rules` for `replay convert`,
+`add_extract_rules` for `replay verify --fix`.
+
 `recordings/NAME.rules.toml` (or `[tool.replay]` in pyproject.toml for every recording):
 
     [correlation]
@@ -22,16 +25,24 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from replay.convert.literals import literal
+from replay.convert.scenario import ParameterKind
+from replay.names import TAKEN
 
 SOURCES = ("json", "header", "cookie", "regex", "location")
 PATTERN_SOURCES = ("regex", "location")
 """Sources whose path is a regular expression with one group (over the body, over Location)."""
-IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""An ASCII Python name, matched whole (`fullmatch`: `$` would accept a trailing newline)."""
+
+logger = logging.getLogger("replay")
 
 
 class RulesError(Exception):
@@ -51,6 +62,9 @@ class ParameterRule:
     field: str
     expr: str
     """The Python expression sent instead of the recorded value."""
+    kind: ParameterKind
+    credential: str = ""
+    """The credential's name, for `credential.NAME`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,57 @@ NO_RULES = Rules()
 def rules_path(recording: Path) -> Path:
     """recordings/checkout.py → recordings/checkout.rules.toml"""
     return recording.with_suffix(".rules.toml")
+
+
+def read_rules(recording: Path) -> Rules:
+    """The rules beside the recording, else `[tool.replay]` of ./pyproject.toml, else none."""
+    for path in (rules_path(recording), Path("pyproject.toml")):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            if path.name != "pyproject.toml" or "[tool.replay" in text:
+                logger.info("rules from %s", path)
+                return parse_rules(text, str(path))
+    return NO_RULES
+
+
+def add_extract_rules(path: Path, rules: Sequence[ExtractRule]) -> list[str]:
+    """Append the rules whose variable the file does not name yet, keeping the file as
+    written (its comments too); the variables added."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    named = {rule.var for rule in parse_rules(existing, str(path)).extract}
+    new = [rule for rule in rules if rule.var not in named]
+    if new:
+        text = existing.rstrip("\n") + ("\n\n" if existing.strip() else "")
+        text += "\n\n".join(extract_rule_text(rule) for rule in new) + "\n"
+        path.write_text(text, encoding="utf-8")
+    return [rule.var for rule in new]
+
+
+def extract_rule_text(rule: ExtractRule) -> str:
+    """The `[[correlation.extract]]` table for `rule`, as `parse_rules` reads it back."""
+    return "\n".join(
+        [
+            "[[correlation.extract]]",
+            f"var = {toml_string(rule.var)}",
+            f"value = {toml_string(rule.value)}",
+            f"{rule.source} = {toml_string(rule.path)}",
+        ]
+    )
+
+
+def toml_string(text: str) -> str:
+    """A literal string when it can hold `text` (regexes read as written), else a basic one."""
+    if "'" not in text and all(c == "\t" or " " <= c != "\x7f" for c in text):
+        return f"'{text}'"
+    return '"' + "".join(TOML_ESCAPES.get(c) or _toml_char(c) for c in text) + '"'
+
+
+TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _toml_char(c: str) -> str:
+    """Control characters as TOML's \\uXXXX; everything else as itself (UTF-8 in the file)."""
+    return f"\\u{ord(c):04x}" if c < " " or c == "\x7f" else c
 
 
 def parse_rules(text: str, source: str) -> Rules:
@@ -99,8 +164,11 @@ def _extract(rule, source: str) -> ExtractRule:
     if not isinstance(rule, dict):
         raise RulesError(f"{source}: each [[correlation.extract]] must be a table")
     var, value = rule.get("var"), rule.get("value")
-    if not isinstance(var, str) or not IDENTIFIER.match(var):
-        raise RulesError(f"{source}: correlation.extract needs var = a Python name, got {var!r}")
+    if not isinstance(var, str) or not IDENTIFIER.fullmatch(var) or var in TAKEN:
+        raise RulesError(
+            f"{source}: correlation.extract needs var = a Python name that is not a keyword, "
+            f"a builtin or a name RecordedSession uses, got {var!r}"
+        )
     if not isinstance(value, str) or not value:
         raise RulesError(f"{source}: correlation.extract {var}: value = the recorded value")
     given = [s for s in SOURCES if s in rule]
@@ -118,17 +186,19 @@ def _extract(rule, source: str) -> ExtractRule:
 def _parameter(name: str, spec, source: str) -> ParameterRule:
     if isinstance(spec, str):
         kind, _, provider = spec.partition(".")
-        if kind in ("faker", "unique") and IDENTIFIER.match(provider):
+        if kind in ("faker", "unique") and IDENTIFIER.fullmatch(provider):
             owner = "fake" if kind == "faker" else "unique"
-            return ParameterRule(name, f"self.{owner}.{provider}()")
-        if kind == "credential" and IDENTIFIER.match(provider):
-            return ParameterRule(name, f'self.credential("{provider}")')
+            return ParameterRule(name, f"self.{owner}.{provider}()", "generated")
+        if kind == "credential" and IDENTIFIER.fullmatch(provider):
+            return ParameterRule(
+                name, f"self.credential({literal(provider)})", "credential", provider
+            )
     elif isinstance(spec, dict) and isinstance(spec.get("constant"), str | int | float):
-        return ParameterRule(name, json.dumps(spec["constant"]))
+        return ParameterRule(name, literal(spec["constant"]), "constant")
     elif isinstance(spec, dict) and isinstance(spec.get("file"), str) and "column" in spec:
         shared = ", shared=True" if spec.get("shared") else ""
-        file, column = json.dumps(spec["file"]), json.dumps(str(spec["column"]))
-        return ParameterRule(name, f"self.data({file}, {column}{shared})")
+        file, column = literal(spec["file"]), literal(str(spec["column"]))
+        return ParameterRule(name, f"self.data({file}, {column}{shared})", "data")
     raise RulesError(
         f'{source}: parameters.{name}: use "faker.PROVIDER", "unique.email", '
         '"credential.NAME", { constant = ... } or { file = "x.csv", column = "c" }'

@@ -7,9 +7,12 @@ parameterization both work by substituting recorded values with refs (`Call.subs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from itertools import groupby
+from os.path import commonprefix
+from typing import Any, Literal
 
 from recorder.model import Exchange
 
@@ -113,6 +116,13 @@ class Step:
     """Seconds the user paused after this step, as recorded."""
 
 
+ParameterKind = Literal["credential", "generated", "data", "constant", "origin"]
+"""Where a parameter's value comes from at run time: `credential` from --accounts or
+$REPLAY_<NAME>, never from the recording; `generated` from Faker or a fresh unique value;
+`data` a CSV column; `constant` the text a rule gives; `origin` where a recorded host is in
+this run."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parameter:
     """A per-user value set in on_start, such as a Faker call or a secret."""
@@ -120,6 +130,9 @@ class Parameter:
     var: str
     expr: str
     comment: str
+    kind: ParameterKind
+    credential: str = ""
+    """The name a `credential` is looked up by (the accounts column, $REPLAY_<NAME>)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +181,50 @@ def substitute_text(text: str, value: str, ref: Ref) -> Value:
         if piece:
             parts.append(piece)
     return Text(tuple(parts))
+
+
+def substitute_all(refs: dict[str, Ref], after: str = "") -> Callable[[str], Value]:
+    """A `find` that replaces every occurrence of any key of `refs` with its ref, leftmost first
+    and at one place the longest, in one regex pass however many keys there are. `after` is a
+    lookahead an occurrence must satisfy."""
+    alternatives = _alternatives(sorted(k for k in refs if k)) or "(?!)"  # no key: no match
+    pattern = re.compile(f"(?:{alternatives}){after}")
+
+    def find(text: str) -> Value:
+        parts: list[str | Ref] = []
+        position = 0
+        for match in pattern.finditer(text):
+            parts += [text[position : match.start()], refs[match[0]]]
+            position = match.end()
+        if not parts:
+            return text
+        parts.append(text[position:])
+        return Text(tuple(p for p in parts if p != ""))
+
+    return find
+
+
+TRIE_DEPTH = 32
+"""Branching levels of the regex substitute_all builds; deeper keys are tried one by one."""
+
+
+def _alternatives(words: list[str], depth: int = 0) -> str:
+    """A regex for the sorted, distinct, non-empty `words`, shaped as a trie: at a position only
+    the branch for the next character is tried, so matching does not slow down with the number
+    of words (an alternation of thousands of tokens tries each of them at every position)."""
+    if depth == TRIE_DEPTH:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    branches = []
+    for _, group in groupby(words, key=lambda w: w[0]):
+        same = list(group)
+        prefix = commonprefix(same)
+        rest = [w[len(prefix) :] for w in same if len(w) > len(prefix)]
+        if not rest:
+            branches.append(re.escape(prefix))
+        else:
+            optional = "?" if len(rest) < len(same) else ""  # a word ends here: longest first
+            branches.append(f"{re.escape(prefix)}(?:{_alternatives(rest, depth + 1)}){optional}")
+    return "|".join(branches)
 
 
 def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 from recorder.model import Exchange, Recording
 from replay.convert.filters import Filtered, is_document
 from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
+from replay.convert.titles import step_title
 from replay.names import identifier, url_template
 
 MANAGED_HEADERS = frozenset(
@@ -24,6 +25,9 @@ MANAGED_HEADERS = frozenset(
     "purpose x-requested-with-sec".split()
 )
 MANAGED_PREFIXES = (":", "sec-fetch-", "sec-ch-", "sec-gpc", "sec-purpose", "x-devtools")
+JSON_DEPTH = 32
+"""A JSON body nested deeper is sent as its recorded text: as a Python literal it would be
+unreadable, and past 200 levels not even valid Python."""
 IDLE_GAP = 1.0
 """Seconds without a request after which the user is taken to have done something new."""
 VERBS = {"GET": "view", "POST": "post", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
@@ -100,7 +104,7 @@ def _step(exchanges: list[Exchange], target: str) -> Step:
     path = urlsplit(first.request.url).path or "/"
     return Step(
         name=_step_name(first.request.method, path),
-        title=f"{first.request.method} {url_template(path)}",
+        title=step_title(exchanges),
         calls=[to_call(exchange, target) for exchange in exchanges],
     )
 
@@ -169,12 +173,28 @@ def _body(exchange: Exchange) -> Body | None:
         return Body("bytes", raw=request.body)
     if "json" in mime:
         try:
-            return Body("json", value=json.loads(text))
-        except ValueError:
-            pass
+            value = json.loads(text)
+        except (ValueError, RecursionError):  # nested past json's limit: sent as recorded
+            value = None
+        if value is not None and _depth(value) <= JSON_DEPTH:
+            return Body("json", value=value)
     if "x-www-form-urlencoded" in mime and _is_form(text):
         return Body("form", fields=parse_qsl(text, keep_blank_values=True))
     return Body("text", text=text)
+
+
+def _depth(value) -> int:
+    """How deeply JSON containers nest, walked with a stack: a body may nest thousands deep."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, depth)
+        stack += ((child, depth + 1) for child in value)
+    return deepest
 
 
 def _is_form(text: str) -> bool:

@@ -18,4 +18,6 @@ _SESSION_NAMES = frozenset(
 def __getattr__(name: str) -> Any:
     if name in _SESSION_NAMES:
         return getattr(importlib.import_module("replay.runtime.session"), name)
+    if name == "single_pass":
+        return importlib.import_module("replay.runtime.users").single_pass
     raise AttributeError(f"module 'replay.runtime' has no attribute {name!r}")

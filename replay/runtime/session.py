@@ -75,6 +75,31 @@ class Counts:
 
 
 @dataclass(slots=True)
+class UserState:
+    """What one virtual user carries from one session to the next, as `user.replay`."""
+
+    number: int = field(default_factory=lambda: next(_user_numbers))
+    """Unique in this process: with the worker's index, tags the user's unique values."""
+    sessions: int = 0
+    """Sessions started, the running one included."""
+    identities: dict[type, dict[str, Any]] = field(default_factory=dict)
+    """Per recording, what a completed session kept (cookies aside) while the user keeps its
+    identity: its data and extracted values."""
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per CSV file, the row this user took: its own for the whole run."""
+    failed: bool = False
+    """The last session failed: the next starts no sooner than RESTART_PAUSE after it."""
+
+    @classmethod
+    def of(cls, user) -> UserState:
+        """`user.replay`, made on first use: any Locust user may run a recording."""
+        state = user.__dict__.get("replay")
+        if state is None:
+            state = user.replay = cls()
+        return state
+
+
+@dataclass(slots=True)
 class Plan:
     """What a recording's steps and requests need in a run, worked out once per class, so the
     request path only reads attributes."""
@@ -212,16 +237,13 @@ class RecordedSession(SequentialTaskSet):
         self.step = ""
         self._pause = 0.0
         self._options = user.environment.parsed_options
-        if not hasattr(user, "replay_number"):
-            user.replay_number = next(_user_numbers)
-            user.replay_iteration = 0
-            user.replay_identities = {}
-        user.replay_iteration += 1
+        state = self._state = UserState.of(user)
+        state.sessions += 1
         self.fake = plan.fake
         self.unique = Unique(
-            self.fake, f"{PROCESS_TAG}w{plan.worker}u{user.replay_number}i{user.replay_iteration}"
+            self.fake, f"{PROCESS_TAG}w{plan.worker}u{state.number}i{state.sessions}"
         )
-        identity = user.replay_identities.get(cls)
+        identity = state.identities.get(cls)
         if identity is None:
             self.client.cookiejar.clear()
             self._steps = iter(plan.first)
@@ -234,7 +256,7 @@ class RecordedSession(SequentialTaskSet):
             self.__dict__.update(identity or {})
         if not closing:
             plan.counts.started += 1
-            if user.replay_iteration == 1:
+            if state.sessions == 1:
                 plan.counts.users += 1
 
     @classmethod
@@ -313,19 +335,19 @@ class RecordedSession(SequentialTaskSet):
         plan.counts.completed += 1
         if plan.keeps_identity:
             identity = {k: v for k, v in vars(self).items() if k not in self._internal}
-            self.user.replay_identities[type(self)] = identity
+            self._state.identities[type(self)] = identity
 
     def _failed(self) -> NoReturn:
         """Start over as a new visitor, after a pause between sessions."""
-        self.user.replay_identities.pop(type(self), None)
-        self.user.replay_failed = True
+        self._state.identities.pop(type(self), None)
+        self._state.failed = True
         raise InterruptTaskSet(reschedule=False)
 
     @classmethod
     def finish(cls, user) -> None:
         """The on_stop steps (a logout), for the identity `user` kept; called as it stops."""
         plan = cls.__dict__.get("_plan")
-        if plan is None or not plan.stop or cls not in getattr(user, "replay_identities", {}):
+        if plan is None or not plan.stop or cls not in UserState.of(user).identities:
             return
         session = cls(user, closing=True)
         with contextlib.suppress(InterruptTaskSet):  # a failed step is counted already
@@ -482,7 +504,7 @@ class RecordedSession(SequentialTaskSet):
 
     def _own_row(self, path: str) -> dict[str, str]:
         """The row of CSV `path` this user took: each user keeps its own for the whole run."""
-        rows = self.user.__dict__.setdefault("replay_rows", {})
+        rows = self._state.rows
         if path not in rows:
             rows[path] = _rows(path, self.user.environment).take()
         return rows[path]

@@ -28,10 +28,11 @@ from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser
 from locust.contrib.fasthttp import insecure_ssl_context_factory
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from replay.runtime.data import Accounts, MissingData
-from replay.runtime.session import RESTART_PAUSE, RecordedSession, deal_rows_afresh
+from replay.runtime.session import RESTART_PAUSE, RecordedSession, UserState, deal_rows_afresh
 from replay.runtime.settings import (
     Settings,
     SettingsError,
@@ -42,7 +43,14 @@ from replay.runtime.settings import (
 )
 from replay.runtime.shapes import SHAPES
 
-__all__ = ["RecordingUser", "add_arguments", "load_recordings", "set_timeouts", "user_class"]
+__all__ = [
+    "RecordingUser",
+    "add_arguments",
+    "load_recordings",
+    "set_timeouts",
+    "single_pass",
+    "user_class",
+]
 
 logger = logging.getLogger("replay")
 
@@ -95,18 +103,20 @@ class RecordingUser(FastHttpUser):
     abstract = True
     pacing: float = 0.0
     """Seconds from the start of one session to the start of the next (0: none)."""
+    replay: UserState
+    """What the user carries from session to session (its number, identity, CSV rows)."""
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
         self.client.cookiejar = self.client.client.cookiejar = SweptCookieJar()
-        self.replay_failed = False
+        self.replay = UserState()
         self._session_due = time.perf_counter()
 
     def wait_time(self) -> float:
         now, started = time.perf_counter(), self._session_due
         due = max(started + self.pacing, now)
-        if self.replay_failed:
-            self.replay_failed = False
+        if self.replay.failed:
+            self.replay.failed = False
             due = max(due, started + RESTART_PAUSE)
         self._session_due = due
         return due - now
@@ -141,6 +151,16 @@ def user_class(session: type[RecordedSession]) -> type[RecordingUser]:
             "recording": session,
         },
     )
+
+
+def single_pass(session: type[RecordedSession]) -> type[RecordingUser]:
+    """A user that runs `session` once and stops: what a recording's `__main__` block gives
+    Locust's `run_single_user` (`python recordings/NAME.py --host URL`, in a debugger too)."""
+
+    def stop_after_one_session(_user) -> float:
+        raise StopUser()
+
+    return type(session.__name__, (user_class(session),), {"wait_time": stop_after_one_session})
 
 
 def _sessions(user: type) -> list[type[RecordedSession]]:

@@ -1,0 +1,163 @@
+"""HARs made to be slow or to crash `replay convert`: one generator per hostile shape of issue 13.
+
+Each generator takes a size `n` and returns a HAR document whose byte size grows linearly with
+`n`, so converting it at `n` and `4n` shows whether the converter is near-linear on it. Used by
+tests/test_linear_time.py (small sizes) and bench/linear.py (sizes of one megabyte and more).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HOST = "https://app.example.com"
+Har = dict[str, Any]
+
+
+def har(entries: list[dict]) -> Har:
+    return {"log": {"version": "1.2", "creator": {"name": "hostile"}, "entries": entries}}
+
+
+def entry(
+    url: str,
+    method: str = "GET",
+    headers: list[tuple[str, str]] = (),
+    body: str | None = None,
+    mime: str = "application/json",
+    response: str = "{}",
+    response_mime: str = "application/json",
+    second: int = 0,
+) -> dict:
+    request: dict[str, Any] = {
+        "method": method,
+        "url": url,
+        "httpVersion": "HTTP/1.1",
+        "headers": [{"name": k, "value": v} for k, v in headers],
+    }
+    if body is not None:
+        request["postData"] = {"mimeType": mime, "text": body}
+    return {
+        "startedDateTime": f"2026-01-01T00:{second // 60 % 60:02d}:{second % 60:02d}.000Z",
+        "time": 10,
+        "request": request,
+        "response": {
+            "status": 200,
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": "Content-Type", "value": response_mime}],
+            "content": {"mimeType": response_mime, "text": response},
+        },
+    }
+
+
+def token(i: int) -> str:
+    """A distinct opaque value of 32 characters, the kind correlation looks for."""
+    return f"tk{i:08d}x{(i * 2654435761) % 4294967296:010x}Zq{i % 97:02d}ab00"[:32]
+
+
+def shared_header_values(n: int) -> Har:
+    """Many long values of one header, each sent by two requests: every one is a constant."""
+    entries = [
+        entry(f"{HOST}/api/page/{i}", headers=[("X-Client-Data", f"client-{token(i)}-{i}")])
+        for i in range(n)
+        for _ in range(2)
+    ]
+    return har(entries)
+
+
+def multipart_unterminated(n: int) -> Har:
+    """One multipart body of `n` parts none of which is ever closed by a boundary."""
+    part = 'Content-Disposition: form-data; name="field{i}"\r\nX-Note: a\r\n\r\nvalue {i}'
+    body = "--b\r\n" + "".join(part.format(i=i) for i in range(n))
+    return har([entry(f"{HOST}/upload", "POST", body=body, mime="multipart/form-data; boundary=b")])
+
+
+def multipart_fields(n: int) -> Har:
+    """One well-formed multipart body of `n` typed text fields."""
+    part = '--b\r\nContent-Disposition: form-data; name="comment{i}"\r\n\r\nHello there {i}\r\n'
+    body = "".join(part.format(i=i) for i in range(n)) + "--b--\r\n"
+    return har([entry(f"{HOST}/upload", "POST", body=body, mime="multipart/form-data; boundary=b")])
+
+
+def correlated_values(n: int) -> Har:
+    """One response makes `n` tokens; one request sends them all back, in JSON and in a query."""
+    tokens = [token(i) for i in range(n)]
+    made = json.dumps({"items": [{"id": t} for t in tokens]})
+    return har(
+        [
+            entry(f"{HOST}/api/items", response=made),
+            entry(f"{HOST}/api/batch", "POST", body=json.dumps({"ids": tokens}), second=1),
+            entry(f"{HOST}/api/batch?" + "&".join(f"id={t}" for t in tokens), second=2),
+            entry(f"{HOST}/api/note", "POST", body=" ".join(tokens), mime="text/plain", second=3),
+        ]
+    )
+
+
+def subdomains(n: int) -> Har:
+    """Requests to `n` first-party subdomains, each also naming the others in its query."""
+    entries = [entry(f"{HOST}/")]
+    for i in range(n):
+        origin = f"https://api.t{i}.example.com"
+        back = f"https://api.t{(i + 1) % n}.example.com/cb"
+        entries.append(entry(f"{origin}/v1/items?next={back}", second=1 + i % 50))
+    return har(entries)
+
+
+def deep_json(depth: int, where: str) -> Har:
+    """A JSON body nested `depth` levels deep, in the request or in the response."""
+    nested = '{"a":' * depth + '"x"' + "}" * depth
+    if where == "request":
+        return har([entry(f"{HOST}/api/deep", "POST", body=nested)])
+    return har([entry(f"{HOST}/api/deep", response=nested)])
+
+
+def surrogate(where: str) -> Har:
+    """A lone surrogate (valid JSON, not encodable as UTF-8) in one field of a capture."""
+    lone = "\ud800"
+    form = {"mimeType": "application/x-www-form-urlencoded", "params": []}
+    item = entry(f"{HOST}/login", "POST")
+    if where == "form name":
+        form["params"] = [{"name": f"user{lone}", "value": "alice"}]
+    elif where == "form value":
+        form["params"] = [{"name": "user", "value": f"al{lone}ice"}]
+    elif where == "form text":
+        form["text"] = f"user{lone}=alice"
+    if where.startswith("form"):
+        item["request"]["postData"] = form
+    elif where == "header":
+        item["request"]["headers"] = [{"name": f"X-Tag{lone}", "value": f"v{lone}"}]
+    elif where == "url":
+        item["request"]["url"] = f"{HOST}/p{lone}?q{lone}=v{lone}"
+    elif where == "json":
+        item["request"]["postData"] = {"mimeType": "application/json", "text": '{"k\\ud800": 1}'}
+    return har([item])
+
+
+def minimal_entries(n: int) -> Har:
+    """`n` requests of the fewest bytes a HAR entry takes: what each request costs, whatever
+    it holds, measured per byte."""
+    entries = [
+        {"request": {"method": "GET", "url": f"{HOST}/p/{i}"}, "response": {"status": 200}}
+        for i in range(n)
+    ]
+    return har(entries)
+
+
+SURROGATE_PLACES = ("form name", "form value", "form text", "header", "url", "json")
+
+SHAPES: dict[str, Callable[[int], Har]] = {
+    "shared header values": shared_header_values,
+    "multipart, unterminated": multipart_unterminated,
+    "multipart, many fields": multipart_fields,
+    "correlated values in one request": correlated_values,
+    "first-party subdomains": subdomains,
+}
+"""Shape → generator of a HAR growing linearly with n."""
+
+
+def write(document: Har, path: Path) -> int:
+    """Write the HAR (lone surrogates as JSON escapes); its size in bytes."""
+    data = json.dumps(document).encode()
+    path.write_bytes(data)
+    return len(data)

@@ -1,0 +1,101 @@
+"""Captures made to be slow or to crash: `replay convert` stays near-linear and ends cleanly.
+
+Each hostile shape (tests/hostile.py) is converted in process at n and 4n; the time ratio must
+stay at most 5 (quadratic work gives about 16). The best of three runs beats noise from the
+other processes on the machine. Figures at a megabyte and more are bench/'s job (`linear`).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from pathlib import Path
+
+import hostile
+import pytest
+
+from recorder.addon import redact_body
+from recorder.har import read_har
+from replay import cli
+from replay.convert import convert
+
+MAX_RATIO = 5
+SIZES = {
+    "shared header values": 300,
+    "multipart, unterminated": 4000,
+    "multipart, many fields": 1000,
+    "correlated values in one request": 400,
+    "first-party subdomains": 300,
+}
+"""Shape → the smaller n: big enough that quadratic work shows, small enough to take well
+under a second."""
+
+
+def seconds(path: Path) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    convert(read_har(path))
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("shape", list(SIZES))
+def test_converting_four_times_the_input_takes_at_most_five_times_as_long(shape, tmp_path):
+    n = SIZES[shape]
+    small, large = tmp_path / "small.har", tmp_path / "large.har"
+    hostile.write(hostile.SHAPES[shape](n), small)
+    hostile.write(hostile.SHAPES[shape](4 * n), large)
+    seconds(small)  # imports and caches warmed before anything is timed
+    allowed = MAX_RATIO * min(seconds(small) for _ in range(3))
+    for _ in range(3):  # the best of three, but no more runs once met or far off
+        took = seconds(large)
+        if took <= allowed or took > 4 * allowed:
+            break
+    assert took <= allowed, f"{shape}: {took / allowed * MAX_RATIO:.1f} times as long at 4n"
+
+
+def convert_cli(document: hostile.Har, folder: Path, caplog) -> tuple[int, list[str], Path]:
+    """`replay convert` in process: exit code, error lines, the module it wrote."""
+    capture, output = folder / "hostile.har", folder / "hostile.py"
+    hostile.write(document, capture)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="replay"):
+        code = cli.main(["convert", str(capture), "-o", str(output)])
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    return code, errors, output
+
+
+def assert_converted_or_refused(code: int, errors: list[str], output: Path) -> None:
+    if code == 0:
+        assert not errors, errors
+        compile(output.read_text(encoding="utf-8"), str(output), "exec")
+    else:
+        assert code == 2 and len(errors) == 1 and "\n" not in errors[0], (code, errors)
+
+
+@pytest.mark.parametrize("where", ["request", "response"])
+@pytest.mark.parametrize("depth", [500, 10_000])
+def test_json_nested_thousands_deep_converts_or_is_refused_in_one_line(
+    where, depth, tmp_path, caplog
+):
+    assert_converted_or_refused(*convert_cli(hostile.deep_json(depth, where), tmp_path, caplog))
+
+
+def test_the_capture_addon_redacts_a_json_body_nested_past_the_parser_limit():
+    secret = b"hunter2-hunter2"
+    body = b'{"a":' * 5000 + b'{"password": "' + secret + b'"}' + b"}" * 5000
+    assert secret not in redact_body(body, "application/json")
+
+
+def test_a_request_body_nested_past_the_limit_is_sent_as_recorded(tmp_path, caplog):
+    code, _, output = convert_cli(hostile.deep_json(40, "request"), tmp_path, caplog)
+    source = output.read_text(encoding="utf-8")
+    assert code == 0 and "json=" not in source
+    assert '{"a":' * 40 in source.replace("\\", "")
+    code, _, output = convert_cli(hostile.deep_json(10, "request"), tmp_path, caplog)
+    assert code == 0 and "json=" in output.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("where", hostile.SURROGATE_PLACES)
+def test_a_lone_surrogate_converts_or_is_refused_in_one_line(where, tmp_path, caplog):
+    assert_converted_or_refused(*convert_cli(hostile.surrogate(where), tmp_path, caplog))
