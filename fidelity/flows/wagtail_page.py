@@ -15,6 +15,7 @@ def run(page):
     page.wait_for_url("**/admin/pages/add/**")
     page.fill("#id_title", f"Spring opening hours {tag}")
     page.press("#id_title", "Tab")  # the page's script makes the slug from the title on blur
+    page.wait_for_function("document.querySelector('#id_slug').value !== ''")
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url("**/edit/")
     page.fill("#id_title", f"Summer opening hours {tag}")
