@@ -12,12 +12,13 @@ from pathlib import Path
 
 from locust import events
 
-from replay.runtime import users
+from replay.runtime import model_shape, users
 
 RECORDINGS = Path(os.environ.get("REPLAY_RECORDINGS_DIR") or Path(__file__).parent / "recordings")
 
 for _session in users.load_recordings(RECORDINGS):
     globals()[_session.__name__] = users.user_class(_session)
+TrafficModel = model_shape.user_class()  # the users of --model; set aside without it
 
 
 @events.init_command_line_parser.add_listener
@@ -27,14 +28,17 @@ def _add_arguments(parser):
 
 @events.init.add_listener
 def _init(environment, **_kwargs):
+    model_shape.on_init(environment)
     users.on_init(environment, RECORDINGS)
 
 
 @events.test_start.add_listener
 def _test_start(environment, **_kwargs):
     users.on_test_start(environment, RECORDINGS)
+    model_shape.on_test_start(environment)
 
 
 @events.test_stop.add_listener
 def _test_stop(environment, **_kwargs):
     users.on_test_stop(environment)
+    model_shape.on_test_stop(environment)

@@ -15,6 +15,7 @@ from mitmproxy import exceptions, http, io
 
 from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
+from recorder.har import valid_url
 from recorder.model import CaptureError, Exchange, Recording, Request, Response
 
 
@@ -57,6 +58,9 @@ def read_capture(path: str | Path) -> Recording:
                 x = _well_typed(exchange(record))
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
                 raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from None
+            if not valid_url(x.request.url):  # as the HAR importer does
+                recording.skip("invalid URL (no host, bad port or control characters)")
+                continue
             recording.exchanges.append(x)
             if x.request.declared_size > len(x.request.body):  # streamed by the proxy
                 recording.warnings.append(
@@ -128,6 +132,7 @@ def exchange(record: dict[str, Any]) -> Exchange:
         started=record["started"],
         duration_ms=record["duration_ms"],
         error=record.get("error", ""),
+        client=record.get("client", ""),
     )
 
 
@@ -148,6 +153,7 @@ def _well_typed(x: Exchange) -> Exchange:
         "started": (x.started, int | float),
         "duration_ms": (x.duration_ms, int | float),
         "error": (x.error, str),
+        "client": (x.client, str),
     }
     for name, (value, kind) in fields.items():
         if not isinstance(value, kind) or isinstance(value, bool):

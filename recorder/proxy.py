@@ -70,6 +70,8 @@ class CaptureOptions:
     redact: bool = True
     redact_headers: Sequence[str] = ()
     fsync: bool = False
+    rotate_mb: int = 0
+    """Continue in the next file past this many MB (0: one file)."""
 
 
 def mitmdump_command(
@@ -79,8 +81,11 @@ def mitmdump_command(
     *,
     quiet: bool = False,
     extra_args: Sequence[str] = (),
+    reverse: str = "",
+    listen_host: str = "127.0.0.1",
 ) -> list[str]:
-    """The mitmdump command line that records to `capture_file` on 127.0.0.1:`port`."""
+    """The mitmdump command line that records to `capture_file` on `listen_host`:`port`; with
+    `reverse` (an application's URL), as a reverse proxy in front of that application."""
     settings = {
         "connection_strategy": "lazy",
         # A download or upload this big passes through unkept (the capture notes it): the
@@ -89,10 +94,12 @@ def mitmdump_command(
         "capture_file": str(capture_file),
         "capture_redact": str(options.redact).lower(),
         "capture_fsync": str(options.fsync).lower(),
+        "capture_rotate_mb": str(options.rotate_mb),
     }
     if options.capture_filter:
         settings["capture_filter"] = options.capture_filter
-    args = [*MITMDUMP, "--listen-host", "127.0.0.1", "--listen-port", str(port)]
+    args = [*MITMDUMP, "--listen-host", listen_host, "--listen-port", str(port)]
+    args += ["--mode", f"reverse:{reverse}"] if reverse else []
     args += ["-q"] if quiet else []
     args += ["-s", str(ADDON)]
     for name, value in settings.items():
@@ -113,6 +120,8 @@ def run_capture_proxy(
     extra_args: Sequence[str] = (),
     output: IO | int | None = None,
     timeout: float = 20.0,
+    reverse: str = "",
+    listen_host: str = "127.0.0.1",
 ) -> CaptureProxy:
     """Start mitmdump recording to `capture_file` and return once it accepts connections.
 
@@ -131,7 +140,15 @@ def run_capture_proxy(
     port = port or free_port()
     if not port_is_free(port):
         raise ProxyError(f"port {port} on 127.0.0.1 is already in use; choose another with --port")
-    command = mitmdump_command(capture_file, port, options, quiet=quiet, extra_args=extra_args)
+    command = mitmdump_command(
+        capture_file,
+        port,
+        options,
+        quiet=quiet,
+        extra_args=extra_args,
+        reverse=reverse,
+        listen_host=listen_host,
+    )
     process = subprocess.Popen(
         command,
         stdout=output,
@@ -148,6 +165,17 @@ def run_capture_proxy(
             raise ProxyError(f"mitmdump did not listen on 127.0.0.1:{port} within {timeout:g} s")
         time.sleep(0.05)
     return proxy
+
+
+def reverse_instructions(proxy: CaptureProxy, application: str) -> str:
+    """What a team does to record every client of an application."""
+    return f"""\
+Recording every client of {application} to {proxy.capture_file} (and .1, .2, ... past the size
+limit), through mitmproxy as a reverse proxy on port {proxy.port}.
+
+Send the traffic to this port instead of the application: point the load balancer, the DNS
+name or a share of the traffic (a canary) at it. Press Ctrl+C here to stop and build the
+traffic model."""
 
 
 def instructions(proxy: CaptureProxy) -> str:

@@ -81,12 +81,19 @@ def _parser() -> argparse.ArgumentParser:
     how = record.add_mutually_exclusive_group(required=True)
     how.add_argument("--proxy", action="store_true", help="record through mitmproxy")
     how.add_argument("--browser", metavar="URL", help="open Chromium at URL and record a HAR")
+    how.add_argument(
+        "--reverse",
+        metavar="URL",
+        help="record every client of the application at URL (a reverse proxy in front of it), "
+        "then build the traffic model",
+    )
     record.add_argument("--port", type=int, default=8080, help="proxy port (default 8080)")
     record.add_argument("--steps", type=Path, help="drive the browser with these steps")
     record.add_argument("--script", type=Path, help="drive the browser with run(page) here")
     record.add_argument(
         "--headless", action="store_true", help="no window (implied by --steps/--script)"
     )
+    _add_reverse_options(record)
     _add_convert_options(record)
     record.set_defaults(command=record_command)
 
@@ -111,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="Locust's own options")
     run.set_defaults(command=run_command)
+    _add_model_command(commands)
     return parser
 
 
@@ -159,6 +167,8 @@ def record_command(args: argparse.Namespace) -> int:
     """Record into recordings/raw/NAME.*, then convert into recordings/NAME.py."""
     name = pipeline.module_name(Path(args.name))
     raw = Path("recordings") / "raw"
+    if args.reverse:
+        return _record_reverse(raw / f"{name}.jsonl", args)
     if args.proxy:
         capture = _record_through_proxy(raw / f"{name}.jsonl", args.port)
     else:
@@ -297,6 +307,156 @@ def _capture_of(session, args: argparse.Namespace) -> Path | None:
             return candidate
     logger.warning("capture %s not found: checking statuses and extractions only", given)
     return None
+
+
+# --- replay model: a traffic model learned from many users' sessions ------------------------
+
+
+def _add_model_command(commands) -> None:
+    model = commands.add_parser(
+        "model", help="learn flow types, shares and arrival rates from many users' traffic"
+    )
+    model.add_argument("captures", nargs="+", type=Path, metavar="CAPTURE", help="captures, HARs")
+    model.add_argument(
+        "-o", "--output", type=Path, default=Path("recordings"), help="folder (default recordings/)"
+    )
+    _add_model_options(model)
+    _add_convert_options(model)
+    model.set_defaults(command=model_command)
+
+
+def _add_model_options(model: argparse.ArgumentParser) -> None:
+    from replay.model.flows import SIMILARITY
+    from replay.model.sessions import IDLE_GAP
+
+    model.add_argument(
+        "--session-gap",
+        type=float,
+        default=IDLE_GAP,
+        metavar="SECONDS",
+        help=f"idle time that ends a session (default {IDLE_GAP:g})",
+    )
+    model.add_argument(
+        "--similarity",
+        type=float,
+        default=SIMILARITY,
+        help=f"how alike two sessions must be to share a type, 0 to 1 (default {SIMILARITY})",
+    )
+    model.add_argument(
+        "--interval",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="count arrivals per this many seconds (default: per second for a capture shorter "
+        "than 10 minutes, else per minute)",
+    )
+
+
+def _add_reverse_options(record: argparse.ArgumentParser) -> None:
+    record.add_argument(
+        "--listen-host",
+        default="127.0.0.1",
+        help="with --reverse: address to listen on (default 127.0.0.1; 0.0.0.0 for all)",
+    )
+    record.add_argument(
+        "--rotate-mb",
+        type=int,
+        default=100,
+        metavar="MB",
+        help="with --reverse: continue in NAME.1.jsonl, NAME.2.jsonl, ... past this size",
+    )
+    _add_model_options(record)
+
+
+def _record_reverse(capture: Path, args: argparse.Namespace) -> int:
+    """Record every client of an application until Ctrl-C, then model what was captured."""
+    from recorder.addon import rotated
+    from recorder.proxy import CaptureOptions, ProxyError, reverse_instructions, run_capture_proxy
+
+    if args.rotate_mb < 0:
+        raise UserError("--rotate-mb: a number of MB, or 0 for one file")
+    try:
+        proxy = run_capture_proxy(
+            capture,
+            args.port,
+            CaptureOptions(rotate_mb=args.rotate_mb),
+            quiet=True,
+            reverse=args.reverse,
+            listen_host=args.listen_host,
+        )
+    except ProxyError as e:
+        raise UserError(str(e)) from None
+    with proxy:
+        print(reverse_instructions(proxy, args.reverse), file=sys.stderr)
+        try:
+            proxy.process.wait()
+        except KeyboardInterrupt:
+            logger.info("stopping the proxy; modelling %s", capture)
+    captures = [capture]
+    while rotated(captures[-1]).is_file():
+        captures.append(rotated(captures[-1]))
+    args.captures, args.output = captures, Path("recordings")
+    return model_command(args)
+
+
+def model_command(args: argparse.Namespace) -> int:
+    from replay.model import report
+    from replay.model.build import ModelOptions, build
+    from replay.model.file import MODEL_FILE, ModelError, model_text
+
+    if not 0 < args.similarity <= 1 or args.session_gap <= 0 or args.interval < 0:
+        raise UserError("--similarity must be in (0, 1], --session-gap and --interval positive")
+    recording = _read_many(args.captures, args.host)
+    options = ModelOptions(
+        convert=pipeline.Options(
+            host=args.host,
+            include_hosts=tuple(args.include_host),
+            keep_static=args.keep_static,
+            correlate=args.correlate,
+        ),
+        idle_gap=args.session_gap,
+        similarity=args.similarity,
+        interval=args.interval,
+    )
+    try:
+        built = build(recording, options, lambda module: read_rules(args.output / f"{module}.py"))
+        weights = report.with_weights(args.output / "replay.toml", built)
+    except (pipeline.NothingToReplay, RulesError, ModelError) as e:
+        raise UserError(f"{recording.source}: {e}") from None
+    for flow in built.flows:
+        write_atomically(args.output / f"{flow.module}.py", flow.result.source)
+    write_atomically(args.output / "replay.toml", weights)
+    sources = ", ".join(str(c) for c in args.captures)
+    write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))
+    for line in report.summary(built, args.output):
+        logger.info("%s", line)
+    return 0
+
+
+def _read_many(paths: list[Path], host: str) -> recorder.Recording:
+    """Every capture (or access log) as one recording, in the order the requests started."""
+    from recorder.accesslog import is_access_log, read_access_log
+    from recorder.model import Recording
+
+    origin = host if "://" in host else f"http://{host or 'localhost'}"
+    recordings = [
+        read_access_log(path, origin)
+        if path.is_file() and is_access_log(path)
+        else recorder.read(path)
+        for path in paths
+    ]
+    if len(recordings) == 1:
+        return recordings[0]
+    merged = Recording(
+        source=f"{paths[0]} and {len(paths) - 1} more", creator=recordings[0].creator
+    )
+    for recording in recordings:
+        merged.exchanges += recording.exchanges
+        merged.warnings += recording.warnings
+        for reason, count in recording.skipped.items():
+            merged.skipped[reason] = merged.skipped.get(reason, 0) + count
+    merged.exchanges.sort(key=lambda x: x.started)
+    return merged
 
 
 if __name__ == "__main__":

@@ -92,6 +92,26 @@ def test_shared_connection_pool_bounds_connections(recordings, tmp_path):
     assert len(shared) <= 2 < 10 <= len(gateway.connections)
 
 
+def test_a_slow_import_does_not_cut_the_run_short(recordings, tmp_path):
+    """Locust's --run-time timer counts from gevent's last loop turn, which can be before the
+    recordings were imported: a big recording on a busy machine ended the run at once."""
+    with stand_in() as gateway:
+        converted(
+            har(tmp_path / "ping.har", [("GET", "http://gw.example.test/ping", 200, {}, None)]),
+            recordings,
+        )
+        (recordings / "slow_import.py").write_text(
+            "import time\n\nstarted = time.perf_counter()\n"
+            "while time.perf_counter() - started < 3:\n    pass\n"
+        )
+        started = time.monotonic()
+        stats = run_locust(
+            recordings, gateway.url, "--think-scale", "0", run_time="2s", tmp=tmp_path
+        )
+    assert time.monotonic() - started >= 5, stats.output[-2000:]
+    assert stats.failed == 0 and stats.requests > 20, stats.output[-2000:]
+
+
 def readme_example() -> str:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Using recordings in your own locustfile", 1)[1]

@@ -150,6 +150,45 @@ def add_arguments(parser) -> None:
         help="Share one pool of at most N connections per host among all users of a recording "
         "(for targets behind a gateway that limits connections; default: one pool per user)",
     )
+    add_model_arguments(group)
+
+
+# --- the traffic model (`replay model`, replay.runtime.model_shape) ----------------------------
+
+
+def positive(text: str) -> float:
+    """An argparse type: a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def add_model_arguments(group) -> None:
+    group.add_argument(
+        "--model",
+        default=None,
+        metavar="TOML",
+        help="Replay the traffic model `replay model` wrote (recordings/model.toml): sessions "
+        "start on its arrival curve, of types drawn by its shares (an open model; -u caps users)",
+    )
+    group.add_argument(
+        "--rate-multiplier",
+        type=positive,
+        default=1.0,
+        metavar="N",
+        help="With --model: sessions arrive at N times the recorded rate (default 1)",
+    )
+    group.add_argument(
+        "--time-scale",
+        type=positive,
+        default=1.0,
+        metavar="X",
+        help="With --model: play the arrival curve X times faster (24 = a day in an hour)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
