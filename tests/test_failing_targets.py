@@ -259,3 +259,16 @@ def test_failing_targets_are_counted_failures_and_users_start_over(misbehaving, 
         assert errors and all("first: no response" in e for e in errors), (kind, errors)
         assert any(words in e.lower() for e in errors), (kind, errors)
         assert run.count("/first") >= 2 and run.count("/after/first") == 0, (kind, run.rows)
+
+
+def test_an_error_status_the_recording_had_is_no_failure(misbehaving, tmp_path):
+    """A recorded 401 before sign-in, or a 503, replayed as recorded: Locust's client marks
+    every 4xx and 5xx as an error, and it read as a body cut short."""
+    folder = _folder(tmp_path, "expected")
+    _recording(folder / "recordings", "ExpectedError", "/5xx", "expect=503")
+    stats = run_locust(
+        folder / "recordings", misbehaving.url, "--think-scale", "0", run_time="3s", tmp=folder
+    )
+    _assert_clean_run(stats, folder)
+    assert stats.failed == 0, stats.failures
+    assert stats.count("/5xx") >= 2 and stats.count("/after/5xx") >= 2, stats.rows

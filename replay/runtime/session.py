@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import locust
 from faker import Faker
 from locust import SequentialTaskSet, task
+from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.exception import InterruptTaskSet, StopUser
 
 from replay.names import url_template
@@ -413,6 +414,8 @@ class RecordedSession(SequentialTaskSet):
                 problem = self._save(response, save)
             if problem:
                 response.failure(f"{self.step}: {problem}")
+            elif expect >= 400:
+                response.success()  # the error the recording had (a 401 before sign-in)
         if problem:
             self._failed()
         return response
@@ -469,7 +472,8 @@ class RecordedSession(SequentialTaskSet):
                 return f"redirected to the login page {target}, recorded status {expect}"
             return f"status {status}, recorded {expect}"
         broken = getattr(response, "request_meta", {}).get("exception")
-        if broken:  # the status line came, the body did not (a reset, a close mid-body)
+        if broken and not isinstance(broken, LocustBadStatusCode):
+            # the status line came, the body did not (a reset, a close mid-body)
             return f"response cut short after status {status} ({broken!r})"
         if location is not None:
             return _check_location(
