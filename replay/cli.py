@@ -402,7 +402,8 @@ def _record_reverse(capture: Path, args: argparse.Namespace) -> int:
 def model_command(args: argparse.Namespace) -> int:
     from replay.model import report
     from replay.model.build import ModelOptions, build
-    from replay.model.file import MODEL_FILE, ModelError, model_text
+    from replay.model.file import MODEL_FILE, PAGE_FILE, ModelError, model_text
+    from replay.model.page import page_html
 
     if not 0 < args.similarity <= 1 or args.session_gap <= 0 or args.interval < 0:
         raise UserError("--similarity must be in (0, 1], --session-gap and --interval positive")
@@ -428,6 +429,7 @@ def model_command(args: argparse.Namespace) -> int:
     write_atomically(args.output / "replay.toml", weights)
     sources = ", ".join(str(c) for c in args.captures)
     write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))
+    write_atomically(args.output / PAGE_FILE, page_html(built.model, sources))
     for line in report.summary(built, args.output):
         logger.info("%s", line)
     return 0

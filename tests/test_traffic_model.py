@@ -232,6 +232,43 @@ def test_model_learns_think_time_distributions(modelled):
     assert browse[9] - browse[1] >= 0.2 and order[9] - order[1] >= 0.2
 
 
+def _page_table(page: str, table_id: str) -> list[list[str]]:
+    """The cells of the page's table `table_id`, row by row."""
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.DOTALL)
+    assert table, table_id
+    body = table.group(1).split("<tbody>", 1)[1]
+    return [re.findall(r"<td>(.*?)</td>", row) for row in body.split("<tr>")[1:]]
+
+
+def _self_contained(page: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.IGNORECASE)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_model_page_shows_arrivals_mix_and_think_times(modelled):
+    """`replay model` writes model.html: one file, a plot and its numbers per part."""
+    folder, output = modelled
+    page = (folder / "model.html").read_text()
+    _self_contained(page)
+    assert f"look at the model: {folder / 'model.html'}" in output
+    model = tomllib.loads((folder / "model.toml").read_text())
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', page)) == 3
+    arrivals = _page_table(page, "arrivals")
+    interval = model["arrivals"]["interval"]
+    assert arrivals == [
+        [f"{i * interval:g}", str(n)] for i, n in enumerate(model["arrivals"]["counts"])
+    ]
+    mix = {row[0]: row[1:4] for row in _page_table(page, "mix")}
+    assert mix == {
+        name: [f"{100 * flow['share']:.1f}%", str(flow["sessions"]), f"{flow['duration']:.1f}"]
+        for name, flow in model["type"].items()
+    }
+    think = {row[0]: [float(v) for v in row[1:]] for row in _page_table(page, "think")}
+    for name, flow in model["type"].items():
+        for step, deciles in flow["think_after"].items():
+            assert think[f"{name}.{step}"] == pytest.approx(deciles[::2], abs=0.006)
+
+
 REPLAY_SECONDS = 10
 MULTIPLIER = 3
 
@@ -311,6 +348,20 @@ def _check_replay(stats, probes, modelled_folder, time_scale=1.0, seconds=REPLAY
         share = kinds[_kind(flow)] / total
         assert abs(share - flow["share"]) <= 0.05, (flow, kinds)
     assert "model summary:" in stats.output
+    _check_page(modelled_folder)
+
+
+def _check_page(folder: Path) -> None:
+    """The page gained the run: the replayed arrivals beside the model's at MULTIPLIER x."""
+    page = (folder / "model.html").read_text()
+    _self_contained(page)
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', page)) == 4
+    recorded = tomllib.loads((folder / "model.toml").read_text())["arrivals"]["counts"]
+    rows = _page_table(page, "replayed-arrivals")
+    assert len(rows) >= 3, rows
+    for n, (_, model, replayed) in enumerate(rows):
+        assert float(model) == MULTIPLIER * recorded[n % len(recorded)]
+        assert abs(int(replayed) - float(model)) <= 0.1 * float(model), (n, rows)
 
 
 def test_replay_at_three_times_the_rate(modelled, demo_app, tmp_path):
@@ -556,7 +607,7 @@ def test_model_runtime_loads_no_converter():
     probe = (
         "import sys, replay.runtime.model_shape; "
         "print(sorted(m for m in sys.modules if m.startswith(('replay.convert', 'mitmproxy', "
-        "'replay.model.build'))))"
+        "'replay.model.build', 'matplotlib'))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 from replay.model.build import Built
-from replay.model.file import ModelError
+from replay.model.file import PAGE_FILE, ModelError
 
 BEGIN = "# --- replay model: flow type weights (rewritten by every `replay model`) ---"
 END = "# --- end of replay model weights ---"
@@ -55,4 +55,5 @@ def summary(built: Built, folder: Path) -> list[str]:
         )
         lines += [f"    e.g. {url}" for url in m.examples]
     lines.append(f"wrote {folder / 'model.toml'} and the weights in {folder / 'replay.toml'}")
+    lines.append(f"look at the model: {folder / PAGE_FILE}")
     return lines
