@@ -424,13 +424,16 @@ def model_command(args: argparse.Namespace) -> int:
         weights = report.with_weights(args.output / "replay.toml", built)
     except (pipeline.NothingToReplay, RulesError, ModelError) as e:
         raise UserError(f"{recording.source}: {e}") from None
+    stale = report.stale_recordings(args.output / MODEL_FILE, built)
     for flow in built.flows:
         write_atomically(args.output / f"{flow.module}.py", flow.result.source)
     write_atomically(args.output / "replay.toml", weights)
     sources = ", ".join(str(c) for c in args.captures)
     write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
     write_atomically(args.output / PAGE_FILE, page_html(built.model, sources))
-    for line in report.summary(built, args.output):
+    for line in report.summary(built, args.output, stale):
         logger.info("%s", line)
     return 0
 

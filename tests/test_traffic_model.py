@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import ROOT, read_stats
+from conftest import DATA, ROOT, read_stats
 
 from recorder.flows import read_capture
 from recorder.model import Exchange, Request, Response, redaction_digest
@@ -600,6 +600,23 @@ def test_access_log_is_modelled_and_replayed_get_only(demo_app, tmp_path):
     extra = ("--time-scale", "20", "--think-scale", "0")
     stats, probes = _replay(folder, demo_app, tmp_path, *extra, seconds=13)
     _check_replay(stats, probes, folder, time_scale=20, seconds=13)
+
+
+def test_a_new_model_removes_the_recordings_of_types_it_no_longer_has(tmp_path):
+    """A later plain `replay run` loads every recording in the folder: the earlier model's
+    type must go, and only what a model wrote (its model.toml names it) ever goes."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "mine.py").write_text("# written by hand\n")
+    first = _model(DATA / "tickets.har", folder)
+    assert first.returncode == 0, first.stderr
+    (earlier,) = tomllib.loads((folder / "model.toml").read_text())["type"].values()
+    second = _model(DATA / "demo-login.har", folder)
+    assert second.returncode == 0, second.stderr
+    (later,) = tomllib.loads((folder / "model.toml").read_text())["type"].values()
+    assert earlier["module"] != later["module"]
+    assert sorted(p.name for p in folder.glob("*.py")) == sorted([later["module"], "mine.py"])
+    assert f"removed {folder / earlier['module']}" in second.stdout
 
 
 def test_model_runtime_loads_no_converter():
