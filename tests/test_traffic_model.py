@@ -30,6 +30,7 @@ from conftest import DATA, ROOT, read_stats
 from recorder.flows import read_capture
 from recorder.model import Exchange, Request, Response, redaction_digest
 from recorder.proxy import run_capture_proxy
+from replay.model.captures import read_captures
 from replay.model.file import FlowModel, TrafficModel
 from replay.model.flows import group_sessions
 from replay.model.sessions import Session, split_sessions
@@ -617,6 +618,20 @@ def test_a_new_model_removes_the_recordings_of_types_it_no_longer_has(tmp_path):
     assert earlier["module"] != later["module"]
     assert sorted(p.name for p in folder.glob("*.py")) == sorted([later["module"], "mine.py"])
     assert f"removed {folder / earlier['module']}" in second.stdout
+
+
+def test_a_capture_is_modelled_without_its_bodies_but_the_representatives(population):
+    """Sessions and arrivals are learned from a capture read without bodies (the build's
+    memory stays below the capture's size); the sessions converted are read again in full."""
+    capture, _, _ = population
+    whole = read_capture(capture)
+    captures = read_captures([capture], "")
+    light = captures.recording.exchanges
+    assert len(light) == len(whole.exchanges)
+    assert [x.request.url for x in light] == [x.request.url for x in whole.exchanges]
+    bodies = sum(len(x.request.body) + len(x.response.body) for x in light)
+    assert bodies < 0.05 * sum(len(x.request.body) + len(x.response.body) for x in whole.exchanges)
+    assert captures.full(light[100:160]) == whole.exchanges[100:160]
 
 
 def test_model_runtime_loads_no_converter():
