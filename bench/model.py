@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 from pathlib import Path
 
-from bench.common import GENERATOR_CPU, OUT, PYTHON, mb, run_measured, spread, table, verdict
+from bench.common import GENERATOR_CPU, OUT, PYTHON, ROOT, mb, run_measured, spread, table, verdict
 from recorder.addon import FORMAT, VERSION
 
 ORIGIN = "http://shop.test"
@@ -28,7 +29,7 @@ SPAN = 2 * 3600.0
 """Seconds the generated traffic covers: long enough to be counted per minute."""
 
 
-def generate(path: Path, flows: int, seed: int = 7) -> int:
+def generate(path: str | Path, flows: int, seed: int = 7) -> int:
     """A capture of about `flows` exchanges; the exchanges written."""
     rng = random.Random(seed)
     kinds = [kind for kind, n in SHARES.items() for _ in range(n)]
@@ -49,7 +50,7 @@ def generate(path: Path, flows: int, seed: int = 7) -> int:
             records.append(_record(number, step, method, url, at, client, token))
             at += 0.05 + rng.uniform(0.5, 8.0)
     records.sort(key=lambda r: r["started"])
-    with path.open("w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f:
         header = {"format": FORMAT, "version": VERSION, "creator": "bench/model.py"}
         f.write(json.dumps(header) + "\n")
         for record in records:
@@ -96,7 +97,14 @@ def model(flows: int, rounds: int, say) -> str:
     folder = OUT / "model"
     folder.mkdir(parents=True, exist_ok=True)
     capture = folder / "traffic.jsonl"
-    written = generate(capture, flows)
+    # In a process of its own: a child forked from a bench grown by the generation would count
+    # that memory in its peak RSS before it runs `replay model`.
+    generator = f"from bench.model import generate; print(generate({str(capture)!r}, {flows}))"
+    written = int(
+        subprocess.run(
+            [PYTHON, "-c", generator], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout
+    )
     size = capture.stat().st_size
     say(f"  capture: {written:,} flows, {mb(size):.0f} MB")
     times, ratios, peaks = [], [], []
@@ -108,10 +116,10 @@ def model(flows: int, rounds: int, say) -> str:
         )
         if run.returncode:
             raise SystemExit(f"replay model failed: see {folder / 'model.out'}")
-        times.append(run.elapsed)
+        times.append(run.seconds)
         peaks.append(mb(run.peak_rss))
         ratios.append(run.peak_rss / size)
-        say(f"  round {n + 1}/{rounds}: {run.elapsed:.1f} s, peak RSS {mb(run.peak_rss):.0f} MB")
+        say(f"  round {n + 1}/{rounds}: {run.seconds:.1f} s, peak RSS {mb(run.peak_rss):.0f} MB")
     capture.unlink()
     return "\n".join(
         [
