@@ -13,7 +13,6 @@ This file is loaded by path (`mitmdump -s`), so it imports only mitmproxy and th
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -27,39 +26,59 @@ from urllib.parse import unquote_plus
 from mitmproxy import ctx, exceptions, flowfilter, http, version
 from mitmproxy.websocket import WebSocketMessage
 
+try:
+    from recorder.sensitive import (
+        CREDENTIAL_HEADERS,
+        REDACTED,
+        USERINFO,
+        has_shape,
+        personal_name,
+        redact_shapes,
+        redact_text,
+        redacted,
+        redacted_field,
+        secret_header,
+        secret_name,
+        secret_value,
+    )
+except ImportError:  # loaded by path by a mitmproxy without this package: sensitive.py is beside
+    from sensitive import (  # type: ignore[no-redef,import-not-found]
+        CREDENTIAL_HEADERS,
+        REDACTED,
+        USERINFO,
+        has_shape,
+        personal_name,
+        redact_shapes,
+        redact_text,
+        redacted,
+        redacted_field,
+        secret_header,
+        secret_name,
+        secret_value,
+    )
+
 FORMAT = "locust-replay-capture"
 VERSION = 1
-REDACTED = "REDACTED"
-
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 PASSWORD_SCHEMES = frozenset({"basic", "digest", "ntlm", "negotiate"})
 """Authorization schemes that carry a password (or a hash of one): never digested."""
-SECRET_PATTERN = r"passw(?:or)?d|passphrase|secret|pwd"
-"""Form, JSON and multipart field names whose values never reach the disk (lowercase)."""
-SECRET_FIELD = re.compile(SECRET_PATTERN, re.IGNORECASE)
-SECRET_IN_LOWERED = re.compile(SECRET_PATTERN.encode())
-"""For lowered bodies: re.IGNORECASE makes the search several times slower."""
+PERSONAL_HINT = rb"pass|pwd|secret|pin|otp|mfa"
+SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth")
+"""In a lowered body: no such word, no secret field (most bodies); re.I is several times slower."""
+PERSONAL_IN_RESPONSE = re.compile(PERSONAL_HINT)
 
 Record = dict[str, Any]
 
 
-# --- redaction: pure functions over header values and bodies ---------------------------------
+# --- redaction: pure functions over header values and bodies (what is secret: sensitive.py) ----
 
 
-def redacted(value: str) -> str:
-    """What replaces a token (a session cookie, a bearer token, an API key): `REDACTED-` and 16
-    hex digits of its SHA-256. The value is gone, yet the converter can still tell where the
-    same value was set and sent, so correlation works through redaction
-    (recorder.model.redaction_digest). A value under 16 characters (a short, guessable one)
-    gets a bare REDACTED."""
-    if len(value) < 16:
-        return REDACTED
-    return f"{REDACTED}-{hashlib.sha256(value.encode()).hexdigest()[:16]}"
-
-
-def redact_header(name: str, value: str, extra: frozenset[str] = frozenset()) -> str:
+def redact_header(
+    name: str, value: str, extra: frozenset[str] = frozenset(), sent: bool = True
+) -> str:
     """Hide credentials but keep what later stages need: the auth scheme and cookie names.
-    Basic and other password-bearing schemes lose the whole value."""
+    Basic and other password-bearing schemes lose the whole value. A request's other headers
+    lose the secrets they show (an API key, a Referer's `?token=`, a JWT); a response's keep
+    them, as the tokens the server made, for correlation."""
     lname = name.lower()
     if lname in CREDENTIAL_HEADERS:
         scheme, sep, token = value.partition(" ")
@@ -71,9 +90,11 @@ def redact_header(name: str, value: str, extra: frozenset[str] = frozenset()) ->
     if lname == "set-cookie":
         pair, sep, attributes = value.partition(";")
         return _redact_cookie(pair.strip()) + sep + attributes
-    if lname in extra:
+    if lname in extra or (sent and secret_header(name) and secret_value(value)):
         return redacted(value)
-    return value
+    if not sent:  # a Location or a Link keeps its tokens, not a `user:password@`
+        return USERINFO.sub("", value) if "@" in value else value
+    return redact_text(value)
 
 
 def _redact_cookie(pair: str) -> str:
@@ -84,45 +105,59 @@ def _redact_cookie(pair: str) -> str:
     return f"{name}={redacted(value.strip())}" if value.strip() else pair
 
 
-def redact_form(text: str) -> str:
-    """Redact secret fields of an urlencoded form or query, leaving every other byte as sent."""
+def redact_form(text: str, is_secret=secret_name) -> str:
+    """Redact secret fields of an urlencoded form or query, leaving every other byte as sent.
+    A value of a secret shape (a JWT, an AWS key id) goes whatever its field's name."""
     parts = text.split("&")
     for i, part in enumerate(parts):
         name, sep, value = part.partition("=")
-        if sep and value and SECRET_FIELD.search(unquote_plus(name)):
-            parts[i] = f"{name}={REDACTED}"
+        if not sep or not value:
+            continue
+        field, plain = unquote_plus(name), unquote_plus(value)
+        if is_secret(field) and secret_value(plain):
+            parts[i] = f"{name}={redacted_field(field, plain)}"
+        elif has_shape(plain):
+            parts[i] = f"{name}={redacted(plain)}"
     return "&".join(parts)
 
 
 def redact_url(url: str) -> str:
-    base, sep, query = url.partition("?")
-    return base + sep + redact_form(query) if sep else url
+    """A URL without its credentials, secret query and fragment fields, and secret shapes."""
+    url = USERINFO.sub("", url, count=1) if "@" in url else url
+    rest, hash_, fragment = url.partition("#")
+    base, question, query = rest.partition("?")
+    return (
+        redact_shapes(base)
+        + question
+        + redact_form(query)
+        + hash_
+        + (redact_form(fragment) if "=" in fragment else redact_shapes(fragment))
+    )
 
 
-def _redact_json_value(value: Any) -> tuple[Any, bool]:
+def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
     """The value with secret fields replaced, and whether anything was replaced."""
-    changed = False
     if isinstance(value, dict):
-        out = {}
+        out, changed = {}, False
         for key, item in value.items():
-            if SECRET_FIELD.search(key) and _is_secret_value(item):
-                out[key], hit = REDACTED, True
+            if is_secret(key) and secret_value(item):
+                out[key], hit = redacted_field(key, item), True
             else:
-                out[key], hit = _redact_json_value(item)
+                out[key], hit = _redact_json_value(item, is_secret)
             changed |= hit
         return out, changed
     if isinstance(value, list):
-        items = [_redact_json_value(item) for item in value]
+        items = [_redact_json_value(item, is_secret) for item in value]
         return [item for item, _ in items], any(hit for _, hit in items)
+    if isinstance(value, str) and is_secret is secret_name and has_shape(value):
+        return redact_shapes(value), True
     return value, False
 
 
-def _is_secret_value(value: Any) -> bool:
-    """Flags, nulls and empty strings say nothing secret and keep their type."""
-    return not (value is None or value == "" or isinstance(value, bool))
+MULTIPART_NAME = re.compile(rb'\bname=(?:"([^"]*)"|([^;\r\n]+))', re.I)
 
 
-def _redact_multipart(body: bytes, content_type: str) -> bytes:
+def _redact_multipart(body: bytes, content_type: str, is_secret) -> bytes:
     boundary = re.search(r'boundary="?([^";]+)"?', content_type)
     if not boundary:
         return body
@@ -132,33 +167,49 @@ def _redact_multipart(body: bytes, content_type: str) -> bytes:
         head, sep, content = part.partition(b"\r\n\r\n")
         if not sep or b"filename=" in head or not content.strip():
             continue  # cheap tests first: a body can be made of a million empty parts
-        name = re.search(rb'\bname="([^"]*)"', head)
-        if name and SECRET_FIELD.search(name[1].decode("latin-1")):
-            parts[i] = head + sep + REDACTED.encode() + b"\r\n"
+        name = MULTIPART_NAME.search(head)
+        if not name:
+            continue
+        field = (name[1] if name[1] is not None else name[2]).decode("latin-1").strip()
+        value = content.removesuffix(b"\r\n").decode("latin-1")
+        if is_secret(field) and secret_value(value):
+            secret = redacted_field(field, value).encode()
+            parts[i] = head + sep + secret + b"\r\n"
+        elif is_secret is secret_name and has_shape(value):
+            parts[i] = head + sep + redact_shapes(value).encode("latin-1") + b"\r\n"
     return delimiter.join(parts)
 
 
-def redact_body(body: bytes, content_type: str) -> bytes:
-    """Redact secret fields of JSON, urlencoded and multipart bodies; other bodies pass as is."""
-    if not SECRET_IN_LOWERED.search(body.lower()):  # no such field name: skip (most bodies)
-        return body
+def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
+    """Redact secret fields of JSON, urlencoded, multipart and text bodies, and values of a
+    secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
+    client secrets): the tokens a server makes stay, for correlation."""
+    hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
+    if not hint.search(body.lower()) and not (sent and has_shape(body)):
+        return body  # no such field name and no such shape: skip (most bodies)
+    is_secret = secret_name if sent else personal_name
     mime = content_type.lower()
     if "x-www-form-urlencoded" in mime:
-        return redact_form(body.decode("latin-1")).encode("latin-1")
+        return redact_form(body.decode("latin-1"), is_secret).encode("latin-1")
     if "multipart/form-data" in mime:
-        return _redact_multipart(body, content_type)
+        return _redact_multipart(body, content_type, is_secret)
     # Many apps send JSON as text/plain (no CORS preflight), so look at the body as well.
     if "json" in mime or body.lstrip()[:1] in (b"{", b"["):
         try:
-            document = json.loads(body)
-            redacted, changed = _redact_json_value(document)
+            redacted_document, changed = _redact_json_value(json.loads(body), is_secret)
         except ValueError:
-            return body
+            pass
         except RecursionError:  # nested too deep to look into: none of it reaches the disk
             return REDACTED.encode()
-        if changed:
-            return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
-    return body
+        else:
+            if not changed:
+                return body
+            return json.dumps(redacted_document, ensure_ascii=False, separators=(",", ":")).encode()
+    if not sent or "html" in mime:
+        return body
+    text = body.decode("latin-1")  # a text/plain form, a line protocol: `password=...` lines
+    redacted_text = redact_text(text)
+    return body if redacted_text == text else redacted_text.encode("latin-1")
 
 
 # --- records: what one line of the capture file holds ----------------------------------------
@@ -188,6 +239,7 @@ def _message_record(
 ) -> tuple[Record, int]:
     """Headers, body and mime type of a request or response, and the body size it declared."""
     content_type = message.headers.get("content-type", "")
+    sent = isinstance(message, http.Request)
     content = message.get_content(strict=False)
     if content is None:  # streamed (stream_large_bodies): the body went by unrecorded
         length = message.headers.get("content-length", "")
@@ -195,10 +247,10 @@ def _message_record(
         content = b""
     else:
         if redact:
-            content = redact_body(content, content_type)
+            content = redact_body(content, content_type, sent)
         declared = len(content)
     headers = [
-        [name, redact_header(name, value, extra) if redact else value]
+        [name, redact_header(name, value, extra, sent) if redact else value]
         for name, value in message.headers.items(multi=True)
     ]
     record = {"http_version": message.http_version, "headers": headers}
@@ -250,7 +302,7 @@ def message_record(flow: http.HTTPFlow, message: WebSocketMessage, redact: bool 
     """One WebSocket message, tied to its handshake exchange by `flow_id`."""
     content = message.content
     if redact and message.is_text:
-        content = redact_body(content, "")
+        content = redact_body(content, "", sent=message.from_client)
     return {
         "kind": "websocket_message",
         "flow_id": flow.id,
@@ -424,8 +476,9 @@ class Capture:
             "capture_redact",
             bool,
             True,
-            "Replace credentials (Authorization, cookie values, password/secret fields) "
-            f"with {REDACTED} before they reach the disk.",
+            "Replace credentials (Authorization, API-key headers, cookie values, password, "
+            f"token and key fields, JWTs and other secret shapes) with {REDACTED} before they "
+            "reach the disk (recorder/sensitive.py lists what is recognised).",
         )
         loader.add_option(
             "capture_redact_headers",

@@ -17,6 +17,7 @@ from mitmproxy import exceptions, http, io
 
 from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
+from recorder.har import valid_url
 from recorder.model import CaptureError, Exchange, Recording, Request, Response
 
 
@@ -106,6 +107,9 @@ def _line(path, recording: Recording, number: int, line: bytes) -> Exchange | No
         x = _well_typed(exchange(record))
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from None
+    if not valid_url(x.request.url):  # as the HAR importer does
+        recording.skip("invalid URL (no host, bad port or control characters)")
+        return None
     if x.request.declared_size > len(x.request.body):  # streamed by the proxy
         recording.warnings.append(
             f"{x.request.method} {x.request.url}: the {x.request.declared_size}-byte "

@@ -183,7 +183,8 @@ class _LogReader:
 
     def _skip(self) -> None:
         while True:
-            self.position = self.WHITESPACE.match(self.text, self.position).end()
+            # WHITESPACE matches the empty string too, so there is always a match.
+            self.position = self.WHITESPACE.match(self.text, self.position).end()  # type: ignore[union-attr]
             if self.position < len(self.text) or not self._read_more():
                 return
 
@@ -246,7 +247,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     url = request.get("url")
     if not isinstance(url, str) or not url.lower().startswith(HTTP_SCHEMES):
         return None, "not HTTP (websocket, data: or browser-internal URL)"
-    if not _valid_url(url):
+    if not valid_url(url):
         return None, "invalid URL (no host, bad port or control characters)"
     if entry.get("_webSocketMessages") or _header_value(request, "upgrade") == "websocket":
         return None, "websocket"
@@ -256,7 +257,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     body, mime, declared = _request_body(request)
     status = response.get("status")
     status = status if type(status) is int else _int(status)
-    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    content = response.get("content")
+    content = content if isinstance(content, dict) else {}
     return (
         Exchange(
             request=Request(
@@ -286,7 +288,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     )
 
 
-def _valid_url(url: str) -> bool:
+def valid_url(url: str) -> bool:
+    """An http(s) URL with a host, a port in range and no control characters."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError on a port out of range)

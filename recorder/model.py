@@ -6,22 +6,15 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from recorder.sensitive import REDACTED_TOKEN as REDACTED_TOKEN  # re-exported for readers
+from recorder.sensitive import USERINFO
+from recorder.sensitive import redaction_digest as redaction_digest
+
 Headers = tuple[tuple[str, str], ...]
 """Headers in wire order with their original case; names may repeat."""
-
-
-REDACTED_TOKEN = re.compile(r"REDACTED-([0-9a-f]{16})")
-"""A token the recorder redacted (recorder/addon.py, `redacted`), with its digest."""
-
-
-def redaction_digest(value: str) -> str:
-    """The digest the recorder writes for `value`: what finds it again where it is raw."""
-    return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def header(headers: Headers, name: str) -> str | None:
@@ -43,6 +36,12 @@ class Request:
     mime_type: str = ""
     declared_size: int = 0
     """Body size the source claims; more than len(body) means the source lost the body."""
+
+    def __post_init__(self) -> None:
+        # URL credentials (`http://user:pass@host`) never enter a Recording: from the URL they
+        # would reach the target origin, the module's docstring and the summary.
+        if "@" in self.url:
+            object.__setattr__(self, "url", USERINFO.sub("", self.url, count=1))
 
     @property
     def host(self) -> str:

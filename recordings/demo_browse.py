@@ -1,10 +1,12 @@
-"""tests/data/demo-browse.har, recorded 2026-11-26.
+"""Recorded from tests/data/demo-browse.har by `replay convert`: 12 of 24 requests kept, dropped 12 static assets.
 
-Converted from 24 recorded requests: 12 kept, dropped 12 static asset.
-Edit freely; `replay convert` writes a new file rather than merging into this one.
+Edit freely: converting again writes a new file rather than merging into this one.
+Run it once with Locust's run_single_user (a debugger works): python FILE --host URL
 """
 
-from replay.runtime import RecordedSession, task
+from locust import run_single_user
+
+from replay.runtime import RecordedSession, single_pass, task
 
 HEADERS = {
     "Accept-Language": "en-US,en;q=0.9",
@@ -15,7 +17,7 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/
 
 
 class DemoBrowse(RecordedSession):
-    """127.0.0.1:43549, recorded 2026-11-26: 12 requests kept of 24, 0 correlations, 0 parameters."""
+    """The visit recorded on 127.0.0.1:43549 on 2026-11-26: 6 steps, 0 correlated values, 0 parameters."""
 
     recorded_host = "http://127.0.0.1:43549"
     capture = "tests/data/demo-browse.har"
@@ -24,7 +26,7 @@ class DemoBrowse(RecordedSession):
 
     @task
     def view_home(self):
-        """GET /"""
+        """Open the Home page"""
         self.get("/", headers={"Accept": ACCEPT})
         self.get(
             "/api/products",
@@ -34,7 +36,7 @@ class DemoBrowse(RecordedSession):
 
     @task
     def view_products(self):
-        """GET /products"""
+        """Open the Products page"""
         self.get("/products", headers={"Accept": ACCEPT, "Referer": f"{self.host}/"})
         self.get(
             "/api/products",
@@ -44,7 +46,7 @@ class DemoBrowse(RecordedSession):
 
     @task
     def view_products_burr_grinder(self):
-        """GET /products/burr-grinder"""
+        """Open the Burr Grinder page"""
         self.get(
             "/products/burr-grinder",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/products"},
@@ -60,7 +62,7 @@ class DemoBrowse(RecordedSession):
 
     @task
     def view_products_2(self):
-        """GET /products"""
+        """Open the Products page"""
         self.get(
             "/products",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/products/burr-grinder"},
@@ -73,7 +75,7 @@ class DemoBrowse(RecordedSession):
 
     @task
     def view_products_travel_mug(self):
-        """GET /products/travel-mug"""
+        """Open the Travel Mug page"""
         self.get(
             "/products/travel-mug",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/products"},
@@ -89,7 +91,7 @@ class DemoBrowse(RecordedSession):
 
     @task
     def view_products_3(self):
-        """GET /products"""
+        """Open the Products page"""
         self.get(
             "/products",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/products/travel-mug"},
@@ -98,3 +100,7 @@ class DemoBrowse(RecordedSession):
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/products"},
         )
+
+
+if __name__ == "__main__":
+    run_single_user(single_pass(DemoBrowse))

@@ -1,10 +1,12 @@
-"""tests/data/demo-login.har, recorded 2026-11-26.
+"""Recorded from tests/data/demo-login.har by `replay convert`: 10 of 20 requests kept, dropped 10 static assets.
 
-Converted from 20 recorded requests: 10 kept, dropped 10 static asset.
-Edit freely; `replay convert` writes a new file rather than merging into this one.
+Edit freely: converting again writes a new file rather than merging into this one.
+Run it once with Locust's run_single_user (a debugger works): python FILE --host URL
 """
 
-from replay.runtime import RecordedSession, location, regex, task
+from locust import run_single_user
+
+from replay.runtime import RecordedSession, location, regex, single_pass, task
 
 HEADERS = {
     "Accept-Language": "en-US,en;q=0.9",
@@ -15,7 +17,7 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/
 
 
 class DemoLogin(RecordedSession):
-    """127.0.0.1:35961, recorded 2026-11-26: 10 requests kept of 20, 3 correlations, 3 parameters."""
+    """The visit recorded on 127.0.0.1:35961 on 2026-11-26: 5 steps, 3 correlated values, 3 parameters."""
 
     recorded_host = "http://127.0.0.1:35961"
     capture = "tests/data/demo-login.har"
@@ -24,16 +26,16 @@ class DemoLogin(RecordedSession):
     credentials = ("email", "password")
 
     def on_start(self):
-        # recorded: demo@example.com
+        # from --accounts or $REPLAY_EMAIL
         self.email = self.credential("email")
-        # never stored in the recording
+        # from --accounts or $REPLAY_PASSWORD
         self.password = self.credential("password")
         # recorded: Call the roaster about Friday's delivery.
         self.text = self.fake.sentence()
 
     @task
     def view_home(self):
-        """GET /"""
+        """Open the Home page"""
         self.get("/", headers={"Accept": ACCEPT})
         self.get(
             "/api/products",
@@ -43,7 +45,7 @@ class DemoLogin(RecordedSession):
 
     @task
     def view_login(self):
-        """GET /login"""
+        """Open the Log in page"""
         self.get(
             "/login",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/"},
@@ -56,7 +58,7 @@ class DemoLogin(RecordedSession):
 
     @task
     def post_login(self):
-        """POST /login"""
+        """Sign in"""
         self.post(
             "/login",
             headers={
@@ -85,7 +87,7 @@ class DemoLogin(RecordedSession):
 
     @task
     def post_notes(self):
-        """POST /notes"""
+        """Submit the notes form"""
         self.post(
             "/notes",
             headers={
@@ -111,7 +113,7 @@ class DemoLogin(RecordedSession):
 
     @task
     def post_logout(self):
-        """POST /logout"""
+        """Sign out"""
         self.post(
             "/logout",
             headers={
@@ -132,3 +134,7 @@ class DemoLogin(RecordedSession):
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/"},
         )
+
+
+if __name__ == "__main__":
+    run_single_user(single_pass(DemoLogin))

@@ -1,10 +1,12 @@
-"""tests/data/demo-shop.har, recorded 2026-11-26.
+"""Recorded from tests/data/demo-shop.har by `replay convert`: 19 of 33 requests kept, dropped 14 static assets.
 
-Converted from 33 recorded requests: 19 kept, dropped 14 static asset.
-Edit freely; `replay convert` writes a new file rather than merging into this one.
+Edit freely: converting again writes a new file rather than merging into this one.
+Run it once with Locust's run_single_user (a debugger works): python FILE --host URL
 """
 
-from replay.runtime import RecordedSession, json_path, location, regex, task
+from locust import run_single_user
+
+from replay.runtime import RecordedSession, json_path, location, regex, single_pass, task
 
 HEADERS = {
     "Accept-Language": "en-US,en;q=0.9",
@@ -15,7 +17,7 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/
 
 
 class DemoShop(RecordedSession):
-    """127.0.0.1:41641, recorded 2026-11-26: 19 requests kept of 33, 5 correlations, 4 parameters."""
+    """The visit recorded on 127.0.0.1:41641 on 2026-11-26: 10 steps, 5 correlated values, 4 parameters."""
 
     recorded_host = "http://127.0.0.1:41641"
     capture = "tests/data/demo-shop.har"
@@ -34,7 +36,7 @@ class DemoShop(RecordedSession):
 
     @task
     def view_home(self):
-        """GET /"""
+        """Open the Home page"""
         self.get("/", headers={"Accept": ACCEPT})
         self.get(
             "/api/products",
@@ -44,7 +46,7 @@ class DemoShop(RecordedSession):
 
     @task
     def view_signup(self):
-        """GET /signup"""
+        """Open the Sign up page"""
         self.get(
             "/signup",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/"},
@@ -57,7 +59,7 @@ class DemoShop(RecordedSession):
 
     @task
     def post_signup(self):
-        """POST /signup"""
+        """Sign up"""
         self.post(
             "/signup",
             headers={
@@ -83,7 +85,7 @@ class DemoShop(RecordedSession):
 
     @task
     def view_shop(self):
-        """GET /shop"""
+        """Open the Quick order page"""
         self.get(
             "/shop",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/dashboard"},
@@ -92,7 +94,7 @@ class DemoShop(RecordedSession):
 
     @task
     def post_api_login(self):
-        """POST /api/login"""
+        """Sign in"""
         self.post(
             "/api/login",
             headers={
@@ -127,7 +129,7 @@ class DemoShop(RecordedSession):
 
     @task
     def post_api_orders(self):
-        """POST /api/orders"""
+        """Create an order"""
         self.post(
             "/api/orders",
             headers={
@@ -165,7 +167,7 @@ class DemoShop(RecordedSession):
 
     @task
     def update_api_orders(self):
-        """PATCH /api/orders/[id]"""
+        """Update the order"""
         self.patch(
             f"/api/orders/{self.order_id}",
             name="/api/orders/[order_id]",
@@ -182,7 +184,7 @@ class DemoShop(RecordedSession):
 
     @task
     def view_dashboard(self):
-        """GET /dashboard"""
+        """Open the Dashboard page"""
         self.get(
             "/dashboard",
             headers={"Accept": ACCEPT, "Referer": f"{self.host}/shop"},
@@ -195,7 +197,7 @@ class DemoShop(RecordedSession):
 
     @task
     def post_notes(self):
-        """POST /notes"""
+        """Submit the notes form"""
         self.post(
             "/notes",
             headers={
@@ -221,7 +223,7 @@ class DemoShop(RecordedSession):
 
     @task
     def post_logout(self):
-        """POST /logout"""
+        """Sign out"""
         self.post(
             "/logout",
             headers={
@@ -242,3 +244,7 @@ class DemoShop(RecordedSession):
             "/api/products",
             headers={"Accept": "application/json", "Referer": f"{self.host}/"},
         )
+
+
+if __name__ == "__main__":
+    run_single_user(single_pass(DemoShop))

@@ -13,6 +13,7 @@ ID_SEGMENT = re.compile(
       | [0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}  # uuid
       | [0-9a-f]{8,}                                    # hex hash or object id
       | (?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}  # opaque token
+      | eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+                # JWT
     )$""",
     re.VERBOSE | re.IGNORECASE,
 )
@@ -32,7 +33,6 @@ SESSION_NAMES = frozenset(
 """Attributes a RecordedSession has (a test holds this list to the class): a variable or a
 step of that name would replace them."""
 TAKEN = MODULE_NAMES | SESSION_NAMES | frozenset(dir(builtins)) | frozenset(keyword.kwlist)
-STYLES = ("snake", "upper", "camel")
 
 
 def url_template(path: str) -> str:

@@ -3,10 +3,9 @@
 The recording runs in this process on Locust's own Environment and FastHttpUser (gevent),
 exactly the code a load test runs, with think times off. Each live exchange is paired with
 the recorded one from the capture (same method and URL template, in order) and compared:
-status, extractions, response shape, latency. When a request fails, the recorded exchanges
-before it are correlated again, and each value that request sent verbatim while the live
-response that should have supplied it holds another one is named, with the rule that fixes
-it: the replay-and-diff method, offline and deterministic.
+status, extractions, response shape, latency. Then the replay-and-diff: every value a
+recorded response held that a later request sent as recorded, while the live response held
+another there, is named with the rule that fixes it, however plain the value.
 """
 
 from __future__ import annotations
@@ -17,14 +16,14 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from locust.env import Environment
 from locust.event import Events
 from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
 
 from recorder.model import Exchange, Recording
-from replay.convert.correlate import correlate
+from replay.convert.correlate import BROWSER_HEADERS, is_trivial, json_leaves, recorded_sources
 from replay.convert.filters import Filtered
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import ExtractRule
@@ -106,6 +105,9 @@ class Row:
     notes: list[str] = field(default_factory=list)
     sent: str = ""
     """What the live request carried (URL, header values, body), for the diff."""
+    places: frozenset[str] = frozenset()
+    """The values it carried whole (path segments, query and form values, JSON leaves,
+    headers): where a plain value such as `3` is looked for."""
 
     @property
     def ok(self) -> bool:
@@ -142,7 +144,10 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return bool(self.rows) and not self.not_run and all(row.ok for row in self.rows)
+        """Every request as recorded, and no value sent as recorded that the server made
+        anew (a green pass that deleted the recorded object, not its own, is no pass)."""
+        rows_ok = bool(self.rows) and not self.not_run and all(row.ok for row in self.rows)
+        return rows_ok and not self.findings
 
 
 def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, capture) -> Report:
@@ -159,16 +164,10 @@ def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, cap
         for row in rows:
             if row.recorded is not None and row.live is not None:
                 row.shape, row.notes = shape_differences(row.recorded, row.live)
-    failing = next((row for row in rows if row.problem), None)
-    findings = (
-        _uncorrelated(failing, rows, capture, session.recorded_host)
-        if failing is not None and capture is not None
-        else []
-    )
+    findings = _uncorrelated(rows, capture, session.recorded_host) if capture is not None else []
+    absolute = (urlsplit(row.url) for row in rows if row.url[:1] != "/")
     other_hosts = {
-        urlsplit(row.url).hostname
-        for row in rows
-        if row.url[:1] != "/" and urlsplit(row.url).netloc != urlsplit(host).netloc
+        url.hostname for url in absolute if url.hostname and url.netloc != urlsplit(host).netloc
     }
     return Report(session.__name__, rows, not_run, findings, other_hosts)
 
@@ -211,9 +210,9 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
             if request is not None:
                 payload = request.payload or b""
                 body = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
-                row.sent = " ".join(
-                    [str(request.url), *(v for _, v in request.headers.items()), body]
-                )
+                headers = list(request.headers.items())
+                row.sent = " ".join([str(request.url), *(v for _, v in headers), body])
+                row.places = sent_places(str(request.url), headers, body)
         missing = next((var for var in row.saves if f"{var} not found" in row.problem), None)
         if missing is not None:
             row.missing, row.found = [missing], list(row.saves[: row.saves.index(missing)])
@@ -282,38 +281,57 @@ def size_class(size: int) -> str:
 # The diff: which recorded value should have been correlated
 
 
-def _uncorrelated(failing: Row, rows: list[Row], capture: Recording, target: str) -> list[Finding]:
-    """Values the failing request sent as recorded, made anew by an earlier live response."""
-    paired = [row for row in rows[: rows.index(failing) + 1] if row.exchange is not None]
-    if not paired or paired[-1] is not failing or not failing.sent:
+def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Finding]:
+    """The replay-and-diff: every value a recorded response held that a later request of
+    this pass sent as recorded, while the live response held another there. However plain
+    the value (`3`), the live response decides."""
+    paired = [row for row in rows if row.exchange is not None]
+    if not paired:
         return []
-    scenario = build_scenario(capture, Filtered([row.exchange for row in paired], target))
-    correlate(restore_redacted(scenario))
-    calls = list(scenario.calls)
-    findings = []
-    for index, call in enumerate(calls[:-1]):
+    exchanges = [row.exchange for row in paired if row.exchange is not None]
+    scenario = build_scenario(capture, Filtered(exchanges, target))
+    calls = list(restore_redacted(scenario).calls)
+    found: list[tuple[int, Finding]] = []
+    names: set[str] = set()
+    for value, index, extraction in recorded_sources(calls):
         live = paired[index].live
-        for extraction in call.extractions:
-            recorded = read(extraction, paired[index].recorded)
-            if recorded is None or not _sent(recorded, failing.sent):
-                continue
-            now = read(extraction, live) if live is not None else None
-            if now != recorded:
-                findings.append(
-                    Finding(
-                        extraction.var,
-                        recorded,
-                        now,
-                        extraction.note,
-                        extraction.source,
-                        extraction.path,
-                    )
-                )
-    return findings
+        if live is None or not any(_sent(value, row) for row in paired[index + 1 :]):
+            continue
+        now = read(extraction, live)
+        if now is None or now == value:
+            continue
+        var, n = extraction.var, 1
+        while var in names:
+            n += 1
+            var = f"{extraction.var}_{n}"
+        names.add(var)
+        finding = Finding(var, value, now, extraction.note, extraction.source, extraction.path)
+        found.append((index, finding))
+    return [finding for _, finding in sorted(found, key=lambda pair: pair[0])]
 
 
-def _sent(value: str, sent: str) -> bool:
-    return value in sent or quote(value, safe="") in sent
+def _sent(value: str, row: Row) -> bool:
+    """Whether the live request of `row` carried `value`: a plain one in a place of its own
+    (`3` in `/slots/3` or `seats=3`, not in `HTTP/1.1`), any other anywhere, encoded or not."""
+    if is_trivial(value):
+        return value in row.places
+    return value in row.sent or quote(value, safe="") in row.sent
+
+
+def sent_places(url: str, headers: list[tuple[str, str]], body: str) -> frozenset[str]:
+    parts = urlsplit(url)
+    places = {unquote(segment) for segment in parts.path.split("/")}
+    places |= {value for _, value in parse_qsl(parts.query)}
+    places |= {value for name, value in headers if name.lower() not in BROWSER_HEADERS}
+    try:
+        document = json.loads(body) if body[:1] in ("{", "[") else None
+    except ValueError:
+        document = None
+    if document is not None:
+        places |= {leaf for _, leaf in json_leaves(document)}
+    else:
+        places |= {value for _, value in parse_qsl(body)}
+    return frozenset(places)
 
 
 def read(extraction: Extraction, seen: Seen) -> str | None:

@@ -78,3 +78,9 @@ def test_problematic_characters_are_sent_exactly_as_recorded(recordings, tmp_pat
         server.shutdown()
     assert stats.failed == 0, stats.failures
     assert Echo.bodies and all(body == recorded.encode() for body in Echo.bodies)
+
+
+def test_a_count_reads_right_whatever_the_phrase_holds():
+    """A drop reason comes from the capture (a line's `kind`), so it may hold a line break."""
+    assert codegen.plural(10, "static asset") == "10 static assets"
+    assert codegen.plural(2, "odd\nthing") == "2 odd\nthings"

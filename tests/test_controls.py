@@ -289,9 +289,9 @@ def test_step_shape_drives_the_user_count(demo_app, recordings, tmp_path):
 @pytest.mark.parametrize(
     ("shape", "expected"),
     [
-        (shapes.Ramp, [1, 3, 5, 8, 10]),
-        (shapes.Step, [3, 5, 8, 10, 10]),
-        (shapes.Spike, [2, 2, 10, 2, 2]),
+        (shapes.RampShape, [1, 3, 5, 8, 10]),
+        (shapes.StepShape, [3, 5, 8, 10, 10]),
+        (shapes.SpikeShape, [2, 2, 10, 2, 2]),
     ],
 )
 def test_shapes_over_a_run(shape, expected):

@@ -38,6 +38,7 @@ FAULTS = {
     "ReadTimeout": ("/hang", "", "no response"),
     "DroppedConnection": ("/drop", "", "no response"),
     "EmptyBody": ("/empty", 'save={"token": json_path("token")}', "token not found"),
+    "Unsendable": ("/unsendable", 'headers={"X Bad": "1"}', "not sent: invalid header field"),
 }
 
 

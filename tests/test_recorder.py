@@ -44,7 +44,7 @@ from recorder.browser import (
     record_browser,
 )
 from recorder.flows import read_capture, read_mitm_flows
-from recorder.model import CaptureError, redaction_digest
+from recorder.model import CaptureError
 from recorder.proxy import (
     CaptureOptions,
     ProxyError,
@@ -52,6 +52,7 @@ from recorder.proxy import (
     mitmdump_command,
     run_capture_proxy,
 )
+from recorder.sensitive import redaction_digest
 
 PASSWORD = "hunter2-pw-5e1"
 SESSION = "sess-91b2d4c7"

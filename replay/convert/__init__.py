@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recorder.model import Recording
+from recorder.sensitive import redact_text
 from replay.convert import codegen
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered, FilterOptions, filter_exchanges
@@ -78,7 +79,8 @@ def _more(items: list | tuple, shown: int, what: str) -> list[str]:
 
 
 def summary(recording: Recording, result: Result, output: Path) -> list[str]:
-    """What the user needs to trust the conversion: counts, drops, hosts, correlations."""
+    """What the user needs to trust the conversion: counts, drops, hosts, correlations; the
+    secrets a line would show (a warning's URL with `?access_token=`) redacted."""
     scenario, filtered = result.scenario, result.filtered
     lines = [
         f"read {scenario.entries} entries from {recording.source}"
@@ -99,4 +101,4 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     lines += _more(scenario.parameters, SHOWN, "parameters")
     lines += [f"warning: {w}" for w in recording.warnings[:10]]
     lines.append(f"wrote {output}")
-    return lines
+    return [redact_text(line) for line in lines]

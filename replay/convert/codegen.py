@@ -126,7 +126,7 @@ def _shared_header_values(scenario: Scenario) -> dict[str, str]:
     shared = [(name, v) for (name, v), count in uses.items() if count > 1]
     per_name = Counter(name.lower() for name, _ in shared)
     constants: dict[str, str] = {}
-    taken, last = {"HEADERS", scenario.name}, {}
+    taken, last = {"HEADERS", scenario.name}, dict[str, int]()
     for name, v in shared:
         if v in constants:
             continue
@@ -193,7 +193,8 @@ def _counts(scenario: Scenario) -> str:
     )
 
 
-PHRASE = re.compile(r"(.*?)( without .*| \(.*)?$")
+PHRASE = re.compile(r"(.*?)( without .*| \(.*)?$", re.S)
+"""The noun phrase, and what qualifies it; it matches any text (both groups may be empty)."""
 
 
 def plural(n: int, phrase: str) -> str:
@@ -201,7 +202,7 @@ def plural(n: int, phrase: str) -> str:
     aborted`: the phrase's noun takes the number."""
     if n == 1:
         return f"1 {phrase}"
-    head, tail = PHRASE.match(phrase).groups()
+    head, tail = PHRASE.match(phrase).groups()  # type: ignore[union-attr]
     words = head.split(" ")
     last = words[-1]
     if words[0] in ("not", "no") or last.endswith("ed") or not last[-1:].isalpha():
@@ -252,6 +253,10 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     if call.location is not None:
         location = _without_userinfo(call.location)
         items.append(Pair(Code("location"), "=", Code(literal(location))))
+    if call.returns == "items" or (
+        call.returns and not any(e.source == "json" for e in call.extractions)
+    ):  # a JSON value read from the body checks it already
+        items.append(Pair(Code("returns"), "=", Code(literal(call.returns))))
     if call.extractions:
         items.append(Pair(Code("save"), "=", _save(call.extractions)))
     return Collection(f"self.{method if known else 'request'}(", ")", items)

@@ -7,6 +7,12 @@ Two passes over the scenario, both linear in its size:
    headers, Set-Cookie, Location parts, body tokens): a hit before a later request that sends
    the value is a correlation. The nearest preceding response is the source.
 The request then sends a variable extracted from the live response instead of the recorded value.
+
+Whether a value is worth correlating is decided by its shape or by its context: a small integer
+or a plain word is server-made only where both ends say so (sent in an id position: a path
+segment, an `id`/`pk`/`*_id` field, `If-Match`; made in one: a redirect's path, a JSON `id`
+key or the `name` a create response picked, an HTML link or `value=` attribute); `?page=1`
+is never one.
 """
 
 from __future__ import annotations
@@ -25,21 +31,25 @@ from replay.convert.scenario import (
     Call,
     Correlation,
     Extraction,
+    Json,
     Ref,
     Scenario,
     Text,
+    Value,
     substitute_all,
+    substitute_text,
+    substitute_value,
 )
 from replay.names import identifier, url_template
 
-TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:]{5,}")
-TOKEN_PARTS = re.compile(r"[/?&=:.%+~]")
+TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%:|]{5,}")
+TOKEN_PARTS = re.compile(r"[/?&=:.%+~|]")
 TOKEN_PIECE = re.compile(r"[A-Za-z0-9_\-]{5,}")
 """A token's pieces between the separators TOKEN_PARTS splits on."""
 AUTH_SCHEME = re.compile(r"^(Bearer|Token|JWT|Basic|Digest)\s+", re.IGNORECASE)
 SOURCE_HEADERS_SKIPPED = frozenset(
     "date server content-type content-length content-encoding connection keep-alive vary "
-    "cache-control expires last-modified etag age via accept-ranges transfer-encoding "
+    "cache-control expires age via accept-ranges transfer-encoding "
     "strict-transport-security content-security-policy access-control-allow-origin "
     "access-control-allow-headers access-control-allow-methods access-control-max-age "
     "report-to nel alt-svc x-content-type-options x-frame-options x-xss-protection "
@@ -54,8 +64,37 @@ PAGE_HEADERS = frozenset({"referer", "origin"})
 """...but a correlated value in the page's URL is rewritten there too."""
 SECONDARY = ""
 GENERIC_KEYS = frozenset({"id", "uuid", "key", "value", "code", "token", "pk", "guid", "_id"})
+SERVER_NAMED = frozenset(
+    "id pk uuid guid _id ids rev _rev version etag last_modified lastmodified "
+    "if-match if-unmodified-since".split()
+)
+"""Names of places that hold what the server made: ids, revisions, concurrency tokens."""
+PICKED_NAMES = frozenset("name slug path filename key".split())
+"""Keys under which a create response names the new object, when the server picked it."""
+CONDITIONAL = frozenset({"if-match", "if-unmodified-since"})
+"""Optimistic-concurrency headers: sent only with a value read from the live response."""
+LINK_NUMBER = re.compile(r"/(\d+)(?=[/?#]|$)")
+HTML_LINK = re.compile(r"""\bhref=["']([^"'<>]*)""")
+HTML_NUMBER_VALUE = re.compile(r"""\bvalue=["'](\d+)["']""")
+PIECES = re.compile(r"[|.:\-]")
+"""Separators of compound tokens: `2|ab12|cd34|1700000000`, a JWT, `rev-3-ab12`."""
+DYNAMIC_RUN = re.compile(r"[\w\-.~+/=%:|]+")
+DIGITS = re.compile(r"\d\d")
 BOUNDARIES = (6, 12, 24, 40, 64)
 """Lengths of left-boundary text tried, shortest first, when a value sits inside text."""
+
+
+def server_named(name: str) -> bool:
+    """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
+    server made, as opposed to `page`, `size` or `q`."""
+    keys = [k for k in re.split(r"[.\[\]]+", name) if k and not k.isdigit()]
+    last = keys[-1] if keys else ""
+    lower = last.lower()
+    return (
+        lower in SERVER_NAMED
+        or lower.endswith(("_id", "-id", "_pk", "_ids"))
+        or (len(last) > 2 and last.endswith("Id") and last[-3].islower())
+    )
 
 
 @dataclass(slots=True)
@@ -85,6 +124,8 @@ class Candidate:
     sinks: list[Sink] = field(default_factory=list)
     source: Source | None = None
     first_sent: int = -1
+    trivial: bool = False
+    """Too plain to tell by its shape (`59`, `"3"`): correlated only from a server-named place."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -113,20 +154,26 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Extract every server-made value from its live response and send that back."""
     calls = list(scenario.calls)
     candidates = _index_sinks(calls, {rule.value for rule in rules.extract})
-    if not candidates:
-        return scenario
-    _find_sources(calls, candidates)
+    if candidates:
+        _find_sources(calls, candidates)
     for rule in rules.extract:
         _apply_rule(rule, candidates.get(rule.value), calls)
     correlated = [
-        c for c in candidates.values() if c.source is not None and any(s.primary for s in c.sinks)
+        (c, c.source)
+        for c in _whole(
+            [
+                c
+                for c in candidates.values()
+                if c.source is not None and any(s.primary for s in c.sinks)
+            ]
+        )
+        if c.source is not None  # as above: for the type checker
     ]
-    correlated.sort(key=lambda c: (c.source.call, c.first_sent))
+    correlated.sort(key=lambda pair: (pair[1].call, pair[0].first_sent))
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
-    substitutions: dict[int, list[tuple[str, Ref]]] = {}
-    for candidate in correlated:
-        source = candidate.source
+    substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
+    for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
         if not source.from_rule and (var in rules.ignore or candidate.value in rules.ignore):
@@ -136,7 +183,8 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
-            substitutions.setdefault(sink.call, []).append((candidate.value, ref))
+            substitutions.setdefault(sink.call, []).append((candidate, ref))
+        _check_redirects(calls, candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -146,24 +194,112 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         )
     for index, pairs in substitutions.items():
         _substitute(calls[index], pairs)
+    for call in calls:
+        call.headers = [(k, v) for k, v in call.headers if not _stale_condition(k, v)]
     return scenario
+
+
+def _whole(correlated: list[Candidate]) -> list[Candidate]:
+    """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`) that are
+    sent only inside it: a token is correlated whole, once. Pieces are looked up, not compared
+    pair by pair."""
+    pieces: dict[str, list[Candidate]] = {}
+    for candidate in correlated:
+        if TOKEN_PARTS.search(candidate.value) or "-" in candidate.value:
+            for piece in {*TOKEN_PARTS.split(candidate.value), *PIECES.split(candidate.value)}:
+                if piece and piece != candidate.value:
+                    pieces.setdefault(piece, []).append(candidate)
+    kept = []
+    for candidate in correlated:
+        calls = {sink.call for sink in candidate.sinks}
+        if not any(
+            calls <= {s.call for s in whole.sinks} for whole in pieces.get(candidate.value, ())
+        ):
+            kept.append(candidate)
+    return kept
+
+
+def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:
+    """A redirect check never holds the recorded value: the response it is read from expects
+    a `[var]` segment there (any one segment), a later one expects the variable: `first` is
+    the call whose response the value is read from."""
+    for index in range(first, candidate.sinks[-1].call + 1):
+        call = calls[index]
+        if call.location is None or call.exchange is None:
+            continue
+        ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
+        if isinstance(call.location, str):
+            raw = urlsplit(call.exchange.response.header("location") or "").path
+            call.location = _named_segments(call.location, raw, candidate.value, ref)
+        else:
+            call.location = substitute_value(call.location, partial(_replace, candidate, ref))
+
+
+def _named_segments(location: str, raw: str, value: str, ref: Ref) -> Value:
+    """`location` (a URL template) with the segments that held `value` in the recorded
+    target `raw` as `ref`; a `[var]` ref is written as that literal text."""
+    parts = urlsplit(location)
+    segments, recorded = parts.path.split("/"), raw.split("/")
+    if len(segments) != len(recorded) or value not in map(unquote, recorded):
+        return location
+    pieces: list[str | Ref] = [location[: len(location) - len(parts.path)]]
+    for i, (segment, was) in enumerate(zip(segments, recorded, strict=True)):
+        pieces.append("/" if i else "")
+        if unquote(was) != value:
+            pieces.append(segment)
+        else:
+            pieces.append(ref.expr if ref.expr[:1] == "[" else ref)
+    merged: list[str | Ref] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        elif piece != "":
+            merged.append(piece)
+    return merged[0] if len(merged) == 1 and isinstance(merged[0], str) else Text(tuple(merged))
+
+
+def _stale_condition(name: str, value: Value) -> bool:
+    """`If-Match` with a recorded ETag would only ever fail: sent when correlated, else not."""
+    return name.lower() in CONDITIONAL and isinstance(value, str)
+
+
+def recorded_sources(calls: list[Call]) -> Iterator[tuple[str, int, Extraction]]:
+    """Every value a request sends, however plain, with the call whose response held it last
+    before that and how to read it there: what `replay verify` compares live, so a value
+    that differs decides, not its look."""
+    candidates = _index_sinks(calls, set(), everything=True)
+    if not candidates:
+        return
+    _find_sources(calls, candidates)
+    for candidate in candidates.values():
+        source = candidate.source
+        if source is not None and any(s.primary for s in candidate.sinks):
+            made = source.make()
+            var = _var_name(made, calls[source.call])
+            yield candidate.value, source.call, Extraction(var, made.source, made.path, made.note)
 
 
 # Pass 1: what requests send
 
 
-def _index_sinks(calls: list[Call], wanted: set[str]) -> dict[str, Candidate]:
-    """Every non-trivial value sent (and the values rules name, trivial or not)."""
+def _index_sinks(
+    calls: list[Call], wanted: set[str], everything: bool = False
+) -> dict[str, Candidate]:
+    """Every non-trivial value sent, a plain one sent in a server-named place (an id path
+    segment, an `id` field, `If-Match`), and the values rules name, trivial or not; with
+    `everything`, every value however plain (for verify's diff, where the live response
+    decides)."""
     candidates: dict[str, Candidate] = {}
     for index, call in enumerate(calls):
-        for value, where in _sent_values(call):
-            if is_trivial(value) and value not in wanted:
+        for value, where, named in _sent_values(call):
+            trivial = not everything and value not in wanted and is_trivial(value)
+            if not value or (trivial and not named):
                 continue
             candidate = candidates.get(value)
             if candidate is None:
                 if where == SECONDARY:
                     continue  # a page URL alone never makes a value worth correlating
-                candidate = candidates[value] = Candidate(value, first_sent=index)
+                candidate = candidates[value] = Candidate(value, first_sent=index, trivial=trivial)
             if not candidate.sinks or candidate.sinks[-1].call != index:
                 candidate.sinks.append(Sink(index, where, primary=where != SECONDARY))
             elif where != SECONDARY and not candidate.sinks[-1].primary:
@@ -171,40 +307,42 @@ def _index_sinks(calls: list[Call], wanted: set[str]) -> dict[str, Candidate]:
     return candidates
 
 
-def _sent_values(call: Call) -> Iterator[tuple[str, str]]:
-    """Every value a request sends, decoded, with where it is sent."""
+def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
+    """Every value a request sends, decoded, with where it is sent and whether that place is
+    server-named (see `server_named`; a numeric path segment is an id's place too)."""
     if not isinstance(call.url, str):
         return
     parts = urlsplit(call.url)
     request = f"{call.method} {url_template(parts.path)}"
     for segment in parts.path.split("/"):
         if segment:
-            yield unquote(segment), f"path segment of {request}"
-    for name, value in parse_qsl(parts.query, keep_blank_values=False):
-        yield value, f"query {name} of {request}"
-        yield from ((t, f"query {name}") for t in _tokens(value) if t != value)
+            yield unquote(segment), f"path segment of {request}", True
+    for name, text in parse_qsl(parts.query, keep_blank_values=False):
+        yield text, f"query {name} of {request}", server_named(name)
+        yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
             bare = AUTH_SCHEME.sub("", value)
-            yield bare, f"header {name}"
-            yield from ((t, f"header {name}") for t in _tokens(bare) if t != bare)
+            yield bare, f"header {name}", server_named(name)
+            yield from ((t, f"header {name}", False) for t in _tokens(bare) if t != bare)
         elif name.lower() in PAGE_HEADERS:
             literal = value.parts if isinstance(value, Text) else (value,)
             for part in literal:
                 if isinstance(part, str):
-                    yield from ((t, SECONDARY) for t in _tokens(part))
+                    yield from ((t, SECONDARY, False) for t in _tokens(part))
+                    yield from ((n, SECONDARY, True) for n in LINK_NUMBER.findall(part))
     body = call.body
     if body is None:
         return
     if body.kind == "json":
-        for path, leaf in _json_leaves(body.value):
-            yield leaf, f"JSON {path or '(body)'}"
+        for path, leaf in json_leaves(body.value):
+            yield leaf, f"JSON {path or '(body)'}", server_named(path)
     elif body.kind == "form":
         for name, value in body.fields:
             if isinstance(value, str):
-                yield value, f"form field {name}"
+                yield value, f"form field {name}", server_named(name)
     elif body.kind == "text" and isinstance(body.text, str):
-        yield from ((t, "body") for t in _tokens(body.text))
+        yield from ((t, "body", False) for t in _tokens(body.text))
 
 
 def _tokens(text: str) -> Iterator[str]:
@@ -218,13 +356,14 @@ def _tokens(text: str) -> Iterator[str]:
                 yield decoded
 
 
-def _json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
+def json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, leaf) of every string and integer in a JSON document, integers as text."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _json_leaves(item, f"{path}.{key}" if path else str(key))
+            yield from json_leaves(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _json_leaves(item, f"{path}[{i}]")
+            yield from json_leaves(item, f"{path}[{i}]")
     elif isinstance(value, str):
         yield path, value
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -236,12 +375,14 @@ def _json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
 
 def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
     """For each value, the last response that carried it before a request first sent it;
-    a named place (a key, a header) wins over a position in a list."""
+    a named place (a key, a header) wins over a position in a list. A plain value (`59`)
+    counts only where the response says the server made it."""
     last_use = max(c.first_sent for c in candidates.values())
+    plain = {c.value for c in candidates.values() if c.value.isdigit() and is_trivial(c.value)}
     for index, call in enumerate(calls[:last_use]):
-        for value, make, positional in _made_values(call, candidates):
+        for value, make, positional, named in _made_values(call, candidates, plain):
             candidate = candidates[value]
-            if index >= candidate.first_sent:
+            if index >= candidate.first_sent or (candidate.trivial and not named):
                 continue
             if positional and candidate.source and not candidate.source.positional:
                 continue
@@ -249,27 +390,64 @@ def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
 
 
 def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call]) -> None:
-    """A rule's value comes from the last response before its first use that carries it."""
+    """A rule's value comes from the last response before its first use that it reads from
+    (that holds it, for a rule on a place no recorded response shows)."""
     if candidate is None:
         raise RulesError(f"correlation.extract {rule.var}: no request sends {rule.value!r}")
-    needle = rule.value.encode()
-    for index in range(candidate.first_sent - 1, -1, -1):
-        response = calls[index].exchange.response if calls[index].exchange else None
-        if response and (
-            needle in response.body or any(rule.value in v for _, v in response.headers)
-        ):
-            note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
-            extraction = Extraction(rule.var, rule.source, rule.path, note)
-            candidate.source = Source(index, lambda e=extraction: e, from_rule=True)
-            return
-    raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
+    index = nearest = None
+    for at in range(candidate.first_sent - 1, -1, -1):
+        if _holds(calls[at], rule.value):
+            nearest = at if nearest is None else nearest
+            if _reads(rule, calls[at]) == rule.value:
+                index = at
+                break
+    index = nearest if index is None else index
+    if index is None:
+        raise RulesError(f"correlation.extract {rule.var}: no response before its use holds it")
+    note = f"{rule.source} {rule.path} (a rule) in {calls[index].method} response"
+    extraction = Extraction(rule.var, rule.source, rule.path, note)
+    candidate.source = Source(index, lambda: extraction, from_rule=True)
+    candidate.trivial = is_trivial(rule.value)  # then replaced where it stands whole
 
 
-def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction, bool]]:
-    """Every value of `wanted` a response carries, with how to read it from the live response."""
+def _holds(call: Call, value: str) -> bool:
+    response = call.exchange.response
+    return value.encode() in response.body or any(value in v for _, v in response.headers)
+
+
+def _reads(rule: ExtractRule, call: Call) -> str | None:
+    """What the rule reads from the recorded response of `call`."""
+    response = call.exchange.response
+    if rule.source == "header":
+        return response.header(rule.path)
+    if rule.source == "cookie":
+        cookies = (_cookie(v) for k, v in response.headers if k.lower() == "set-cookie")
+        return next((c[1] for c in cookies if c and c[0] == rule.path), None)
+    try:
+        text = (
+            response.header("location") or ""
+            if rule.source == "location"
+            else response.body.decode("utf-8")
+        )
+        if rule.source == "json":
+            value = json.loads(text)
+            for key in re.findall(r"[^.\[\]]+", rule.path):
+                value = value[int(key) if isinstance(value, list) else key]
+            return None if isinstance(value, bool) else str(value)
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return None
+    match = re.search(rule.path, text)
+    return match.group(1) if match else None
+
+
+def _made_values(
+    call: Call, wanted: dict, plain: set[str]
+) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
+    """Every value of `wanted` a response carries, with how to read it from the live response,
+    whether it sits at a position in a JSON list, and whether its place is server-named.
+    Numbers of `plain` are looked for only in server-named places (a redirect's path segment,
+    an HTML link's path segment or a `value=` attribute)."""
     exchange = call.exchange
-    if exchange is None:
-        return
     response = exchange.response
     what = f"{call.method} {url_template(urlsplit(exchange.request.url).path)}"
     for name, value in response.headers:
@@ -278,11 +456,16 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
             cookie = _cookie(value)
             if cookie and cookie[1] in wanted:
                 note = f"cookie {cookie[0]} set by {what}"
-                yield cookie[1], _extraction("cookie", cookie[0], note), False
+                yield cookie[1], _extraction("cookie", cookie[0], note), False, False
         elif lower == "location":
-            yield from _in_text(value, _kept(value), "location", f"Location of {what}", wanted)
+            note = f"Location of {what}"
+            yield from _in_text(value, _kept(value), "location", note, wanted)
+            path = value.split("?", 1)[0]
+            numbers = ((m.group(1), m.start(1)) for m in LINK_NUMBER.finditer(path))
+            yield from _numbers(numbers, plain, _kept(value), "location", note)
         elif lower not in SOURCE_HEADERS_SKIPPED and value in wanted:
-            yield value, _extraction("header", name, f"header {name} of {what}"), False
+            named = lower in ("etag", "last-modified") or server_named(name)
+            yield value, _extraction("header", name, f"header {name} of {what}"), False, named
     body = response.body
     if not body:
         return
@@ -296,12 +479,44 @@ def _made_values(call: Call, wanted: dict) -> Iterator[tuple[str, MakeExtraction
         except (ValueError, RecursionError):  # nested past json's limit: read as text
             document = None
         if document is not None:
+            created = call.method in ("POST", "PUT") and response.status in (200, 201)
             for path, leaf in _wanted_leaves(document, wanted):
                 note = f"JSON {path} of {what}"
-                yield leaf, _extraction("json", path, note), "[" in path
+                positional = "[" in path
+                named = server_named(path) or (
+                    created and not positional and path.rsplit(".", 1)[-1] in PICKED_NAMES
+                )
+                yield leaf, _extraction("json", path, note), positional, named
             return
     note = f"{_html_context(text)} of {what}"
-    yield from _in_text(text, partial(body.decode, "utf-8"), "regex", note, wanted)
+    reread = partial(body.decode, "utf-8")
+    yield from _in_text(text, reread, "regex", note, wanted)
+    if plain:
+        yield from _numbers(_html_numbers(text), plain, reread, "regex", note)
+
+
+def _html_numbers(text: str) -> Iterator[tuple[str, int]]:
+    """(number, position) of the numeric path segments of links and of `value="59"`."""
+    for link in HTML_LINK.finditer(text):
+        for number in LINK_NUMBER.finditer(link.group(1)):
+            yield number.group(1), link.start(1) + number.start(1)
+    for value in HTML_NUMBER_VALUE.finditer(text):
+        yield value.group(1), value.start(1)
+
+
+def _numbers(
+    found: Iterator[tuple[str, int]],
+    plain: set[str],
+    reread: Callable[[], str],
+    source: str,
+    note: str,
+) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
+    """The plain numbers wanted among `found`, each at its first server-named place."""
+    seen: set[str] = set()
+    for number, position in found:
+        if number in plain and number not in seen:
+            seen.add(number)
+            yield number, _regex_extraction(source, reread, position, number, note), False, True
 
 
 def _wanted_leaves(document, wanted: dict) -> Iterator[tuple[str, str]]:
@@ -336,14 +551,15 @@ def _child(path: str, key, container) -> str:
 
 def _in_text(
     text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
-) -> Iterator[tuple[str, MakeExtraction, bool]]:
+) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
     left. Tokens are matched against `wanted` as sets, so a page costs two regex scans.
     `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
     (all of them would take as much memory again as the bodies)."""
     found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
     for value in found:
-        yield value, _regex_extraction(source, reread, text.find(value), value, note), False
+        make = _regex_extraction(source, reread, text.find(value), value, note)
+        yield value, make, False, False
 
 
 def _kept(text: str) -> Callable[[], str]:
@@ -385,18 +601,20 @@ def _extraction(source: str, path: str, note: str) -> MakeExtraction:
 
 
 def left_boundary_regex(text: str, position: int, value: str) -> str:
-    """The shortest `left text + (value)` regex whose first match in `text` is this value."""
+    """The shortest `left text + (value)` regex whose first match in `text` is this value.
+    The left text stops short of anything that looks recorded (a token, a number), so a
+    pattern holds no recorded value and still matches the next page."""
     group = _group_for(value)
     end = position + len(value)
     right = text[end : end + 1]
     named = _named_attribute_start(text, position)
     if named is not None:
-        pattern = _loose_whitespace(re.escape(text[named:position])) + group
+        pattern = _loose_whitespace(re.escape(_stable(text[named:position]))) + group
         match = re.search(pattern, text)
         if match and match.group(1) == value:
             return pattern
     for size in BOUNDARIES:
-        left = text[max(0, position - size) : position]
+        left = _stable(text[_word_start(text, position - size) : position])
         pattern = _loose_whitespace(re.escape(left)) + group
         match = re.search(pattern, text)
         if match and match.group(1) == value:
@@ -406,7 +624,24 @@ def left_boundary_regex(text: str, position: int, value: str) -> str:
             match = re.search(bounded, text)
             if match and match.group(1) == value:
                 return bounded
-    return re.escape(text[max(0, position - BOUNDARIES[-1]) : position]) + group
+    return re.escape(_stable(text[max(0, position - BOUNDARIES[-1]) : position])) + group
+
+
+def _word_start(text: str, start: int) -> int:
+    """`start`, moved back to the beginning of the word it cuts (`things/`, not `hings/`)."""
+    start = max(0, start)
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    return start
+
+
+def _stable(left: str) -> str:
+    """`left` from after its last run that may be recorded data (a token, a number)."""
+    cut = 0
+    for run in DYNAMIC_RUN.finditer(left):
+        if DIGITS.search(run.group()) or not is_trivial(run.group()):
+            cut = run.end()
+    return left[cut:]
 
 
 def _named_attribute_start(text: str, position: int) -> int | None:
@@ -547,14 +782,93 @@ RESERVED = frozenset(
 """Attributes RecordedSession already has."""
 
 
-def _substitute(call: Call, pairs: list[tuple[str, Ref]]) -> None:
+def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     """Each value, as sent or percent-encoded, becomes its variable: all in one pass over each
-    string, so a request sending thousands of correlated values costs no more per value."""
-    refs = {quote(v, safe=""): Ref(r.expr, "url") for v, r in pairs}
-    refs.update(pairs)
-    call.substitute(substitute_all(refs))
+    string, so a request sending thousands of correlated values costs no more per value. A
+    plain value (`59`) is replaced only where it stands whole, in the places that made it."""
+    shaped = [(c.value, r) for c, r in pairs if not c.trivial]
+    refs = {quote(v, safe=""): Ref(r.expr, "url") for v, r in shaped}
+    refs.update(shaped)
+    if refs:
+        call.substitute(substitute_all(refs))
+    for from_rule, named in ((False, server_named), (True, _anywhere)):
+        plain = {
+            c.value: r
+            for c, r in pairs
+            if c.trivial and c.source is not None and c.source.from_rule is from_rule
+        }
+        if plain:
+            _substitute_plain(call, plain, named)
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
+
+
+def _anywhere(_name: str) -> bool:
+    return True
+
+
+def _substitute_plain(call: Call, refs: dict[str, Ref], named: Callable[[str], bool]) -> None:
+    """Plain values (`59`) are replaced only where they stand whole, in places `named` accepts
+    (server-named fields, keys and headers; any, for a rule's value) and in path segments;
+    `?page=59` and `1599` stay. One pass over each string, however many values."""
+    in_url = partial(_in_url, refs=refs, named=named)
+    call.url = substitute_value(call.url, in_url)
+    headers = []
+    for name, header in call.headers:
+        if name.lower() in PAGE_HEADERS:
+            header = substitute_value(header, in_url)
+        elif named(name) and isinstance(header, str) and header in refs:
+            header = Text((refs[header],))
+        headers.append((name, header))
+    call.headers = headers
+    body = call.body
+    if body is not None and body.kind == "json":
+        body.value = _json_plain(body.value, refs, named)
+    elif body is not None and body.kind == "form":
+        body.fields = [
+            (name, Text((refs[v],)) if isinstance(v, str) and v in refs and named(name) else v)
+            for name, v in body.fields
+        ]
+
+
+def _replace(candidate: Candidate, ref: Ref, text: str) -> Value:
+    if candidate.trivial:
+        return _in_url(text, {candidate.value: ref}, server_named)
+    return substitute_text(text, candidate.value, ref)
+
+
+URL_PLACE = re.compile(r"(?<=/)([^/?#]+)(?=[/?#]|$)|[?&]([^=&#]*)=([^&#]*)")
+"""A path segment, or a query field's name and value."""
+
+
+def _in_url(text: str, refs: dict[str, Ref], named: Callable[[str], bool]) -> Value:
+    """Values of `refs` where they are a whole path segment or a `named` query field's value."""
+    parts: list[str | Ref] = []
+    last = 0
+    for match in URL_PLACE.finditer(text):
+        group = 1 if match.group(1) is not None else 3
+        if group == 3 and not named(unquote(match.group(2))):
+            continue
+        ref = refs.get(match.group(group))
+        if ref is not None:
+            parts += [text[last : match.start(group)], ref]
+            last = match.end(group)
+    if not parts:
+        return text
+    return Text(tuple(p for p in (*parts, text[last:]) if p != ""))
+
+
+def _json_plain(node: Json, refs: dict[str, Ref], named: Callable[[str], bool], key="") -> Json:
+    if isinstance(node, dict):
+        return {k: _json_plain(v, refs, named, str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_plain(v, refs, named, key) for v in node]
+    if isinstance(node, bool) or not isinstance(node, int | str) or not named(key):
+        return node
+    ref = refs.get(str(node))
+    if ref is None:
+        return node
+    return Ref(ref.expr, "int") if isinstance(node, int) else ref
 
 
 def _template_name(url: Text) -> str:

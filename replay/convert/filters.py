@@ -156,7 +156,7 @@ def _origin(url: str) -> str:
 
 
 def _hostname(host: str) -> str:
-    return (urlsplit(host).hostname if "://" in host else host.split(":")[0]).lower()
+    return ((urlsplit(host).hostname or "") if "://" in host else host.split(":")[0]).lower()
 
 
 def _domain(host: str) -> str:

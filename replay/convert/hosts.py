@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import quote, urlsplit
 
 from replay.convert.correlate import RESERVED
@@ -105,7 +106,7 @@ def _in_query(url: Value, find: Callable[[str], Value]) -> Value:
         if isinstance(part, str) and "?" in part:
             path, query = part.split("?", 1)
             rest = Text((query, *parts[i + 1 :]))
-            replaced = substitute_value(rest, find)
+            replaced = cast(Text, substitute_value(rest, find))  # a Text stays a Text
             if replaced == rest:
                 return url
             return Text(tuple(p for p in (*parts[:i], f"{path}?", *replaced.parts) if p != ""))

@@ -79,12 +79,12 @@ def _template(text: Text) -> str:
     quote = _quote_for("".join(p if isinstance(p, str) else "\0" for p in parts))
     if any(quote in e for e in expressions):  # an f-string's expressions cannot hold its quote
         quote = "'" if quote == '"' else '"'
-    out, expressions = [], iter(expressions)
+    out, interpolated = [], iter(expressions)
     for part in parts:
         if isinstance(part, str):
             out.append(_escape(part, quote).replace("{", "{{").replace("}", "}}"))
         else:
-            out.append("{" + next(expressions) + "}")
+            out.append("{" + next(interpolated) + "}")
     return f"f{quote}{''.join(out)}{quote}"
 
 

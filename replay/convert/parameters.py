@@ -15,18 +15,46 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
+from recorder.sensitive import (
+    PAIR,
+    REDACTED_TOKEN,
+    SHAPE,
+    USERINFO,
+    may_hold_shape,
+    password_name,
+    redact_text,
+    secret_header,
+    secret_name,
+    secret_value,
+)
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
-from replay.convert.scenario import Call, Parameter, Ref, Scenario, Text, Value
+from replay.convert.scenario import (
+    Call,
+    Parameter,
+    Ref,
+    Scenario,
+    Text,
+    Value,
+    substitute_value,
+)
 from replay.names import identifier, numbered
 
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
+SIGN_IN = re.compile(r"log-?in|sign-?in|session|auth|token|sso|oauth", re.I)
+CREATE = re.compile(r"/(add|new|create|edit|change|update)(/|$)|/users/?$", re.I)
+"""The path of a form that makes or changes an object (Django's `/things/add/`, `/7/change/`)."""
+NEW_PASSWORD = re.compile(r"new|confirm|again|repeat|verify|retype|[12]$|[12]\]$", re.I)
+"""A password being set rather than given: `new_password1`, `password2`, `..._confirmation`;
+so is one a form sends twice (a confirmation) or a sign-up sends."""
+OLD_PASSWORD = re.compile(r"old|current|existing", re.I)
+"""The password the user already has: a credential even in a change form."""
+UNIQUE_FIELD = re.compile(r"title|name|slug|subject|label|^key$|^code$", re.I)
+"""What a create form names its object by (a title, a file name): the server wants it unique."""
+TYPED_NAME = re.compile(r"^(?=.*[^\W\d_])[^\r\n\\\"<>{}\[\]]{1,120}$")
+"""A name a person typed on one line (with a letter), not a text block, markup or an id."""
+PERSON = re.compile(r"first_name|last_name|^name")
+"""Providers of a person's names (a sign-up's `name`): realistic rather than unique."""
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
-SECRET_FIELD = re.compile(
-    r"pass(word|wd|phrase)?$|^pwd$|secret|^pin$|otp|totp|api_?key|(?<!csrf_)(?<!xsrf_)token$",
-    re.I,
-)
-PASSWORD_FIELD = re.compile(r"pass(word|wd|phrase)?$|^pwd$", re.I)
-SECRET_HEADER = re.compile(r"^(authorization|x-api-key|api-key|x-auth-token|x-access-token)$", re.I)
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
 CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
@@ -69,6 +97,8 @@ class Typed:
     first_call: int
     uses: int = 1
     """How many requests send it."""
+    places: int = 1
+    """How many fields send it (a password and its confirmation are two)."""
     last_call: int = -1
     kind: str = ""
     """"secret", "credential", "unique", "fake" or "" (left as recorded)."""
@@ -79,16 +109,19 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
-    names, last = {correlation.var for correlation in scenario.correlations}, {}
+    names, last = {correlation.var for correlation in scenario.correlations}, dict[str, int]()
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
+    forms: dict[int, Form] = {}
     for item in typed.values():
         rule = rules.parameters.get(item.field)
         if rule:
             item.kind, item.expr = "rule", rule.expr
         else:
-            _classify(item, calls)
-        if item.kind == "fake" and item.uses == 1 and typed_per_field[item.field] > 1:
+            if item.first_call not in forms:
+                forms[item.first_call] = _form(calls[item.first_call])
+            _classify(item, forms[item.first_call])
+        if item.kind == "fake" and item.places == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
             refs[item.value] = Ref(item.expr)
@@ -101,11 +134,13 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             call.url = _substitute_query(call.url, refs)
             if call.body and call.body.kind == "text":
                 call.body.text = _substitute_spans(call.body.text, refs, _multipart_values)
+                call.body.text = _substitute_spans(call.body.text, refs, _pair_values)
             call.headers = [
                 (k, _substitute_query(v, refs) if k.lower() == "referer" else v)
                 for k, v in call.headers
             ]
             call.substitute(_replacer(refs))
+    _scrub(scenario, calls, names, last)
     return scenario
 
 
@@ -127,7 +162,9 @@ def _typed_values(calls: list[Call]) -> dict[str, Typed]:
             item = found.get(value)
             if item is None:
                 found[value] = Typed(value, field, index, last_call=index)
-            elif item.last_call != index:
+                continue
+            item.places += 1
+            if item.last_call != index:
                 item.uses += 1
                 item.last_call = index
     return found
@@ -135,10 +172,10 @@ def _typed_values(calls: list[Call]) -> dict[str, Typed]:
 
 def _fields(call: Call) -> Iterator[tuple[str, str]]:
     """(field name, literal value) for every value a user could have typed in this request."""
-    for _, name, value in _query_pairs(call.url):
-        yield name, value
+    for _, name, text in _query_pairs(call.url):
+        yield name, text
     for name, value in call.headers:
-        if isinstance(value, str) and (SECRET_HEADER.match(name) or CLIENT_ID_HEADER.search(name)):
+        if isinstance(value, str) and (secret_header(name) or CLIENT_ID_HEADER.search(name)):
             yield name, value
     body = call.body
     if body is None:
@@ -150,6 +187,8 @@ def _fields(call: Call) -> Iterator[tuple[str, str]]:
     elif body.kind == "text":
         for part in _literal_parts(body.text):
             yield from ((name, part[start:end]) for name, start, end in _multipart_fields(part))
+            # A text/plain form (`password=...` lines): its secret fields only.
+            yield from ((m[1], m[2]) for m in PAIR.finditer(part) if secret_name(m[1]))
 
 
 def _literal_parts(value: Value) -> tuple:
@@ -167,59 +206,93 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
             yield from _json_strings(v, key)
     elif isinstance(value, str):
         yield key, value
+    elif isinstance(value, int) and not isinstance(value, bool) and secret_name(key):
+        yield key, str(value)  # a PIN sent as a JSON number
 
 
-def _classify(item: Typed, calls: list[Call]) -> None:
-    field, value = item.field, item.value
-    signing_up = _is_sign_up(calls[item.first_call])
+def _classify(item: Typed, form: Form) -> None:
+    field, value, role = item.field, item.value, form.role
+    if not secret_value(value):
+        return  # a checkbox, a radio button, a flag: `on`, `true`, `1` stay as recorded
     if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
         item.kind, item.expr = "inline", "self.now_ms()" if len(value) == 13 else "self.now()"
     elif CLIENT_ID_HEADER.search(field) and UUID.match(value):
         item.kind, item.expr = "inline", "self.uuid()"
     elif NONCE.match(field) and len(value) >= 8:
         item.kind, item.expr = "fake", "self.unique.value()"
-    elif SECRET_HEADER.match(field):
+    elif value in form.new_passwords:
+        item.kind, item.expr = "fake", "self.fake.password(length=14)"
+    elif secret_header(field) or secret_name(field):
         item.kind = "secret"
-    elif SECRET_FIELD.search(field):
-        if signing_up and PASSWORD_FIELD.search(field):
-            item.kind, item.expr = "fake", "self.fake.password(length=14)"
-        else:
-            item.kind = "secret"
     elif EMAIL.match(value) or re.search(r"e-?mail", field, re.I):
-        if signing_up:
+        if role == "create":
             item.kind, item.expr = "unique", "self.unique.email()"
-        elif _sent_with_secret(calls[item.first_call]):
+        elif role == "sign-in":
             item.kind = "credential"
         else:
             item.kind, item.expr = "fake", "self.fake.email()"
-    elif IDENTITY_FIELD.match(field) and _sent_with_secret(calls[item.first_call]):
-        if signing_up:
-            item.kind, item.expr = "unique", "self.unique.user_name()"
-        else:
-            item.kind = "credential"
+    elif IDENTITY_FIELD.match(field) and role == "sign-in":
+        item.kind = "credential"
     else:
         provider = next(
             (p for pattern, p, shape in PROVIDERS if pattern.search(field) and shape.match(value)),
             "",
         )
-        if provider:
-            unique = signing_up and provider == "user_name()"
-            item.kind = "unique" if unique else "fake"
-            item.expr = f"self.unique.{provider}" if unique else f"self.fake.{provider}"
+        if role == "create" and provider == "user_name()":
+            item.kind, item.expr = "unique", "self.unique.user_name()"
+        elif (
+            role == "create"
+            and UNIQUE_FIELD.search(field)
+            and TYPED_NAME.match(value)
+            and not PERSON.search(provider)
+        ):
+            item.kind, item.expr = "unique", _unique_expr(field)
+        elif provider:
+            item.kind, item.expr = "fake", f"self.fake.{provider}"
 
 
-def _is_sign_up(call: Call) -> bool:
-    return call.method in ("POST", "PUT") and bool(
-        SIGN_UP.search(urlsplit(call.url if isinstance(call.url, str) else "").path)
+@dataclass(frozen=True, slots=True)
+class Form:
+    """What the request that first sent a value does."""
+
+    role: str
+    """"sign-in" (only its fields are credentials), "create" (it makes or changes something:
+    its names are unique, a new password is generated) or ""."""
+    new_passwords: frozenset[str] = frozenset()
+    """The passwords it sets (each one generated secret, whatever fields repeat it)."""
+
+
+def _form(call: Call) -> Form:
+    if call.method not in ("POST", "PUT", "PATCH"):
+        return Form("")
+    path = urlsplit(call.url if isinstance(call.url, str) else "").path
+    fields = list(_fields(call))
+    secrets = [(f, v) for f, v in fields if secret_name(f) and secret_value(v)]
+    sent = Counter(v for _, v in fields)
+    signing_up = bool(SIGN_UP.search(path))
+    new_passwords = frozenset(
+        v
+        for f, v in secrets
+        if password_name(f)
+        and not OLD_PASSWORD.search(f)
+        and (signing_up or NEW_PASSWORD.search(f) or sent[v] > 1)
     )
+    if signing_up or new_passwords:
+        return Form("create", new_passwords)
+    if secrets:
+        return Form("sign-in")
+    if CREATE.search(path) or call.method in ("PUT", "PATCH"):
+        return Form("create")
+    return Form("sign-in" if SIGN_IN.search(path) else "")
 
 
-def _sent_with_secret(call: Call) -> bool:
-    return any(SECRET_FIELD.search(field) for field, _ in _fields(call))
+def _unique_expr(field: str) -> str:
+    prefix = identifier(re.sub(r"[\[\]]", "_", field), "value").replace("_", "-")
+    return f'self.unique.value("{prefix}-")'
 
 
 def _var_for(item: Typed) -> str:
-    if item.kind in ("secret", "credential") and PASSWORD_FIELD.fullmatch(item.field):
+    if item.kind in ("secret", "credential") and re.fullmatch(r"pass(word|wd)?|pwd", item.field):
         return "password"
     if item.expr.endswith("email()") or (item.kind == "credential" and EMAIL.match(item.value)):
         return "email"
@@ -229,8 +302,53 @@ def _var_for(item: Typed) -> str:
 def _comment(item: Typed) -> str:
     if item.kind == "secret" or (item.kind == "fake" and "password" in item.expr):
         return "never stored in the recording"
-    shown = item.value if len(item.value) <= 60 else item.value[:57] + "..."
-    return f"recorded: {shown}"
+    shown = redact_text(item.value)
+    return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
+
+
+SCRUBBED = re.compile(f"{SHAPE.pattern}|{REDACTED_TOKEN.pattern}")
+"""A secret by its shape, or a token the recorder redacted (its digest is no use at run time)."""
+
+
+def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -> None:
+    """What no field rule made a parameter but is secret by its shape (a JWT in a path
+    segment, an AWS key id inside a URL, a private key in a body) becomes a credential,
+    one per distinct value; a URL's credentials are dropped. A Referer's secret fields,
+    which no request of the recording sends, are sent as REDACTED."""
+    found: dict[str, Ref] = {}
+
+    def credential(match: re.Match) -> Ref:
+        if match[0] not in found:
+            var = numbered(match.lastgroup or "token", names, last)
+            expr = f'self.credential("{var}")'
+            comment = "never stored in the recording"
+            scenario.parameters.append(Parameter(var, expr, comment, "credential", var))
+            found[match[0]] = Ref(f"self.{var}")
+        return found[match[0]]
+
+    def find(text: str) -> Value:
+        text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
+        if not may_hold_shape(text) and "REDACTED-" not in text:
+            return text
+        parts: list[str | Ref] = []
+        position = 0
+        for match in SCRUBBED.finditer(text):
+            parts += [text[position : match.start()], credential(match)]
+            position = match.end()
+        return _merge([*parts, text[position:]]) if parts else text
+
+    for call in calls:
+        call.headers = [
+            (k, substitute_value(v, _redact_referer) if k.lower() == "referer" else v)
+            for k, v in call.headers
+        ]
+        call.substitute(find)
+        if call.location is not None:
+            call.location = substitute_value(call.location, find)
+
+
+def _redact_referer(text: str) -> str:
+    return REDACTED_TOKEN.sub("REDACTED", redact_text(text))
 
 
 def _replacer(refs: dict[str, Ref]):
@@ -244,7 +362,7 @@ def _replacer(refs: dict[str, Ref]):
 
 
 QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
-MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="([^"]+)"', re.I)
+MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="?([^"\r\n;]+)"?', re.I)
 """The header line of a multipart text field (file parts have a filename and stay as recorded)."""
 
 
@@ -273,6 +391,11 @@ def _multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
 
 def _multipart_values(text: str) -> Iterator[tuple[int, int]]:
     return ((start, end) for _, start, end in _multipart_fields(text))
+
+
+def _pair_values(text: str) -> Iterator[tuple[int, int]]:
+    """The values of `name=value` pairs in a text body (a text/plain form)."""
+    return ((match.start(2), match.end(2)) for match in PAIR.finditer(text))
 
 
 def _query_values(text: str) -> Iterator[tuple[int, int]]:

@@ -1,6 +1,6 @@
 """Correlation through the recorder's redaction.
 
-The recorder writes a token it hides (a bearer token, a session or CSRF cookie) as
+The recorder writes a token it hides (a bearer token, a session cookie, a `token` field) as
 `REDACTED-` and a digest of it. The same token often stands raw elsewhere in the capture: a
 login response hands out the bearer token the next requests send; a CSRF cookie is echoed in
 an `X-CSRFToken` header. Found by its digest, the raw value is put back in place of the
@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from functools import partial
+from urllib.parse import quote
 
-from recorder.model import REDACTED_TOKEN, redaction_digest
+from recorder.sensitive import REDACTED_TOKEN, redaction_digest
 from replay.convert.scenario import Call, Scenario
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
@@ -36,8 +38,10 @@ def restore_redacted(scenario: Scenario) -> Scenario:
     received: dict[str, str] = {}  # digest → raw value, from the responses so far
     for index, call in enumerate(calls):
         known = {d: received[d] for d in sent[index] if d in received}
-        if known:
-            call.headers = [(k, _put_back(v, known)) for k, v in call.headers]
+        if known:  # anywhere the request sends it; a URL gets it percent-encoded
+            url = call.url
+            call.substitute(partial(_put_back, known=known))
+            call.url = _put_back(url, {d: quote(v, safe="-._~") for d, v in known.items()})
         for value in _received_values(call):
             received.setdefault(redaction_digest(value), value)
     later_sent: dict[str, str] = {}  # digest → raw value, from the requests after
@@ -79,18 +83,12 @@ def _sent_texts(call: Call) -> list[str]:
 
 
 def _cookies_set(call: Call) -> list[str]:
-    exchange = call.exchange
-    if exchange is None:
-        return []
-    return [v for k, v in exchange.response.headers if k.lower() == "set-cookie"]
+    return [v for k, v in call.exchange.response.headers if k.lower() == "set-cookie"]
 
 
 def _received_values(call: Call) -> list[str]:
     """Every token-like value of a response: header values and body tokens."""
-    exchange = call.exchange
-    if exchange is None:
-        return []
-    response = exchange.response
+    response = call.exchange.response
     texts = [v for _, v in response.headers]
     texts.append(response.body.decode("utf-8", "replace") if response.body else "")
     return [value for text in texts for value in _tokens(text)]

@@ -94,11 +94,20 @@ def read_rules(recording: Path) -> Rules:
 
 
 def add_extract_rules(path: Path, rules: Sequence[ExtractRule]) -> list[str]:
-    """Append the rules whose variable the file does not name yet, keeping the file as
-    written (its comments too); the variables added."""
+    """Append the rules for values the file does not hold yet, keeping the file as written
+    (its comments too); the variables added."""
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    named = {rule.var for rule in parse_rules(existing, str(path)).extract}
-    new = [rule for rule in rules if rule.var not in named]
+    written = parse_rules(existing, str(path)).extract
+    named, values = {rule.var for rule in written}, {rule.value for rule in written}
+    new = []
+    for rule in rules:  # a value once; a name taken by another value is numbered
+        if rule.value not in values:
+            var, n = rule.var, 1
+            while var in named:
+                n += 1
+                var = f"{rule.var}_{n}"
+            named.add(var)
+            new.append(ExtractRule(var, rule.value, rule.source, rule.path))
     if new:
         text = existing.rstrip("\n") + ("\n\n" if existing.strip() else "")
         text += "\n\n".join(extract_rule_text(rule) for rule in new) + "\n"

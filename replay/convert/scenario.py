@@ -83,8 +83,11 @@ class Call:
     """Statistics name (the URL template) when it differs from the URL."""
     location: Value | None = None
     """The recorded redirect target, checked at run time."""
+    returns: str | None = None
+    """What the recorded body was, checked at run time: "json", or "items" (a non-empty list)."""
     extractions: list[Extraction] = field(default_factory=list)
-    exchange: Exchange | None = field(default=None, repr=False, compare=False)
+    exchange: Exchange = field(repr=False, compare=False, kw_only=True)
+    """The recorded exchange this request replays."""
 
     def substitute(self, find: Callable[[str], Value]) -> None:
         """Rewrite every string of the request with `find`, which returns it or a Text."""

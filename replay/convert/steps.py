@@ -1,7 +1,9 @@
 """Kept exchanges → a Scenario of steps: one step per user action, with its think time.
 
 A step starts at a page change, a navigation or an idle gap; a redirect hop stays in the
-step that caused it. Headers the browser or the HTTP client manages are dropped here.
+step that caused it. Headers the browser or the HTTP client manages are dropped here;
+`If-Match` stays for correlation (an ETag sent back), which drops it when it cannot be
+read live.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from recorder.model import Exchange, Recording
+from recorder.sensitive import has_shape, secret_header
 from replay.convert.filters import Filtered, is_document
 from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
 from replay.convert.titles import step_title
@@ -21,7 +24,7 @@ from replay.names import identifier, url_template
 MANAGED_HEADERS = frozenset(
     "cookie content-length host connection keep-alive proxy-connection proxy-authorization te "
     "trailer transfer-encoding upgrade accept-encoding priority upgrade-insecure-requests "
-    "if-none-match if-modified-since if-match if-unmodified-since cache-control pragma dnt "
+    "if-none-match if-modified-since cache-control pragma dnt "
     "purpose x-requested-with-sec".split()
 )
 MANAGED_PREFIXES = (":", "sec-fetch-", "sec-ch-", "sec-gpc", "sec-purpose", "x-devtools")
@@ -139,8 +142,8 @@ def to_call(exchange: Exchange, target: str) -> Call:
     location = response.header("location")
     if location and location.startswith(target):
         location = location[len(target) :] or "/"
-    if location:
-        location = location.split("?", 1)[0]  # the check is on the path; queries carry tokens
+    if location:  # the check is on the path; queries and fragments carry tokens
+        location = _template(re.split(r"[?#]", location, maxsplit=1)[0])
     return Call(
         method=request.method,
         url=url,
@@ -153,8 +156,27 @@ def to_call(exchange: Exchange, target: str) -> Call:
         expect=200 if response.status == 304 else response.status,
         name=template if template != path or "?" in url or "://" in url else None,
         location=location if 300 <= response.status < 400 and location else None,
+        returns=_returns(exchange),
         exchange=exchange,
     )
+
+
+def _returns(exchange: Exchange) -> str | None:
+    """A JSON body is checked for at run time, and a list that had items for items: an error
+    page or an empty list with status 200 is a failure, not a green request."""
+    response = exchange.response
+    kind = (response.header("content-type") or response.mime_type or "").lower()
+    if not 200 <= response.status < 300 or "json" not in kind or not response.body.strip():
+        return None
+    body = response.body.lstrip()
+    return "items" if body[:1] == b"[" and body[1:].lstrip()[:1] != b"]" else "json"
+
+
+def _template(location: str) -> str:
+    """A redirect target as its check reads it: ids are `[id]`, never the recorded value."""
+    parts = urlsplit(location)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    return origin + url_template(parts.path)
 
 
 def _managed(name: str) -> bool:
@@ -179,7 +201,7 @@ def _body(exchange: Exchange) -> Body | None:
         if value is not None and _depth(value) <= JSON_DEPTH:
             return Body("json", value=value)
     if "x-www-form-urlencoded" in mime and _is_form(text):
-        return Body("form", fields=parse_qsl(text, keep_blank_values=True))
+        return Body("form", fields=list(parse_qsl(text, keep_blank_values=True)))
     return Body("text", text=text)
 
 
@@ -203,11 +225,16 @@ def _is_form(text: str) -> bool:
 
 
 def _hoist_default_headers(scenario: Scenario) -> None:
-    """Headers every request sends alike become the user's defaults, written once."""
+    """Headers every request sends alike become the user's defaults, written once; a secret
+    (an API key) stays with the requests, where it becomes a credential."""
     calls = list(scenario.calls)
     if len(calls) < 2:
         return
-    common = {(k.lower(), v) for k, v in calls[0].headers if isinstance(v, str)}
+    common = {
+        (k.lower(), v)
+        for k, v in calls[0].headers
+        if isinstance(v, str) and not secret_header(k) and not has_shape(v)
+    }
     for call in calls[1:]:
         common &= {(k.lower(), v) for k, v in call.headers}
     if not common:

@@ -222,7 +222,9 @@ class ModelShape(LoadTestShape):
         self.warned = False
 
     def tick(self) -> tuple[int, float] | None:
-        options = self.runner.environment.parsed_options
+        options = self.runner.environment.parsed_options if self.runner else None
+        if options is None:  # not a run of our locustfile: no --run-time or -u to follow
+            return None
         elapsed = self.get_run_time()
         if options.run_time and elapsed >= options.run_time:
             return None

@@ -8,17 +8,17 @@ step is done, or a step fails, the user starts over as a new visitor.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import logging
 import re
-import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 from urllib.parse import quote, urlsplit
 
 import locust
@@ -57,10 +57,16 @@ RESTART_PAUSE = 1.0
 not hammered in a tight loop (applied between sessions by `replay.users.RecordingUser`)."""
 LOGOUT = re.compile(r"log_?out|sign_?out|log_?off", re.IGNORECASE)
 """Steps that end an identity: run when the user stops once on_start steps keep one."""
+LOGIN = re.compile(r"log_?in|sign_?in", re.IGNORECASE)
+"""A redirect there, where the recording had none, is a session the server dropped."""
 
 
 class HostNotAllowed(Exception):
     """A recorded host that is neither the target nor mapped: the request is never sent."""
+
+
+class NotSent(Exception):
+    """A request the HTTP client refused to send (an invalid header name, a bad URL)."""
 
 
 @dataclass(slots=True)
@@ -134,7 +140,7 @@ class Extractor:
         self.description = description
         self.read = read
 
-    def __call__(self, session: RecordedSession, response) -> Any:
+    def __call__(self, session: RecordedSession | None, response) -> Any:
         try:
             return self.read(session, response)
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -233,7 +239,7 @@ class RecordedSession(SequentialTaskSet):
         if plan is None or plan.environment is not user.environment:
             plan = cls.prepare(user.environment)
         self._plan = plan
-        self._http = user.client
+        self._http = self.client
         self.step = ""
         self._pause = 0.0
         self._options = user.environment.parsed_options
@@ -249,7 +255,7 @@ class RecordedSession(SequentialTaskSet):
             self._steps = iter(plan.first)
         else:
             # Same visitor again: its cookies, data and extracted values, no new on_start data.
-            self.on_start = _keep_identity
+            self.on_start = _keep_identity  # type: ignore[method-assign]
             self._steps = iter(plan.repeat)
         if plan.keeps_identity:
             self._internal = {*vars(self), "_internal"}
@@ -274,7 +280,8 @@ class RecordedSession(SequentialTaskSet):
             return default if given is None else given
 
         wait = parse_wait_time(choose("wait_time", "recorded"))
-        steps = {step.__name__: step for step in cls.tasks}
+        tasks = cast("list[Callable]", cls.tasks)  # a recording's tasks are its step methods
+        steps = {step.__name__: step for step in tasks}
         once = _step_names(settings.on_start, steps, cls, "on_start")
         stop = _step_names(
             settings.on_stop
@@ -284,7 +291,7 @@ class RecordedSession(SequentialTaskSet):
             cls,
             "on_stop",
         )
-        first = tuple(step for step in cls.tasks if step.__name__ not in stop)
+        first = tuple(step for step in tasks if step.__name__ not in stop)
         repeat = tuple(step for step in first if step.__name__ not in once)
         if not repeat:
             raise SettingsError(f"{cls.__name__}: on_start and on_stop leave no step to repeat")
@@ -370,30 +377,38 @@ class RecordedSession(SequentialTaskSet):
         headers: dict[str, str] | None = None,
         expect: int = 200,
         location: str | None = None,
+        returns: str | None = None,
         save: dict[str, Extractor] | None = None,
         **body,
     ):
-        """Send one recorded request; fail it (and restart the visit) if it is not as recorded."""
+        """Send one recorded request; fail it (and restart the visit) if it is not as recorded:
+        another status, a redirect elsewhere, or with `returns` ("json", "items") a body that
+        is no JSON (an error page) or an empty list where the recording had items."""
         if url[:1] != "/":
             url = self._route(method, url, name)
         defaults = self.default_headers
         if defaults:
             headers = {**defaults, **headers} if headers else defaults
-        with self._http.request(
-            method,
-            url,
-            name=name,
-            headers=headers,
-            catch_response=True,
-            allow_redirects=False,
-            **body,
-        ) as response:
+        try:
+            sent = self._http.request(
+                method,
+                url,
+                name=name,
+                headers=headers,
+                catch_response=True,
+                allow_redirects=False,
+                **body,
+            )
+        except Exception as e:  # e.g. an invalid header name: never sent, but counted
+            self._fail_unsent(method, name or url, NotSent(f"{self.step}: not sent: {e}"))
+        with sent as response:
             as_recorded = (
                 response.status_code == expect
                 and location is None
+                and returns is None
                 and not response.request_meta["exception"]
             )  # the common case, decided without a call
-            problem = "" if as_recorded else self._check(response, expect, location)
+            problem = "" if as_recorded else self._check(response, expect, location, returns)
             if not problem and save:
                 problem = self._save(response, save)
             if problem:
@@ -415,9 +430,13 @@ class RecordedSession(SequentialTaskSet):
             f"{self.step}: {netloc} is neither the target nor mapped, so it was not contacted "
             f"(to send it somewhere, add --map-host {netloc}=URL)"
         )
+        self._fail_unsent(method, name or url, error)
+
+    def _fail_unsent(self, method: str, name: str, error: Exception) -> NoReturn:
+        """A request that never left: a failure in Locust's statistics, and the visit over."""
         self.user.environment.events.request.fire(
             request_type=method,
-            name=name or url,
+            name=name,
             response_time=0,
             response_length=0,
             exception=error,
@@ -440,11 +459,14 @@ class RecordedSession(SequentialTaskSet):
     def delete(self, url: str, **kwargs):
         return self.request("DELETE", url, **kwargs)
 
-    def _check(self, response, expect: int, location: str | None) -> str:
+    def _check(self, response, expect: int, location: str | None, returns: str | None) -> str:
         status = response.status_code
         if status != expect:
             if not status:
                 return f"no response ({response.error or 'connection failed'})"
+            target = response.headers.get("Location") or ""
+            if 300 <= status < 400 and LOGIN.search(urlsplit(target).path):
+                return f"redirected to the login page {target}, recorded status {expect}"
             return f"status {status}, recorded {expect}"
         broken = getattr(response, "request_meta", {}).get("exception")
         if broken:  # the status line came, the body did not (a reset, a close mid-body)
@@ -453,6 +475,8 @@ class RecordedSession(SequentialTaskSet):
             return _check_location(
                 response.headers.get("Location") or "", location, self._netloc(location)
             )
+        if returns is not None:
+            return _check_body(response, returns)
         return ""
 
     def live_origin(self, recorded: str) -> str:
@@ -493,7 +517,7 @@ class RecordedSession(SequentialTaskSet):
         k6's SharedArray)."""
         try:
             folder = getattr(self._options, "data_dir", None)
-            folder = folder or Path(sys.modules[type(self).__module__].__file__).parent
+            folder = folder or Path(inspect.getfile(type(self))).parent
             path = str(Path(folder) / file)
             row = _rows(path, self.user.environment).cycle() if shared else self._own_row(path)
             if column not in row:
@@ -568,11 +592,28 @@ def _step_names(names, steps: dict, cls: type, key: str) -> list[str]:
     return list(names)
 
 
+def _check_body(response, returns: str) -> str:
+    """A JSON body where the recording had one (by its type, or by its look when the server
+    names none; an empty body is no error page); items where it had a non-empty list."""
+    kind = response.headers.get("Content-Type") or ""
+    body = (response.content or b"").lstrip()
+    if body and "json" not in kind and (kind or body[:1] not in b"{["):
+        return f"{kind.split(';')[0] or 'no content type'}, recorded JSON (an error page?)"
+    if returns == "items" and (body[:1] != b"[" or body[1:].lstrip()[:1] == b"]"):
+        return "no items, recorded a list with items"
+    return ""
+
+
 def _check_location(live: str, recorded: str, netloc: str) -> str:
-    """A redirect must go where the recording went: same host, same URL template."""
+    """A redirect must go where the recording went: same host, same URL template (a
+    `[name]` segment of the recorded target is any one segment: a value read from it)."""
     live_parts, recorded_parts = urlsplit(live), urlsplit(recorded)
     if live_parts.netloc and live_parts.netloc != netloc:
         return f"redirected to another host: {live_parts.netloc}"
-    if url_template(live_parts.path) != url_template(recorded_parts.path):
+    live_path, recorded_path = live_parts.path.split("/"), url_template(recorded_parts.path)
+    if len(live_path) != recorded_path.count("/") + 1 or any(
+        want != url_template(got) and not (want[:1] == "[" and got)
+        for want, got in zip(recorded_path.split("/"), live_path, strict=True)
+    ):
         return f"redirected to {live_parts.path or '/'}, recorded {recorded_parts.path or '/'}"
     return ""

@@ -17,7 +17,9 @@ class ReplayShape(LoadTestShape):
     use_common_options = True
 
     def tick(self) -> tuple[int, float] | None:
-        options = self.runner.environment.parsed_options
+        options = self.runner.environment.parsed_options if self.runner else None
+        if options is None:  # not a run of our locustfile: no --users or --run-time to follow
+            return None
         run_time, users = options.run_time, options.num_users or 1
         elapsed = self.get_run_time()
         if not run_time or elapsed >= run_time:
@@ -30,14 +32,14 @@ class ReplayShape(LoadTestShape):
         raise NotImplementedError
 
 
-class Ramp(ReplayShape):
+class RampShape(ReplayShape):
     """From one user up to --users, linearly over the run: where does it start to hurt?"""
 
     def users_at(self, progress, users, options):
         return max(1, math.ceil(users * progress))
 
 
-class Step(ReplayShape):
+class StepShape(ReplayShape):
     """--shape-steps equal steps up to --users, each held for an equal share of the run."""
 
     def users_at(self, progress, users, options):
@@ -45,11 +47,11 @@ class Step(ReplayShape):
         return math.ceil(users * (min(int(progress * steps), steps - 1) + 1) / steps)
 
 
-class Spike(ReplayShape):
+class SpikeShape(ReplayShape):
     """A fifth of --users, all of them for the middle fifth of the run, then back."""
 
     def users_at(self, progress, users, options):
         return users if 0.4 <= progress < 0.6 else max(1, users // 5)
 
 
-SHAPES: dict[str, type[ReplayShape]] = {"ramp": Ramp, "step": Step, "spike": Spike}
+SHAPES: dict[str, type[ReplayShape]] = {"ramp": RampShape, "step": StepShape, "spike": SpikeShape}

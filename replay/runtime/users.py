@@ -20,13 +20,15 @@ import logging
 import os
 import sys
 import time
+from argparse import Namespace
 from collections import Counter
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import cast
 
 import gevent
 from geventhttpclient.client import HTTPClientPool
-from locust import FastHttpUser
+from locust import FastHttpUser, User
 from locust.contrib.fasthttp import insecure_ssl_context_factory
 from locust.env import Environment
 from locust.exception import StopUser
@@ -67,6 +69,8 @@ def load_module(path: Path) -> list[type[RecordedSession]]:
         return []
     module_name = f"recordings.{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path}: not a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
@@ -164,7 +168,7 @@ def single_pass(session: type[RecordedSession]) -> type[RecordingUser]:
     return type(session.__name__, (user_class(session),), {"wait_time": stop_after_one_session})
 
 
-def _sessions(user: type) -> list[type[RecordedSession]]:
+def _sessions(user: type[User]) -> list[type[RecordedSession]]:
     return [t for t in user.tasks if isinstance(t, type) and issubclass(t, RecordedSession)]
 
 
@@ -186,19 +190,19 @@ def on_init(environment: Environment, folder: Path) -> None:
         host = apply_env(options, settings)
         if host and not environment.host:
             environment.host = options.host = host
-        select_recordings(environment)
+        select_recordings(environment, options)
         if isinstance(environment.runner, WorkerRunner):
             environment.events.report_to_master.add_listener(_report_to_master(environment))
             names = ", ".join(cls.__name__ for cls in environment.user_classes)
             logger.info("worker: recordings loaded: %s", names)
             return
-        _set_up(environment, settings)
+        _set_up(environment, options, settings)
     except (SettingsError, MissingData) as e:
         logger.error("%s", e)
         raise SystemExit(2) from None
     if isinstance(environment.runner, MasterRunner):
         reports: dict[str, dict] = {}
-        environment.replay_reports = reports
+        environment.events.test_start.add_listener(lambda **_: reports.clear())
         environment.events.worker_report.add_listener(
             lambda client_id, data: reports.__setitem__(client_id, data.get("replay", {}))
         )
@@ -207,9 +211,8 @@ def on_init(environment: Environment, folder: Path) -> None:
         )
 
 
-def _set_up(environment: Environment, settings: Settings) -> None:
+def _set_up(environment: Environment, options: Namespace, settings: Settings) -> None:
     """Weights and fixed counts in place, everything a run needs checked, the plan logged."""
-    options = environment.parsed_options
     given = {
         (config.get("user_class_name"), key) for config in _config_users(options) for key in config
     }
@@ -224,11 +227,9 @@ def _set_up(environment: Environment, settings: Settings) -> None:
             session.prepare(environment, settings.recording(session.__name__))
         size = f"fixed_count {user.fixed_count}" if user.fixed_count else f"weight {user.weight}"
         described.append(f"{user.__name__} ({size})")
-    known = {
-        cls.__name__
-        for user in (environment.available_user_classes or {}).values()
-        for cls in (user, *_sessions(user))
-    }
+    # Locust annotates the classes it may run as instances of User.
+    available = cast("dict[str, type[User]]", environment.available_user_classes or {})
+    known = {cls.__name__ for user in available.values() for cls in (user, *_sessions(user))}
     for name in sorted(set(settings.recordings) - known):
         logger.warning("%s: [recording.%s] names no recording here", settings.path, name)
     if options.accounts:
@@ -294,8 +295,6 @@ def on_test_start(environment: Environment, folder: Path) -> None:
             if size
             else None
         )
-    if isinstance(environment.runner, MasterRunner):
-        environment.replay_reports.clear()
 
 
 def on_test_stop(environment: Environment) -> None:
@@ -348,9 +347,8 @@ def _log_summary(counts: dict[str, list]) -> None:
         )
 
 
-def select_recordings(environment: Environment) -> None:
+def select_recordings(environment: Environment, options: Namespace) -> None:
     """Keep only the users --recordings names; fails the run when none matches."""
-    options = environment.parsed_options
     patterns = [p.strip() for p in (options.recordings or "*").split(",") if p.strip()]
     selected = [
         cls

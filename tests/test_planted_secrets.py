@@ -1,0 +1,534 @@
+"""Planted secrets: more than forty shapes of secret are sent through the real capture addon
+(mitmdump in front of a stand-in server) and written into a HAR, and none may appear in the
+capture file, the generated module, convert's output, verify's output, or the CSV and HTML
+reports of a Locust run. Each shape also gets a fast check of its own, addon and converter.
+
+Markers are distinctive strings (or values of the shape under test), so "not found" means
+what it says. recorder/sensitive.py holds the one list of what is recognised.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_locust
+from mitmproxy.test import tflow, tutils
+
+from recorder.addon import flow_record
+from recorder.har import parse_har
+from recorder.proxy import run_capture_proxy
+from replay.convert import convert, summary
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+LOOPBACK_ONLY = ["--set", "block_list=/!(~d 127.0.0.1 | ~d localhost)/444"]
+
+
+def _b64(value: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def jwt(subject: str) -> str:
+    return f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64({'sub': subject})}.PLANTED{subject}sig"
+
+
+def fill(prefix: str, length: int) -> str:
+    return (prefix + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")[:length]
+
+
+AKIA = "AKIA" + fill("PLANTED", 16).upper()
+PEM_BODY = "MIIEowIBAAKCAQEAPLANTEDpemKeyMaterial0123456789abcdef"
+PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
+SERVER_JWT = jwt("server-made-login")
+"""A token the site made: it must stay correlated (extracted live), never a credential."""
+
+
+@dataclass
+class Plant:
+    """One secret, the request that carries it, and (for a response-side secret) the answer."""
+
+    what: str
+    marker: str
+    method: str = "GET"
+    path: str = "/api/thing"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""
+    mime: str = ""
+    status: int = 200
+    answer_headers: list[tuple[str, str]] = field(default_factory=list)
+    answer: str = "{}"
+    wire: bool = True
+    """Whether it can go through the proxy (a browser never sends `user:pass@` on the wire)."""
+    from_server: bool = False
+    """The server made it: the capture keeps it in the response, for correlation."""
+
+
+def form(what: str, marker: str, text: str, path: str = "/account/settings") -> Plant:
+    return Plant(what, marker, "POST", path, [("Content-Type", FORM)], text, FORM)
+
+
+def as_json(what: str, marker: str, value: dict, path: str = "/api/profile") -> Plant:
+    return Plant(what, marker, "POST", path, [("Content-Type", JSON)], json.dumps(value), JSON)
+
+
+def header(what: str, name: str, marker: str, prefix: str = "") -> Plant:
+    return Plant(what, marker, headers=[(name, prefix + marker)])
+
+
+def query(what: str, marker: str, text: str, path: str = "/api/files") -> Plant:
+    return Plant(what, marker, path=f"{path}?{text}")
+
+
+def multipart(what: str, marker: str, disposition: str) -> Plant:
+    body = (
+        '--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n'
+        f"--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{marker}\r\n--XyZ--\r\n"
+    )
+    mime = "multipart/form-data; boundary=XyZ"
+    return Plant(what, marker, "POST", "/api/upload", [("Content-Type", mime)], body, mime)
+
+
+def _plants() -> list[Plant]:
+    p = "PLANTED-"
+    basic = base64.b64encode(f"alice:{p}basic-pw".encode()).decode()
+    new_password = f"{p}new-password1"
+    confirmation = f"{p}password-confirmation"
+    return [
+        form(
+            "form password",
+            f"{p}form-pw",
+            f"email=alice%40example.com&password={p}form-pw",
+            "/login",
+        ),
+        form(
+            "change form new_password1/2 and old_password",
+            new_password,
+            f"old_password={p}old-pw&new_password1={new_password}&new_password2={new_password}",
+            "/password_change/",
+        ),
+        form(
+            "old_password",
+            f"{p}old-pw",
+            f"old_password={p}old-pw&new_password1=x2&new_password2=x2",
+        ),
+        form(
+            "password_confirmation",
+            confirmation,
+            f"email=new%40example.com&password={confirmation}&password_confirmation={confirmation}",
+            "/signup",
+        ),
+        form(
+            "user[password]",
+            f"{p}rails-pw",
+            f"user%5Bemail%5D=a%40b.c&user%5Bpassword%5D={p}rails-pw",
+            "/users/sign_in",
+        ),
+        form(
+            "user[password_confirmation]",
+            f"{p}rails-confirm",
+            f"user%5Bpassword%5D={p}rails-confirm&user%5Bpassword_confirmation%5D={p}rails-confirm",
+            "/users",
+        ),
+        form("passcode", f"{p}passcode", f"passcode={p}passcode"),
+        form("pin_code", f"{p}pin-code", f"pin_code={p}pin-code"),
+        form("pin", f"{p}pin", f"pin={p}pin"),
+        form("otp", f"{p}otp", f"otp={p}otp"),
+        form("client_secret", f"{p}client-secret", f"client_id=web&client_secret={p}client-secret"),
+        form("api_token field", f"{p}api-token-field", f"api_token={p}api-token-field&title=hi"),
+        form("passphrase", f"{p}passphrase", f"passphrase={p}passphrase"),
+        form("pwd", f"{p}pwd", f"pwd={p}pwd"),
+        form(
+            "stripe key by shape",
+            "sk_live_PLANTEDstripe0123456789",
+            "card=sk_live_PLANTEDstripe0123456789",
+        ),
+        as_json(
+            "json password",
+            f"{p}json-pw",
+            {"email": "a@b.c", "password": f"{p}json-pw"},
+            "/api/login",
+        ),
+        as_json("json newPassword", f"{p}json-new-pw", {"newPassword": f"{p}json-new-pw"}),
+        as_json("json aws_access_key_id", AKIA, {"aws_access_key_id": AKIA}),
+        as_json(
+            "json aws_secret_access_key",
+            "PLANTED/aws+secret/0123456789abcdefABCDEF",
+            {"aws_secret_access_key": "PLANTED/aws+secret/0123456789abcdefABCDEF"},
+        ),
+        as_json("json PEM private key", PEM_BODY, {"note": PEM}),
+        as_json("json numeric PIN", "80417263", {"email": "a@b.c", "pin": 80417263}),
+        as_json("json refresh_token", f"{p}refresh-token", {"refresh_token": f"{p}refresh-token"}),
+        as_json("json apiKey", f"{p}json-api-key", {"apiKey": f"{p}json-api-key"}),
+        as_json(
+            "github token by shape", fill("ghp_PLANTED", 40), {"note": fill("ghp_PLANTED", 40)}
+        ),
+        Plant(
+            "text/plain password= line",
+            f"{p}text-plain-pw",
+            "POST",
+            "/cgi/login",
+            [("Content-Type", "text/plain")],
+            f"user=alice\r\npassword={p}text-plain-pw\r\n",
+            "text/plain",
+        ),
+        multipart("multipart password", f"{p}multipart-pw", 'name="password"'),
+        multipart("multipart unquoted name", f"{p}multipart-unquoted", "name=password"),
+        header("bearer token", "Authorization", f"{p}static-bearer-token", "Bearer "),
+        Plant("basic auth", f"{p}basic-pw", headers=[("Authorization", f"Basic {basic}")]),
+        header("X-Api-Key", "X-Api-Key", f"{p}x-api-key"),
+        header("X-Goog-Api-Key", "X-Goog-Api-Key", f"{p}goog-api-key"),
+        header("apikey", "apikey", f"{p}apikey-header"),
+        header("X-API-Token", "X-API-Token", f"{p}x-api-token"),
+        header("PRIVATE-TOKEN", "PRIVATE-TOKEN", f"{p}gitlab-private-token"),
+        header("Ocp-Apim-Subscription-Key", "Ocp-Apim-Subscription-Key", f"{p}apim-key"),
+        header("X-Amz-Security-Token", "X-Amz-Security-Token", f"{p}amz-security-token"),
+        header("X-Auth-Token", "X-Auth-Token", f"{p}x-auth-token"),
+        header("slack token by shape", "X-Slack", "xoxb-PLANTED-slack-0123456789"),
+        header("cookie", "Cookie", f"{p}cookie-value", "sid="),
+        query(
+            "access_token query",
+            f"{p}access-token-query",
+            f"access_token={p}access-token-query&page=2",
+        ),
+        query("api_key query", f"{p}api-key-query", f"api_key={p}api-key-query"),
+        query("google key query", fill("AIzaPLANTED", 39), f"key={fill('AIzaPLANTED', 39)}"),
+        query(
+            "presigned X-Amz-Credential",
+            f"{AKIA}/20260101",
+            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={AKIA}%2F20260101%2Fus-east-1",
+        ),
+        query(
+            "presigned X-Amz-Signature",
+            "PLANTEDamzsignature0a1b2c3d4e5f",
+            "X-Amz-Signature=PLANTEDamzsignature0a1b2c3d4e5f",
+        ),
+        query("SAS sig", f"{p}azure-sas-sig", f"sv=2022-11-02&sig={p}azure-sas-sig"),
+        query("JWT in a query value", jwt("query"), f"ref={jwt('query')}"),
+        Plant("JWT in a path segment", jwt("path"), path=f"/verify/{jwt('path')}/done"),
+        Plant("AWS key id in a path segment", AKIA, path=f"/keys/{AKIA}/rotate"),
+        Plant(
+            "Referer token",
+            f"{p}reset-token",
+            "POST",
+            "/reset/done",
+            [("Referer", f"http://127.0.0.1:1/reset?token={p}reset-token"), ("Content-Type", FORM)],
+            "choice=new",
+            FORM,
+        ),
+        Plant("URL credentials", f"{p}url-pw", path="/userinfo", wire=False),
+        Plant(
+            "URL credentials in a Location",
+            f"{p}location-pw",
+            path="/go",
+            status=302,
+            answer_headers=[("Location", f"http://bob:{p}location-pw@ORIGIN/next")],
+            answer="",
+            from_server=True,
+        ),
+        Plant(
+            "redirect fragment token",
+            f"{p}fragment-token",
+            path="/oauth/authorize",
+            status=302,
+            answer_headers=[("Location", f"/cb#access_token={p}fragment-token&token_type=bearer")],
+            answer="",
+            from_server=True,
+        ),
+    ]
+
+
+PLANTS = _plants()
+
+
+def _entry(plant: Plant, origin: str, second: int) -> dict:
+    url = origin + plant.path
+    if plant.what == "URL credentials":
+        url = url.replace("://", f"://alice:{plant.marker}@")
+    request = {
+        "method": plant.method,
+        "url": url,
+        "httpVersion": "HTTP/1.1",
+        "headers": [{"name": k, "value": v} for k, v in plant.headers],
+    }
+    if plant.body:
+        request["postData"] = {"mimeType": plant.mime, "text": plant.body}
+    mime = JSON if plant.answer else "text/html"
+    return {
+        "startedDateTime": f"2026-01-01T10:{second // 60:02d}:{second % 60:02d}.000Z",
+        "time": 5,
+        "_resourceType": "fetch",
+        "request": request,
+        "response": {
+            "status": plant.status,
+            "headers": [
+                {"name": k, "value": v.replace("ORIGIN", origin.split("//")[1])}
+                for k, v in [("Content-Type", mime), *plant.answer_headers]
+            ],
+            "content": {"mimeType": mime, "text": plant.answer},
+        },
+    }
+
+
+def _login_entries(origin: str) -> list[dict]:
+    """A sign-in whose response hands out a JWT that the next request sends: correlated."""
+    login = Plant(
+        "login",
+        "",
+        "POST",
+        "/api/session",
+        [("Content-Type", JSON)],
+        json.dumps({"email": "alice@example.com", "password": "PLANTED-login-pw"}),
+        JSON,
+        answer=json.dumps({"token": SERVER_JWT}),
+    )
+    me = Plant("me", "", headers=[("Authorization", f"Bearer {SERVER_JWT}")], path="/api/me")
+    return [_entry(login, origin, 0), _entry(me, origin, 2)]
+
+
+def har(plants: list[Plant], origin: str = "http://127.0.0.1:1") -> dict:
+    entries = _login_entries(origin)
+    entries += [_entry(plant, origin, 4 + 2 * i) for i, plant in enumerate(plants)]
+    return {"log": {"version": "1.2", "creator": {"name": "test"}, "entries": entries}}
+
+
+MARKERS = {plant.what: plant.marker for plant in PLANTS} | {
+    "login password": "PLANTED-login-pw",
+    "server-made JWT": SERVER_JWT,
+}
+
+
+def _leaks(texts: dict[str, str], markers: dict[str, str]) -> list[str]:
+    return [
+        f"{what} in {where}"
+        for where, text in texts.items()
+        for what, marker in markers.items()
+        if marker in text or urllib.parse.quote(marker, safe="") in text
+    ]
+
+
+# --- one shape at a time: the addon and the converter, in process --------------------------
+
+
+@pytest.mark.parametrize(
+    "plant", [p for p in PLANTS if p.wire and not p.from_server], ids=lambda p: p.what
+)
+def test_the_addon_writes_no_planted_secret(plant):
+    url = "http://127.0.0.1:1" + plant.path
+    flow = tflow.tflow(
+        req=tutils.treq(
+            method=plant.method.encode(),
+            host="127.0.0.1",
+            port=1,
+            path=plant.path.encode(),
+            headers=[(k.encode(), v.encode()) for k, v in plant.headers],
+            content=plant.body.encode(),
+        ),
+        resp=True,
+    )
+    assert flow.request.pretty_url == url
+    record = json.dumps(flow_record(flow), ensure_ascii=False)
+    assert not _leaks({"capture line": record}, {plant.what: plant.marker})
+
+
+@pytest.mark.parametrize("plant", PLANTS, ids=lambda p: p.what)
+def test_the_converter_copies_no_planted_secret(plant):
+    recording = parse_har(json.dumps(har([plant])), "planted.har")
+    result = convert(recording)
+    lines = "\n".join(summary(recording, result, Path("planted.py")))
+    assert not _leaks({"module": result.source, "summary": lines}, {plant.what: plant.marker})
+    compile(result.source, "planted.py", "exec")
+
+
+def test_a_server_made_token_stays_correlated_not_a_credential():
+    recording = parse_har(json.dumps(har([])), "planted.har")
+    source = convert(recording).source
+    assert '_token": json_path("token")' in source, source
+    assert re.search(r'"Authorization": f"Bearer \{self\.\w+_token\}"', source), source
+    assert 'credential("authorization' not in source
+
+
+# --- all at once, end to end: real mitmdump, convert, verify, Locust ---------------------------
+
+
+class StandIn(http.server.BaseHTTPRequestHandler):
+    """Answers every request as recorded, with live tokens of its own; never echoes a request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.server.hits += 1
+        path = self.path.split("?")[0]
+        status, headers, body = 200, [("Content-Type", JSON)], b"{}"
+        if path == "/api/session":
+            body = json.dumps({"token": jwt("live-login")}).encode()
+        elif path == "/go":
+            status, body, headers = 302, b"", [("Location", "/next")]
+        elif path == "/oauth/authorize":
+            status, body = 302, b""
+            headers = [
+                ("Location", "/cb#access_token=live-fragment"),
+                ("Content-Type", "text/html"),
+            ]
+        self.send_response(status)
+        for name, value in [*headers, ("Content-Length", str(len(body)))]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+
+@pytest.fixture
+def stand_in():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
+    server.daemon_threads = True
+    server.hits = 0
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _send_through(proxy_url: str, origin: str) -> None:
+    """The recording session a browser would make, through the proxy."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy_url}))
+    for entry in har([p for p in PLANTS if p.wire], origin)["log"]["entries"]:
+        request = entry["request"]
+        body = request.get("postData", {}).get("text")
+        sent = urllib.request.Request(
+            request["url"],
+            data=body.encode() if body is not None else None,
+            headers={h["name"]: h["value"] for h in request["headers"]},
+            method=request["method"],
+        )
+        try:
+            opener.open(sent, timeout=10).read()
+        except urllib.error.HTTPError as e:  # the 302 to /cb, followed: fine either way
+            e.read()
+
+
+def _replay(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "replay.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+
+
+def _credentials(module: Path) -> dict[str, str]:
+    """A live value for every credential the module reads: what a run is given."""
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "credentials":
+            names = ast.literal_eval(node.value)
+            # A PIN sent as a JSON number must be a number.
+            return {f"REPLAY_{n.upper()}": "4321" if "pin" in n else f"live-{n}" for n in names}
+    return {}
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {
+        str(path): path.read_text(encoding="utf-8", errors="replace")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_planted_secrets_reach_no_file_output_or_report(stand_in, tmp_path):
+    assert len(PLANTS) >= 40
+    # 1. The capture file the real addon writes, in front of the stand-in server.
+    capture = tmp_path / "capture" / "planted.jsonl"
+    with run_capture_proxy(capture, 0, quiet=True, extra_args=LOOPBACK_ONLY) as proxy:
+        _send_through(proxy.url, stand_in.url)
+    lines = [json.loads(line) for line in capture.read_text().splitlines()]
+    sent = {p.what: p.marker for p in PLANTS if p.wire and not p.from_server}
+    assert len(lines) > len(sent), "the proxy recorded too little"
+    assert not _leaks({"capture file": capture.read_text()}, sent)
+    requests = json.dumps([line.get("request") for line in lines])
+    assert not _leaks({"capture requests": requests}, MARKERS)
+
+    # 2. Converted: from the redacted capture, and from a HAR holding every secret in clear.
+    recordings = tmp_path / "recordings"
+    from_capture = _replay(
+        "convert", str(capture), "-o", str(tmp_path / "from_capture" / "c.py"), env={}
+    )
+    assert from_capture.returncode == 0, from_capture.stderr
+    har_file = tmp_path / "planted.har"
+    har_file.write_text(json.dumps(har(PLANTS, stand_in.url)))
+    module = recordings / "planted.py"
+    converted = _replay("convert", str(har_file), "-o", str(module), env={})
+    assert converted.returncode == 0, converted.stderr
+    outputs = {
+        **_files(tmp_path / "from_capture"),
+        **_files(recordings),
+        "convert output": converted.stdout + converted.stderr + from_capture.stdout,
+        "convert errors": from_capture.stderr,
+    }
+    assert not _leaks(outputs, MARKERS)
+    source = module.read_text()
+    assert re.search(r"Bearer \{self\.\w+_token\}", source), "the login token is not correlated"
+
+    # 3. verify and a short Locust run, given live credentials.
+    live = _credentials(module)
+    assert len(live) >= 30, live
+    verified = _replay("verify", str(module), "--host", stand_in.url, env=live)
+    run = tmp_path / "run"
+    run.mkdir()
+    html = run / "report.html"
+    before = stand_in.hits
+    stats = run_locust(
+        recordings,
+        stand_in.url,
+        "--think-scale",
+        "0",
+        "--html",
+        str(html),
+        users=2,
+        run_time="6s",
+        env=live,
+        tmp=run,
+    )
+    assert stand_in.hits > before and stats.returncode == 0, stats.output[-2000:]
+    assert html.exists()
+    reports = {
+        **_files(run),
+        "verify output": verified.stdout + verified.stderr,
+        "locust output": stats.output,
+    }
+    assert not _leaks(reports, MARKERS)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_convert_warnings_never_print_a_token_named_query_value(tmp_path):
+    """A warning names the request by its URL: its secret query values are redacted."""
+    marker = "PLANTED-warning-token"
+    lost_body = Plant("lost body", marker, "PUT", f"/api/doc?access_token={marker}&v=2")
+    document = har([lost_body])
+    document["log"]["entries"][-1]["request"]["bodySize"] = 500  # declared, never carried
+    recording = parse_har(json.dumps(document), "planted.har")
+    result = convert(recording)
+    lines = summary(recording, result, tmp_path / "planted.py")
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert warnings and "/api/doc?access_token=REDACTED" in warnings[0], lines
+    assert not _leaks({"summary": "\n".join(lines), "module": result.source}, {"w": marker})
