@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 from replay.model.build import Built
@@ -55,7 +56,7 @@ def stale_recordings(model_file: Path, built: Built) -> list[Path]:
     ]
 
 
-def summary(built: Built, folder: Path, removed: list[Path] = ()) -> list[str]:
+def summary(built: Built, folder: Path, removed: Sequence[Path] = ()) -> list[str]:
     model = built.model
     per = "second" if model.interval == 1 else f"{model.interval:g} s"
     peak = max(model.counts)
