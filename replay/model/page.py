@@ -160,9 +160,9 @@ def _replay(model: TrafficModel, replayed: Replayed) -> list[str]:
     wanted = [replayed.multiplier * model.counts[i % len(model.counts)] for i in range(n)]
     times = [i * replayed.interval for i in range(n)]
     figure, axes = pyplot.subplots(figsize=(9, 3.2))
-    _curve(
-        axes, wanted, replayed.interval, color="#1f77b4", label=f"model x{replayed.multiplier:g}"
-    )
+    # Wide and pale under the replayed line: where the two agree, both stay visible.
+    model_style = {"color": "#1f77b4", "linewidth": 5, "alpha": 0.4}
+    _curve(axes, wanted, replayed.interval, label=f"model x{replayed.multiplier:g}", **model_style)
     _curve(axes, replayed.counts, replayed.interval, color="#d62728", label="replayed")
     axes.set_xlabel("seconds of the run")
     axes.set_ylabel(f"sessions started per {replayed.interval:g} s")
