@@ -12,6 +12,7 @@ import logging
 import os
 import runpy
 import shlex
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,10 @@ def _check_step(number: int, step: Step) -> None:
             f"step {number}: unknown action {action!r} (known: {', '.join(STEP_ARITY)})"
         )
     if len(args) not in STEP_ARITY[action]:
+        takes = " or ".join(map(str, STEP_ARITY[action]))
         raise BrowserError(
-            f"step {number}: {action} takes {' or '.join(map(str, STEP_ARITY[action]))} argument(s)"
+            f"step {number}: {action} takes {takes} argument(s), got {len(args)} in "
+            f"{shlex.join(step)}: quote a value with spaces, as in  fill '#name' 'Ada Lovelace'"
         )
     if action == "wait" and not args[0].isdigit():
         raise BrowserError(f"step {number}: wait takes milliseconds, not {args[0]!r}")
@@ -132,6 +135,14 @@ def record_browser(
     executable = chromium_path()
     if not Path(executable).exists():
         raise BrowserError(f"Chromium not found at {executable} (set REPLAY_CHROMIUM)")
+    if not headless and not _has_display():
+        raise BrowserError(
+            "no display to open a browser window on ($DISPLAY is not set): drive the browser "
+            "with --steps FILE or --script FILE (they run headless), or record through "
+            "--proxy from a browser elsewhere"
+        )
+    if steps and steps[0][0] == "goto" and _same_page(urljoin(url, steps[0][1]), url):
+        steps = steps[1:]  # the browser opens `url` already: once is what the person meant
     run = _load_script(script) if script else None
     har_path = Path(har_path)
     har_path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +183,18 @@ def record_browser(
     for warning in missing_bodies(har_path):
         log.warning(warning)
     return har_path
+
+
+def _has_display() -> bool:
+    """A window can open: always off Linux, on Linux with an X or Wayland display."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _same_page(a: str, b: str) -> bool:
+    """`http://host` and `http://host/` are one page."""
+    return (a if urlsplit(a).path else f"{a}/") == (b if urlsplit(b).path else f"{b}/")
 
 
 def _load_script(script: str | Path) -> Any:

@@ -6,15 +6,18 @@ The only module that ties the stages together; errors end in one line and exit c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import recorder
-from recorder.model import CaptureError
+from recorder.model import CaptureError, Recording
 from replay import convert as pipeline
 from replay.convert.rules import (
     RulesError,
@@ -23,7 +26,14 @@ from replay.convert.rules import (
     read_rules,
     rules_path,
 )
-from replay.runtime.settings import SettingsError, add_replay_arguments
+from replay.names import class_name
+from replay.runtime.settings import (
+    SETTINGS_FILE,
+    SettingsError,
+    add_replay_arguments,
+    check_host,
+    recordings_folder,
+)
 
 logger = logging.getLogger("replay")
 
@@ -58,9 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _Terminal(logging.StreamHandler):
+    """A reader that went away (`replay convert X | head`) is no error: what is left to say
+    goes nowhere, and the command finishes its work."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            return
+        super().handleError(record)
+
+
 def _log_to_terminal() -> None:
     """Summaries on stdout, warnings and errors on stderr, as plain lines."""
-    out, err = logging.StreamHandler(sys.stdout), logging.StreamHandler(sys.stderr)
+    out, err = _Terminal(sys.stdout), _Terminal(sys.stderr)
     out.addFilter(lambda record: record.levelno < logging.WARNING)
     err.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[out, err])
@@ -70,7 +91,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="replay", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    convert = commands.add_parser("convert", help="turn a HAR or capture into a recording")
+    init = commands.add_parser(
+        "init",
+        help="make the folders a project needs: recordings/, its replay.toml and .gitignore",
+        description="Make ./recordings (or --recordings-dir) with a replay.toml skeleton and a "
+        ".gitignore that keeps raw captures (they hold secrets) out of version control.",
+    )
+    _add_recordings_dir(init)
+    init.set_defaults(command=init_command)
+
+    convert = commands.add_parser(
+        "convert",
+        help="turn a HAR or capture into a recording",
+        description="Turn a HAR (from the browser's DevTools), a capture .jsonl (replay record "
+        "--proxy) or a mitmproxy flow file into recordings/NAME.py: a readable Locust "
+        "SequentialTaskSet with server-made values correlated and typed values parameterized.",
+        epilog="example: replay convert session.har   # writes recordings/session.py",
+    )
     convert.add_argument("capture", type=Path, help="HAR file, capture .jsonl or mitmproxy flows")
     convert.add_argument("-o", "--output", type=Path, help="default: recordings/NAME.py")
     _add_convert_options(convert)
@@ -97,9 +134,21 @@ def _parser() -> argparse.ArgumentParser:
     _add_convert_options(record)
     record.set_defaults(command=record_command)
 
-    demo = commands.add_parser("demo", help="run the bundled demo app and replay against it")
-    demo.add_argument("--users", type=int, default=5)
-    demo.add_argument("--run-time", default="20s")
+    demo = commands.add_parser(
+        "demo",
+        help="run the bundled demo app and replay against it",
+        description="Start the bundled demo shop on a free port, replay its shipped recordings "
+        "against it with Locust (headless), print Locust's summary and stop everything; then "
+        "print the commands that record, verify and run a visit of your own. With --serve, "
+        "start only the demo app, until Ctrl-C.",
+        epilog="example: replay demo --serve --port 8000   # the demo app alone on :8000",
+    )
+    demo.add_argument("--users", type=int, default=5, help="virtual users (default 5)")
+    demo.add_argument("--run-time", default="20s", help="how long Locust runs (default 20s)")
+    demo.add_argument("--serve", action="store_true", help="only serve the demo app")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="--serve on this port (default 8000; 0: a free one)"
+    )  # not 8089: Locust's web UI
     demo.set_defaults(command=demo_command)
 
     verify = commands.add_parser("verify", help="run a recording once and compare it, step by step")
@@ -114,7 +163,9 @@ def _parser() -> argparse.ArgumentParser:
 
     # Its own prefix, so every Locust flag after `run` reaches Locust untouched.
     run = commands.add_parser(
-        "run", help="locust -f locustfile.py ARGS (every Locust option works)", prefix_chars="+"
+        "run",
+        help="locust ARGS on ./recordings (every Locust option works; --recordings-dir DIR)",
+        prefix_chars="+",
     )
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="Locust's own options")
     run.set_defaults(command=run_command)
@@ -122,7 +173,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_recordings_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recordings-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the recordings folder (default: $REPLAY_RECORDINGS_DIR, else ./recordings)",
+    )
+
+
 def _add_convert_options(parser: argparse.ArgumentParser) -> None:
+    _add_recordings_dir(parser)
     parser.add_argument("--name", help="class name (default: from the file name)")
     parser.add_argument("--host", default="", help="target host (default: first page's site)")
     parser.add_argument(
@@ -138,15 +200,97 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def init_command(args: argparse.Namespace) -> int:
+    """The folder layout a project needs; what is there already is kept."""
+    folder = recordings_folder(args.recordings_dir)
+    files = {
+        folder / SETTINGS_FILE: SETTINGS_SKELETON,
+        folder / ".gitignore": "# Raw captures hold cookies, tokens and what users typed.\nraw/\n",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        if path.exists():
+            logger.info("kept %s (already there)", path)
+        else:
+            write_atomically(path, text)
+            logger.info("wrote %s", path)
+    logger.info(
+        "ready: `replay record NAME --browser URL` or `replay convert CAPTURE` writes "
+        "%s/NAME.py; `replay run --host URL` runs what is there",
+        folder,
+    )
+    return 0
+
+
+SETTINGS_SKELETON = """\
+# Run-time settings of the recordings in this folder (see the README, "Replay controls").
+# The command line wins over the [env.NAME] profile it selects (--env NAME), which wins over
+# a recording's own [recording.NAME] table.
+
+# [recording.Checkout]             # a recording's class name
+# weight = 3                       # or fixed_count = 1
+# wait_time = "between(1, 5)"      # default: the recorded think times
+# on_start = ["post_login"]        # steps run once per virtual user
+
+# [env.staging]                    # replay run --env staging
+# host = "https://staging.example.com"
+# accounts = "staging-accounts.csv"  # relative to this file
+"""
+
+
 def convert_command(args: argparse.Namespace) -> int:
-    output = args.output or Path("recordings") / f"{pipeline.module_name(args.capture)}.py"
+    folder = recordings_folder(args.recordings_dir)
+    output = args.output or folder / f"{pipeline.module_name(args.capture)}.py"
     return _convert(args.capture, output, args)
 
 
 def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
-    recording = recorder.read(capture)
+    with _progress(capture) as stage:
+        stage("read")
+        recording = recorder.read(capture)
+        result = _converted(recording, output, args, stage)
+    created = not output.parent.exists()
+    write_atomically(output, result.source)
+    if created:
+        logger.info(
+            "created %s/ (`replay init` adds its replay.toml and .gitignore)", output.parent
+        )
+    for line in pipeline.summary(recording, result, output):
+        logger.info("%s", line)
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
+    """A bar of the conversion's stages on a terminal, once it has taken a couple of seconds
+    (a 20,000-entry capture takes ten); nothing when stderr is a file or a pipe."""
+    from tqdm import tqdm
+
+    stages = ("read", *pipeline.STAGES)
+    with tqdm(
+        total=len(stages),
+        desc=f"converting {capture.name}",
+        unit="stage",
+        delay=PROGRESS_DELAY,
+        leave=False,
+        disable=not sys.stderr.isatty(),
+        bar_format="{desc}: {postfix} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+    ) as bar:
+
+        def stage(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(stages.index(name) - bar.n)
+
+        yield stage
+
+
+PROGRESS_DELAY = 2.0
+"""Seconds before a progress bar shows: shorter work finishes without one."""
+
+
+def _converted(recording: Recording, output: Path, args: argparse.Namespace, stage):
     options = pipeline.Options(
-        name=args.name or "",
+        name=args.name or _free_class_name(recording, output),
         host=args.host,
         include_hosts=tuple(args.include_host),
         keep_static=args.keep_static,
@@ -154,26 +298,48 @@ def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
         rules=read_rules(output),
     )
     try:
-        result = pipeline.convert(recording, options)
+        return pipeline.convert(recording, options, stage)
     except (pipeline.NothingToReplay, RulesError) as e:
-        raise UserError(f"{capture}: {e}") from None
-    write_atomically(output, result.source)
-    for line in pipeline.summary(recording, result, output):
-        logger.info("%s", line)
-    return 0
+        raise UserError(f"{recording.source}: {e}") from None
+
+
+CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
+
+
+def _free_class_name(recording: Recording, output: Path) -> str:
+    """The capture's name for the class, unless another recording in the output folder has it:
+    Locust keys users by class name, so two alike would show as one. Then the output file's
+    name, numbered if need be."""
+    taken = {
+        name
+        for path in output.parent.glob("*.py")
+        if path.resolve() != output.resolve()
+        for name in CLASS.findall(path.read_text(encoding="utf-8", errors="replace"))
+    }
+    name = class_name(Path(recording.source).stem)
+    if name not in taken:
+        return name
+    free = class_name(output.stem)
+    free = next(
+        f"{free}{n or ''}" for n in range(len(taken) + 2) if f"{free}{n or ''}" not in taken
+    )
+    logger.info(
+        "class %s is taken in %s: this recording is %s (--name sets it)", name, output.parent, free
+    )
+    return free
 
 
 def record_command(args: argparse.Namespace) -> int:
     """Record into recordings/raw/NAME.*, then convert into recordings/NAME.py."""
     name = pipeline.module_name(Path(args.name))
-    raw = Path("recordings") / "raw"
+    folder = recordings_folder(args.recordings_dir)
     if args.reverse:
-        return _record_reverse(raw / f"{name}.jsonl", args)
+        return _record_reverse(folder / "raw" / f"{name}.jsonl", args)
     if args.proxy:
-        capture = _record_through_proxy(raw / f"{name}.jsonl", args.port)
+        capture = _record_through_proxy(folder / "raw" / f"{name}.jsonl", args.port)
     else:
-        capture = _record_with_browser(raw / f"{name}.har", args)
-    return _convert(capture, Path("recordings") / f"{name}.py", args)
+        capture = _record_with_browser(folder / "raw" / f"{name}.har", args)
+    return _convert(capture, folder / f"{name}.py", args)
 
 
 def _record_through_proxy(capture: Path, port: int) -> Path:
@@ -186,10 +352,33 @@ def _record_through_proxy(capture: Path, port: int) -> Path:
     with proxy:
         print_instructions(proxy, sys.stderr)
         try:
-            proxy.process.wait()
+            _wait_counting_flows(proxy.process, capture)
         except KeyboardInterrupt:
             logger.info("stopping the proxy; converting %s", capture)
     return capture
+
+
+def _wait_counting_flows(process, capture: Path) -> None:
+    """Wait for the proxy; on a terminal, with a running count of the flows it captures
+    (a capture line each, after the file's header line)."""
+    if not sys.stderr.isatty():
+        process.wait()
+        return
+    from tqdm import tqdm
+
+    offset = capture.stat().st_size if capture.exists() else 0
+    with tqdm(desc=f"recording into {capture}", unit=" flows") as bar:
+        while process.poll() is None:
+            time.sleep(FLOW_COUNT_INTERVAL)
+            with contextlib.suppress(FileNotFoundError), capture.open("rb") as f:
+                f.seek(offset)
+                lines = f.read().splitlines(keepends=True)
+                whole = [line for line in lines if line.endswith(b"\n")]
+                offset += sum(map(len, whole))
+                bar.update(sum(not line.startswith(b'{"format"') for line in whole))
+
+
+FLOW_COUNT_INTERVAL = 0.5
 
 
 def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
@@ -238,13 +427,46 @@ def write_atomically(path: Path, text: str) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     from replay import launcher
 
-    return launcher.demo(users=args.users, run_time=args.run_time)
+    if not args.serve:
+        return launcher.demo(users=args.users, run_time=args.run_time)
+    if args.port and not launcher.port_is_free(args.port):
+        raise UserError(f"port {args.port} is in use: --port N picks another (0: a free one)")
+    launcher.serve_demo(args.port)
+    return 0  # not reached: the demo app took over this process
+
+
+HELP = {"-h", "--help", "-V", "--version"}
 
 
 def run_command(args: argparse.Namespace) -> int:
     from replay import launcher
 
-    return launcher.locust(args.locust_args)
+    locust_args, given = _recordings_dir_arg(args.locust_args)
+    folder = recordings_folder(given)
+    if not HELP & set(locust_args) and not any(
+        not path.name.startswith("_") for path in folder.glob("*.py")
+    ):
+        raise UserError(
+            f"no recordings in {folder}: `replay convert CAPTURE` or `replay record "
+            "NAME` writes one there (--recordings-dir DIR reads another folder)"
+        )
+    return launcher.locust(locust_args, folder)
+
+
+def _recordings_dir_arg(args: list[str]) -> tuple[list[str], str | None]:
+    """`--recordings-dir DIR` taken out of Locust's arguments: the folder is ours, not Locust's."""
+    rest, folder = [], None
+    items = iter(args)
+    for arg in items:
+        if arg == "--recordings-dir":
+            folder = next(items, None)
+            if folder is None:
+                raise UserError("--recordings-dir: expected a folder")
+        elif arg.startswith("--recordings-dir="):
+            folder = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return rest, folder
 
 
 FIX_ROUNDS = 3
@@ -259,13 +481,19 @@ def verify_command(args: argparse.Namespace) -> int:
     for _ in range(FIX_ROUNDS):
         if not args.recording.is_file():
             raise UserError(f"{args.recording}: no such recording")
-        sessions = load_module(args.recording)
+        if args.recording.suffix != ".py":
+            raise UserError(f"{args.recording}: not a recording (a .py file replay convert wrote)")
+        try:
+            sessions = load_module(args.recording)
+        except Exception as e:  # noqa: BLE001 (whatever the module raises, it is not loadable)
+            raise UserError(f"{args.recording}: cannot load: {type(e).__name__}: {e}") from None
         if len(sessions) != 1:
             raise UserError(f"{args.recording}: expected one recording, found {len(sessions)}")
         session = sessions[0]
         capture_path = _capture_of(session, args)
         capture = recorder.read(capture_path) if capture_path else None
         try:
+            check_host(args.host)
             report = verify.verify(session, args, capture)
         except SettingsError as e:
             raise UserError(str(e)) from None
@@ -395,7 +623,7 @@ def _record_reverse(capture: Path, args: argparse.Namespace) -> int:
     captures = [capture]
     while rotated(captures[-1]).is_file():
         captures.append(rotated(captures[-1]))
-    args.captures, args.output = captures, Path("recordings")
+    args.captures, args.output = captures, recordings_folder(args.recordings_dir)
     return model_command(args)
 
 

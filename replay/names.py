@@ -33,6 +33,7 @@ SESSION_NAMES = frozenset(
 """Attributes a RecordedSession has (a test holds this list to the class): a variable or a
 step of that name would replace them."""
 TAKEN = MODULE_NAMES | SESSION_NAMES | frozenset(dir(builtins)) | frozenset(keyword.kwlist)
+MAX_IDENTIFIER = 40
 
 
 def url_template(path: str) -> str:
@@ -60,7 +61,10 @@ def identifier(
     """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_text)
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower()[:40].strip("_")
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower()
+    if len(name) > MAX_IDENTIFIER:  # whole words: `view_products_burr`, not `view_products_bu`
+        cut = name[: MAX_IDENTIFIER + 1].rpartition("_")[0]
+        name = cut if len(cut) >= MAX_IDENTIFIER // 2 else name[:MAX_IDENTIFIER].strip("_")
     if not name:
         name = default
     if name[0].isdigit():

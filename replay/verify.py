@@ -162,7 +162,7 @@ def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, cap
     if capture is not None:
         _pair(rows, capture.exchanges)
         for row in rows:
-            if row.recorded is not None and row.live is not None:
+            if row.recorded is not None and row.live is not None and row.live.status_code:
                 row.shape, row.notes = shape_differences(row.recorded, row.live)
     findings = _uncorrelated(rows, capture, session.recorded_host) if capture is not None else []
     absolute = (urlsplit(row.url) for row in rows if row.url[:1] != "/")

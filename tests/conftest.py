@@ -18,6 +18,10 @@ from replay.demo.launch import running
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = ROOT.parent / "shared" / "corpus"
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"no shared HAR corpus at {CORPUS} (it sits beside CI's checkout)"
+)
+"""For tests that read the corpus: they run in CI and skip on a fresh clone."""
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,29 @@ def multipart_fields(n: int) -> Har:
     return har([entry(f"{HOST}/upload", "POST", body=body, mime="multipart/form-data; boundary=b")])
 
 
+def typed_values(n: int) -> Har:
+    """`n` different words typed in one field, each searched twice: `n` parameters of one name."""
+
+    def word(i: int) -> str:
+        letters = ""
+        while True:
+            i, r = divmod(i, 26)
+            letters += chr(ord("a") + r)
+            if not i:
+                return f"kettle{letters}"
+
+    entries = [
+        entry(f"{HOST}/search?q={word(i)}", second=i % 60) for i in range(n) for _ in range(2)
+    ]
+    return har(entries)
+
+
+def emails(n: int) -> Har:
+    """One request sending `n` e-mail addresses (an invitation list): each is classified."""
+    body = json.dumps({"invite": [{"email": f"user{i}@example.org"} for i in range(n)]})
+    return har([entry(f"{HOST}/api/invitations", "POST", body=body)])
+
+
 def correlated_values(n: int) -> Har:
     """One response makes `n` tokens; one request sends them all back, in JSON and in a query."""
     tokens = [token(i) for i in range(n)]
@@ -105,11 +128,13 @@ def subdomains(n: int) -> Har:
 
 
 def deep_json(depth: int, where: str) -> Har:
-    """A JSON body nested `depth` levels deep, in the request or in the response."""
-    nested = '{"a":' * depth + '"x"' + "}" * depth
+    """A JSON body nested `depth` levels deep, in the request or in the response (whose
+    innermost value a later request sends back, so correlation reads it)."""
+    nested = '{"a":' * depth + f'"{token(1)}"' + "}" * depth
     if where == "request":
         return har([entry(f"{HOST}/api/deep", "POST", body=nested)])
-    return har([entry(f"{HOST}/api/deep", response=nested)])
+    sends = entry(f"{HOST}/api/next?id={token(1)}", second=1)
+    return har([entry(f"{HOST}/api/deep", response=nested), sends])
 
 
 def surrogate(where: str) -> Har:
@@ -131,6 +156,10 @@ def surrogate(where: str) -> Har:
         item["request"]["url"] = f"{HOST}/p{lone}?q{lone}=v{lone}"
     elif where == "json":
         item["request"]["postData"] = {"mimeType": "application/json", "text": '{"k\\ud800": 1}'}
+    elif where == "correlated token":
+        made = {"token": f"{token(1)}{lone}"}
+        item = entry(f"{HOST}/api/next", "POST", body=json.dumps(made), second=1)
+        return har([entry(f"{HOST}/api/token", response=json.dumps(made)), item])
     return har([item])
 
 
@@ -144,12 +173,22 @@ def minimal_entries(n: int) -> Har:
     return har(entries)
 
 
-SURROGATE_PLACES = ("form name", "form value", "form text", "header", "url", "json")
+SURROGATE_PLACES = (
+    "form name",
+    "form value",
+    "form text",
+    "header",
+    "url",
+    "json",
+    "correlated token",
+)
 
 SHAPES: dict[str, Callable[[int], Har]] = {
     "shared header values": shared_header_values,
     "multipart, unterminated": multipart_unterminated,
     "multipart, many fields": multipart_fields,
+    "one field, many typed values": typed_values,
+    "e-mails in one request": emails,
     "correlated values in one request": correlated_values,
     "first-party subdomains": subdomains,
 }

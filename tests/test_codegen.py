@@ -6,7 +6,7 @@ import http.server
 import json
 import threading
 
-from conftest import CORPUS, run_locust
+from conftest import CORPUS, needs_corpus, run_locust
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +64,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@needs_corpus
 def test_problematic_characters_are_sent_exactly_as_recorded(recordings, tmp_path):
     har = CORPUS / "har2locust" / "string-problematic-characters.har"
     recorded = json.loads(har.read_text())["log"]["entries"][0]["request"]["postData"]["text"]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, DATA, convert
+from conftest import CORPUS, DATA, convert, needs_corpus
 
 from recorder.har import _LogReader, parse_har, read_har
 from recorder.model import CaptureError
@@ -20,10 +20,12 @@ CORPUS_FILES = sorted(CORPUS.glob("*/*.har"))
 NOTHING_TO_REPLAY = {"mitmproxy__websocket.har", "mitmproxy__with-bom.har"}
 
 
+@needs_corpus
 def test_corpus_is_there():
     assert len(CORPUS_FILES) >= 17, f"expected the shared HAR corpus in {CORPUS}"
 
 
+@needs_corpus
 @pytest.mark.parametrize("har", CORPUS_FILES, ids=lambda p: p.name)
 def test_corpus_file_converts_to_a_clean_module(har: Path, tmp_path: Path):
     output = tmp_path / "recording.py"

@@ -1,8 +1,9 @@
 """Captures made to be slow or to crash: `replay convert` stays near-linear and ends cleanly.
 
-Each hostile shape (tests/hostile.py) is converted in process at n and 4n; the time ratio must
-stay at most 5 (quadratic work gives about 16). The best of three runs beats noise from the
-other processes on the machine. Figures at a megabyte and more are bench/'s job (`linear`).
+Each hostile shape (tests/hostile.py) is converted in process at n and 4n; the ratio of CPU
+times must stay at most 5 (quadratic work gives about 16). CPU time, n and 4n in turn and the
+best of five each keep other processes on the machine out of the figures. Figures at a
+megabyte and more are bench/'s job (`linear`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from replay.convert import convert
 MAX_RATIO = 5
 SIZES = {
     "shared header values": 300,
-    "multipart, unterminated": 4000,
+    "multipart, unterminated": 2000,
     "multipart, many fields": 1000,
+    "one field, many typed values": 400,
+    "e-mails in one request": 1200,
     "correlated values in one request": 400,
     "first-party subdomains": 300,
 }
@@ -33,10 +36,11 @@ under a second."""
 
 
 def seconds(path: Path) -> float:
+    """CPU seconds of one conversion: what other processes on the machine take is not counted."""
     gc.collect()
-    started = time.perf_counter()
+    started = time.process_time()
     convert(read_har(path))
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 @pytest.mark.parametrize("shape", list(SIZES))
@@ -46,12 +50,12 @@ def test_converting_four_times_the_input_takes_at_most_five_times_as_long(shape,
     hostile.write(hostile.SHAPES[shape](n), small)
     hostile.write(hostile.SHAPES[shape](4 * n), large)
     seconds(small)  # imports and caches warmed before anything is timed
-    allowed = MAX_RATIO * min(seconds(small) for _ in range(3))
-    for _ in range(3):  # the best of three, but no more runs once met or far off
-        took = seconds(large)
-        if took <= allowed or took > 4 * allowed:
+    at_n = at_4n = float("inf")
+    for _ in range(5):  # n and 4n in turn, the best of five each; no more runs once decided
+        at_n, at_4n = min(at_n, seconds(small)), min(at_4n, seconds(large))
+        if at_4n <= MAX_RATIO * at_n or at_4n > 4 * MAX_RATIO * at_n:
             break
-    assert took <= allowed, f"{shape}: {took / allowed * MAX_RATIO:.1f} times as long at 4n"
+    assert at_4n <= MAX_RATIO * at_n, f"{shape}: {at_4n / at_n:.1f} times as long at 4n"
 
 
 def convert_cli(document: hostile.Har, folder: Path, caplog) -> tuple[int, list[str], Path]:
@@ -91,7 +95,7 @@ def test_a_request_body_nested_past_the_limit_is_sent_as_recorded(tmp_path, capl
     code, _, output = convert_cli(hostile.deep_json(40, "request"), tmp_path, caplog)
     source = output.read_text(encoding="utf-8")
     assert code == 0 and "json=" not in source
-    assert '{"a":' * 40 in source.replace("\\", "")
+    assert '{"a":' * 40 in source.replace("\\", "")  # the recorded text, as sent
     code, _, output = convert_cli(hostile.deep_json(10, "request"), tmp_path, caplog)
     assert code == 0 and "json=" in output.read_text(encoding="utf-8")
 

@@ -261,3 +261,44 @@ def test_the_profile_chooses_the_data_files(recordings, tmp_path):
             sent[profile] = {json.loads(b)["comment"] for b in server.bodies if b}
     assert sent[()] == {"default-0", "default-1"}
     assert sent[("--env", "staging")] == {"staging-0", "staging-1"}
+
+
+def test_our_options_are_in_the_web_ui_and_apply_from_its_form(demo_app, recordings, tmp_path):
+    """The web UI lists the options a run reads when it starts; a value typed in its form
+    (text, as the UI sends it) applies as on the command line: think scale 0 runs flat out."""
+    converted(DATA / "demo-browse.har", recordings)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    web = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "locust.out").open("w")
+    locust = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py")]
+        + ["--web-host", "127.0.0.1", "--web-port", str(port), "--host", demo_app],
+        cwd=tmp_path,
+        env={**os.environ, "REPLAY_RECORDINGS_DIR": str(recordings)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(web)
+        with urllib.request.urlopen(web, timeout=10) as response:
+            page = response.read().decode()
+        options = json.loads(re.search(r"window\.templateArgs = (\{.*?\})\n", page)[1])
+        shown = set(options["extra_options"])
+        assert {"think_scale", "map_host", "accounts", "pacing", "wait_time"} <= shown, shown
+        assert not {"recordings", "env", "settings", "load_shape"} & shown, shown
+        form = {"user_count": 1, "spawn_rate": 1, "host": demo_app}
+        form |= {"think_scale": "0", "pacing": "", "connection_pool": ""}
+        urllib.request.urlopen(f"{web}/swarm", urllib.parse.urlencode(form).encode(), timeout=10)
+        time.sleep(2.5)
+        with urllib.request.urlopen(f"{web}/stats/requests", timeout=10) as response:
+            stats = json.load(response)
+        urllib.request.urlopen(f"{web}/stop", b"", timeout=10).read()
+    finally:
+        locust.terminate()
+        locust.wait(timeout=30)
+        log.close()
+    assert not stats["errors"], stats["errors"]
+    total = next(s for s in stats["stats"] if s["name"] == "Aggregated")
+    assert total["num_requests"] >= 10, (total, (tmp_path / "locust.out").read_text()[-2000:])

@@ -469,8 +469,7 @@ def test_browser_steps_record_a_har(upstream, tmp_path):
     requests = [e["request"] for e in json.loads(har.read_text())["log"]["entries"]]
     seen = [(r["method"], r["url"].removeprefix(upstream.url)) for r in requests]
     assert [hop for hop in seen if hop[1] != "/favicon.ico"] == [
-        ("GET", "/"),
-        ("GET", "/"),
+        ("GET", "/"),  # once: the first `goto /` is the page the browser opened
         ("POST", "/api/login"),
         ("GET", "/api/items?user=alice%40example.com"),
     ]

@@ -6,20 +6,23 @@ Pure: no files, no network. The CLI reads the capture and writes what this retur
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from recorder.model import Recording
 from recorder.sensitive import redact_text
 from replay.convert import codegen
 from replay.convert.correlate import correlate
-from replay.convert.filters import Filtered, FilterOptions, filter_exchanges
+from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
 from replay.convert.hosts import map_origins
-from replay.convert.parameters import parameterize
+from replay.convert.parameters import Served, parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
-from replay.convert.scenario import Scenario
+from replay.convert.scenario import Call, Scenario, one_of
 from replay.convert.steps import StepOptions, build_scenario
 from replay.names import class_name, identifier
 
@@ -45,7 +48,16 @@ class Result:
     source: str
 
 
-def convert(recording: Recording, options: Options = Options()) -> Result:
+STAGES = ("filter", "steps", "correlate", "parameters", "generate")
+"""What `convert` tells `stage` it starts, in order (a long conversion shows them)."""
+
+
+def convert(
+    recording: Recording,
+    options: Options = Options(),
+    stage: Callable[[str], None] = lambda name: None,
+) -> Result:
+    stage("filter")
     filtered = filter_exchanges(
         recording,
         FilterOptions(
@@ -59,11 +71,51 @@ def convert(recording: Recording, options: Options = Options()) -> Result:
         reasons = ", ".join(f"{n} {r}" for r, n in dropped.most_common()) or "no entries"
         raise NothingToReplay(f"no request left to replay ({reasons})")
     name = class_name(options.name or Path(recording.source).stem)
+    stage("steps")
     scenario = restore_redacted(build_scenario(recording, filtered, StepOptions(name=name)))
+    stage("correlate")
     if options.correlate:
         scenario = correlate(scenario, options.rules)
-    scenario = map_origins(parameterize(scenario, options.rules))
+    stage("parameters")
+    served = _served_by_site(recording, filtered.target)
+    scenario = map_origins(parameterize(scenario, options.rules, served))
+    stage("generate")
     return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
+
+
+def _served_by_site(recording: Recording, target: str) -> Served:
+    """Which values a response of the target's site held before the call that sends them: a
+    key a page or a script of the site hands every visitor is the site's own value, not a
+    credential (the script itself is dropped as a static asset, so correlation does not see
+    it). One regex pass over the earlier responses, however many values are asked about."""
+    position = {id(exchange): i for i, exchange in enumerate(recording.exchanges)}
+    site = urlsplit(target).netloc
+
+    def served(candidates: list[tuple[str, Call]]) -> set[str]:
+        sent_at = {
+            value.encode(): position.get(id(call.exchange), 0)
+            for value, call in candidates
+            if len(value) >= MIN_SERVED and call.exchange is not None
+        }
+        if not sent_at:
+            return set()
+        pattern = re.compile(
+            one_of([value.decode("latin-1") for value in sent_at]).encode("latin-1")
+        )
+        found: set[bytes] = set()
+        for index, earlier in enumerate(recording.exchanges[: max(sent_at.values())]):
+            if not same_site(earlier.request.host, site):
+                continue
+            headers = "\n".join(value for _, value in earlier.response.headers).encode()
+            for text in (earlier.response.body or b"", headers):
+                found.update(m[0] for m in pattern.finditer(text) if index < sent_at[m[0]])
+        return {value.decode() for value in found}
+
+    return served
+
+
+MIN_SERVED = 8
+"""Shorter values turn up in any page by chance."""
 
 
 def module_name(capture: Path) -> str:
@@ -72,10 +124,29 @@ def module_name(capture: Path) -> str:
 
 SHOWN = 40
 SHOWN_SINKS = 4
+SHOWN_HOSTS = 8
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _more(items: list | tuple, shown: int, what: str) -> list[str]:
     return [f"    ... and {len(items) - shown} more {what}"] if len(items) > shown else []
+
+
+def uncontacted(scenario: Scenario) -> list[str]:
+    """Kept requests to hosts other than the target: a run contacts only the target and the
+    hosts --map-host sends somewhere, so each of these fails until it is mapped."""
+    origins = Counter(
+        origin(call.exchange.request.url) for call in scenario.calls if call.exchange is not None
+    )
+    hosts = Counter({o.partition("://")[2]: n for o, n in origins.items() if o != scenario.host})
+    return [
+        f"{_count(n, 'kept request')} to {host}, which a run does not contact unless mapped: "
+        f"add --map-host {host}=URL to replay run and verify (the target is {scenario.host})"
+        for host, n in hosts.most_common()
+    ]
 
 
 def summary(recording: Recording, result: Result, output: Path) -> list[str]:
@@ -83,14 +154,23 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     secrets a line would show (a warning's URL with `?access_token=`) redacted."""
     scenario, filtered = result.scenario, result.filtered
     lines = [
-        f"read {scenario.entries} entries from {recording.source}"
+        f"read {_count(scenario.entries, 'entry', 'entries')} from {recording.source}"
         + (f" ({recording.creator})" if recording.creator else ""),
-        f"kept {scenario.kept} requests in {len(scenario.steps)} steps against {scenario.host}",
+        f"kept {_count(scenario.kept, 'request')} in {_count(len(scenario.steps), 'step')} "
+        f"against {scenario.host}",
     ]
     for reason, count in sorted(scenario.dropped.items(), key=lambda item: -item[1]):
         lines.append(f"  dropped {count:5d}  {reason}")
-    hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(8))
-    lines.append(f"hosts: {hosts}")
+    if filtered.third_party:
+        shown = ", ".join(host for host, _ in filtered.third_party.most_common(SHOWN_HOSTS))
+        more = len(filtered.third_party) - SHOWN_HOSTS
+        lines.append(
+            f"    ({shown}{f', and {more} more' if more > 0 else ''}: "
+            "--include-host HOST keeps a first-party one)"
+        )
+    hosts = ", ".join(f"{host} ({n})" for host, n in filtered.hosts.most_common(SHOWN_HOSTS))
+    more = len(filtered.hosts) - SHOWN_HOSTS
+    lines.append(f"hosts: {hosts}" + (f", and {more} more" if more > 0 else ""))
     for correlation in scenario.correlations[:SHOWN]:
         lines.append(f"correlated {correlation.var}: from {correlation.source}")
         lines += [f"    sent in {sink}" for sink in correlation.sinks[:SHOWN_SINKS]]
@@ -100,5 +180,6 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
         lines.append(f"parameter {parameter.var} = {parameter.expr}")
     lines += _more(scenario.parameters, SHOWN, "parameters")
     lines += [f"warning: {w}" for w in recording.warnings[:10]]
+    lines += [f"warning: {w}" for w in uncontacted(scenario)]
     lines.append(f"wrote {output}")
     return [redact_text(line) for line in lines]

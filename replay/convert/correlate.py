@@ -787,7 +787,7 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     string, so a request sending thousands of correlated values costs no more per value. A
     plain value (`59`) is replaced only where it stands whole, in the places that made it."""
     shaped = [(c.value, r) for c, r in pairs if not c.trivial]
-    refs = {quote(v, safe=""): Ref(r.expr, "url") for v, r in shaped}
+    refs = {quote(v, safe="", errors="surrogatepass"): Ref(r.expr, "url") for v, r in shaped}
     refs.update(shaped)
     if refs:
         call.substitute(substitute_all(refs))

@@ -35,7 +35,9 @@ ANALYTICS_HOSTS = re.compile(
 )
 ANALYTICS_PATHS = re.compile(
     r"/(collect|g/collect|j/collect|beacon|analytics|track|tracking|pixel|rum|"
-    r"b/ss/[^/]+)(/|$|\?)|\.gif\?.*(utm|pixel|event)",
+    r"b/ss/[^/]+)(/|$|\?)|\.gif\?.*(utm|pixel|event)"
+    # performance reports and ad matching, wherever in the path: clientperf, usermatch, ...
+    r"|client-?perf|perf-?report|user-?match|usersync|user-?sync|cookie-?sync|csp-report",
     re.IGNORECASE,
 )
 
@@ -57,6 +59,8 @@ class Filtered:
     dropped: Counter = field(default_factory=Counter)
     hosts: Counter = field(default_factory=Counter)
     """Requests per host in the input, for the summary."""
+    third_party: Counter = field(default_factory=Counter)
+    """Requests per host dropped as another site's: `--include-host` keeps one."""
 
 
 def filter_exchanges(recording: Recording, options: FilterOptions = FilterOptions()) -> Filtered:
@@ -69,12 +73,28 @@ def filter_exchanges(recording: Recording, options: FilterOptions = FilterOption
     for exchange in exchanges:
         host = exchange.request.host
         result.hosts[host] += 1
-        reason = _drop_reason(exchange, allowed, options)
+        reason = _drop_reason(exchange, allowed, options) or _onto_target(exchange, target)
         if reason:
             result.dropped[reason] += 1
+            if reason == "third-party host":
+                result.third_party[host] += 1
         else:
             result.kept.append(exchange)
     return result
+
+
+def _onto_target(exchange: Exchange, target: str) -> str:
+    """A redirect from another host of the site onto the target (example.com → www.example.com,
+    http → https): the site's way in, not a page of the target a load test replays."""
+    location = exchange.response.header("location")
+    if not (300 <= exchange.response.status < 400 and location):
+        return ""
+    if (
+        origin(exchange.request.url) != target
+        and origin(urljoin(exchange.request.url, location)) == target
+    ):
+        return "redirect onto the target host"
+    return ""
 
 
 def _drop_reason(exchange: Exchange, allowed: set[str], options: FilterOptions) -> str:
@@ -126,14 +146,14 @@ def _target_origin(exchanges: list[Exchange], host: str) -> str:
         if "://" in host:
             return host.rstrip("/")
         match = next((e for e in exchanges if e.request.host == _hostname(host)), None)
-        return _origin(match.request.url) if match else f"https://{host}"
+        return origin(match.request.url) if match else f"https://{host}"
     candidates = [e for e in exchanges if not e.error]
     first_page = next((e for e in candidates if is_document(e) and not is_static(e)), None)
     if first_page:
-        return _origin(_landing(first_page, candidates).request.url)
+        return origin(_landing(first_page, candidates).request.url)
     if not candidates:
         return ""
-    return Counter(_origin(e.request.url) for e in candidates).most_common(1)[0][0]
+    return Counter(origin(e.request.url) for e in candidates).most_common(1)[0][0]
 
 
 def _landing(page: Exchange, exchanges: list[Exchange]) -> Exchange:
@@ -149,10 +169,15 @@ def _landing(page: Exchange, exchanges: list[Exchange]) -> Exchange:
     return page
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     """scheme://host[:port], never with the user:password@ a URL may carry."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def same_site(host: str, other: str) -> bool:
+    """`api.example.com` and `www.example.com` are one site (one registrable domain)."""
+    return _domain(_hostname(host)) == _domain(_hostname(other))
 
 
 def _hostname(host: str) -> str:

@@ -10,6 +10,7 @@ nothing else puts recorded text into code.
 from __future__ import annotations
 
 import math
+import re
 
 from replay.convert.scenario import Ref, Text
 
@@ -111,15 +112,19 @@ def _escape(s: str, quote: str) -> str:
     """`s` inside a (non-raw) string literal quoted with `quote` ("" inside a docstring)."""
     if s.isprintable() and "\\" not in s and (not quote or quote not in s):
         return s
-    out = []
-    for c in s:
-        if c == "\\" or c == quote:
-            out.append("\\" + c)
-        elif c.isprintable():
-            out.append(c)
-        else:
-            out.append(_escape_char(c))
-    return "".join(out)
+    # Runs of printable ASCII are copied by the regex engine: a megabyte body of text lines
+    # is not a megabyte of Python steps.
+    return NOT_PLAIN.sub(lambda match: _escaped(match[0], quote), s)
+
+
+NOT_PLAIN = re.compile(r"""[^ -~]|["'\\]""")
+"""Every character that is not printable ASCII, and the quotes and backslash."""
+
+
+def _escaped(c: str, quote: str) -> str:
+    if c == "\\" or c == quote:
+        return "\\" + c
+    return c if c.isprintable() else _escape_char(c)
 
 
 def _escape_char(c: str) -> str:

@@ -39,6 +39,10 @@ from replay.convert.scenario import (
 )
 from replay.names import identifier, numbered
 
+Served = Callable[[list[tuple[str, Call]]], set[str]]
+"""Of (value, the call that first sends it), the values the site sent in a response before
+that call: it made them. Asked once, for every candidate, so it can look in one pass."""
+
 SIGN_UP = re.compile(r"sign-?up|register|registration|join|create[-_]?account|/users/?$", re.I)
 SIGN_IN = re.compile(r"log-?in|sign-?in|session|auth|token|sso|oauth", re.I)
 CREATE = re.compile(r"/(add|new|create|edit|change|update)(/|$)|/users/?$", re.I)
@@ -105,10 +109,15 @@ class Typed:
     expr: str = ""
 
 
-def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
+def parameterize(
+    scenario: Scenario, rules: Rules = NO_RULES, served: Served = lambda candidates: set()
+) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
     typed = _typed_values(calls)
+    site_made = served(
+        [(item.value, calls[item.first_call]) for item in typed.values() if _key_like(item)]
+    )
     names, last = {correlation.var for correlation in scenario.correlations}, dict[str, int]()
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
@@ -120,7 +129,7 @@ def parameterize(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         else:
             if item.first_call not in forms:
                 forms[item.first_call] = _form(calls[item.first_call])
-            _classify(item, forms[item.first_call])
+            _classify(item, forms[item.first_call], site_made)
         if item.kind == "fake" and item.places == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
@@ -210,10 +219,18 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
         yield key, str(value)  # a PIN sent as a JSON number
 
 
-def _classify(item: Typed, form: Form) -> None:
+def _key_like(item: Typed) -> bool:
+    """Secret by its name (an API key, a token), not a password: maybe the site's own."""
+    field = item.field
+    return (secret_header(field) or secret_name(field)) and not password_name(field)
+
+
+def _classify(item: Typed, form: Form, site_made: set[str]) -> None:
     field, value, role = item.field, item.value, form.role
     if not secret_value(value):
         return  # a checkbox, a radio button, a flag: `on`, `true`, `1` stay as recorded
+    if value in site_made:
+        return  # a key the site hands every visitor (in a page or a script): its own
     if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
         item.kind, item.expr = "inline", "self.now_ms()" if len(value) == 13 else "self.now()"
     elif CLIENT_ID_HEADER.search(field) and UUID.match(value):

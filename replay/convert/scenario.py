@@ -207,6 +207,11 @@ def substitute_all(refs: dict[str, Ref], after: str = "") -> Callable[[str], Val
     return find
 
 
+def one_of(words: list[str]) -> str:
+    """A regex for any of `words` (none: never matches), as fast with thousands as with two."""
+    return _alternatives(sorted({w for w in words if w})) or "(?!)"
+
+
 TRIE_DEPTH = 32
 """Branching levels of the regex substitute_all builds; deeper keys are tried one by one."""
 

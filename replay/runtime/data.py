@@ -125,5 +125,6 @@ def credential(name: str, row: dict[str, str] | None) -> str:
     variable = f"REPLAY_{name.upper()}"
     value = os.environ.get(variable)
     if value is None:
-        raise MissingData(f"set {variable} or give --accounts FILE with a {name!r} column")
+        article = "an" if name[:1].lower() in "aeiou" else "a"
+        raise MissingData(f"set {variable} or give --accounts FILE with {article} {name!r} column")
     return value

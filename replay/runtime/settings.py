@@ -8,6 +8,7 @@ it selects, which wins over a recording's own `[recording.NAME]` table.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 SETTINGS_FILE = "replay.toml"
+RECORDINGS_DIR = "recordings"
 WAIT_TIME = re.compile(
     r"\s*(constant|between|constant_pacing|constant_throughput)\s*\(\s*([0-9.]+)\s*"
     r"(?:,\s*([0-9.]+)\s*)?\)\s*"
@@ -26,6 +28,19 @@ SHAPE_NAMES = ("ramp", "step", "spike")
 
 class SettingsError(Exception):
     """A settings file or option that cannot be applied; one line for the user."""
+
+
+def recordings_folder(given: str | Path | None = None) -> Path:
+    """Where recordings live: `given` (--recordings-dir), else $REPLAY_RECORDINGS_DIR, else
+    ./recordings of the working directory: a project folder, wherever the tool is installed."""
+    return Path(given or os.environ.get("REPLAY_RECORDINGS_DIR") or RECORDINGS_DIR)
+
+
+def check_host(host: str | None) -> None:
+    """A target is a URL: `127.0.0.1:8000` alone would fail every request on name lookup."""
+    if host and not re.match(r"https?://[^/]", host):
+        hint = f": use http://{host} (or https://)" if "://" not in host else ""
+        raise SettingsError(f"--host {host!r} is not an http:// or https:// URL{hint}")
 
 
 def seconds(text: str) -> float:
@@ -96,6 +111,15 @@ def add_replay_arguments(group) -> None:
     )
 
 
+WEB_UI = frozenset(
+    "map_host accounts data_dir locale network_timeout connect_timeout think_scale wait_time "
+    "pacing connection_pool".split()
+)
+"""The options a test reads when it starts, so the web UI's form can change them between runs
+(--recordings, --env, --settings and --load-shape take effect once, when Locust starts)."""
+_WEB_UI_TYPES: dict[str, Any] = {}
+
+
 def add_arguments(parser) -> None:
     """Our options, as Locust options: the web UI shows them, and `replay run --help`.
 
@@ -151,6 +175,30 @@ def add_arguments(parser) -> None:
         "(for targets behind a gateway that limits connections; default: one pool per user)",
     )
     add_model_arguments(group)
+    for action in group._group_actions:
+        # Locust's parser marks what it adds itself; an argument group's actions need it here.
+        action.include_in_web_ui = action.dest in WEB_UI
+        action.is_secret = action.is_required = action.is_multiple = False
+        if action.dest in WEB_UI:
+            _WEB_UI_TYPES[action.dest] = action.type
+
+
+def typed_from_web_ui(options) -> list[str]:
+    """The web UI hands an option whose default is None back as the text typed in its form
+    ("" when left empty): read it as the command line would have. What cannot be read is
+    left unset, and said."""
+    errors = []
+    for dest, convert in _WEB_UI_TYPES.items():
+        value = getattr(options, dest, None)
+        if not isinstance(value, str):
+            continue
+        try:
+            typed = convert(value) if convert and value.strip() else value.strip() or None
+        except (ValueError, argparse.ArgumentTypeError) as e:
+            errors.append(f"--{dest.replace('_', '-')} {value!r} ignored: {e}")
+            typed = None
+        setattr(options, dest, typed)
+    return errors
 
 
 # --- the traffic model (`replay model`, replay.runtime.model_shape) ----------------------------

@@ -41,8 +41,10 @@ from replay.runtime.settings import (
     SettingsError,
     add_arguments,
     apply_env,
+    check_host,
     host_map,
     load_settings,
+    typed_from_web_ui,
 )
 from replay.runtime.shapes import SHAPES
 
@@ -50,6 +52,7 @@ __all__ = [
     "RecordingUser",
     "add_arguments",
     "load_recordings",
+    "recording_users",
     "set_timeouts",
     "single_pass",
     "user_class",
@@ -142,10 +145,42 @@ def set_timeouts(user: type[RecordingUser], options) -> None:
         setattr(user, attribute, seconds or getattr(RecordingUser, attribute))
 
 
-def user_class(session: type[RecordedSession]) -> type[RecordingUser]:
+def recording_users(folder: Path) -> list[type[RecordingUser]]:
+    """A user class per recording in `folder`, each under its own name.
+
+    Locust keys users by class name, so of two recordings named alike (two copies of one
+    module) it would list one and drop the other without a word: the second is listed under
+    its module's name too, and the log says so.
+    """
+    found: dict[str, type[RecordedSession]] = {}
+    for session in load_recordings(folder):
+        name = session.__name__
+        if name in found:
+            module = session.__module__.rsplit(".", 1)[-1]
+            first = found[name].__module__.rsplit(".", 1)[-1]
+            name = f"{name}_{module}"
+            logger.warning(
+                "%s: %s is also defined in %s.py; listed as %s (give it its own name with "
+                "replay convert --name)",
+                folder / f"{module}.py",
+                session.__name__,
+                first,
+                name,
+            )
+        found[name] = session
+    if not found:
+        logger.error(
+            "no recordings in %s: `replay convert CAPTURE` or `replay record NAME` writes one "
+            "there (or point $REPLAY_RECORDINGS_DIR at your recordings folder)",
+            folder,
+        )
+    return [user_class(session, name) for name, session in found.items()]
+
+
+def user_class(session: type[RecordedSession], name: str = "") -> type[RecordingUser]:
     """A user that runs one recording, named after it for --class-picker and the web UI."""
     return type(
-        session.__name__,
+        name or session.__name__,
         (RecordingUser,),
         {
             "__module__": __name__,
@@ -190,6 +225,7 @@ def on_init(environment: Environment, folder: Path) -> None:
         host = apply_env(options, settings)
         if host and not environment.host:
             environment.host = options.host = host
+        check_host(environment.host)
         select_recordings(environment, options)
         if isinstance(environment.runner, WorkerRunner):
             environment.events.report_to_master.add_listener(_report_to_master(environment))
@@ -207,7 +243,7 @@ def on_init(environment: Environment, folder: Path) -> None:
             lambda client_id, data: reports.__setitem__(client_id, data.get("replay", {}))
         )
         environment.events.quitting.add_listener(
-            lambda environment, **_: _log_summary(_merged(reports.values()))
+            lambda environment, **_: _log_summary(_merged(reports.values()), options)
         )
 
 
@@ -272,6 +308,8 @@ def on_test_start(environment: Environment, folder: Path) -> None:
     """Resolve each recording's plan for this run; pacing, timeouts and connection pools per
     user; CSV rows dealt afresh."""
     options = environment.parsed_options
+    for error in typed_from_web_ui(options):
+        logger.error("%s", error)
     settings = load_settings(getattr(options, "settings", None), folder)
     deal_rows_afresh()
     for user in environment.user_classes:
@@ -299,7 +337,7 @@ def on_test_start(environment: Environment, folder: Path) -> None:
 
 def on_test_stop(environment: Environment) -> None:
     if not isinstance(environment.runner, MasterRunner):
-        _log_summary(_local_counts(environment))
+        _log_summary(_local_counts(environment), environment.parsed_options)
 
 
 def _local_counts(environment: Environment) -> dict[str, list]:
@@ -333,18 +371,28 @@ def _merged(reports) -> dict[str, list]:
     return merged
 
 
-def _log_summary(counts: dict[str, list]) -> None:
+def _log_summary(counts: dict[str, list], options) -> None:
+    thinking = getattr(options, "think_scale", None) != 0 and not getattr(
+        options, "wait_time", None
+    )
     for name, (users, started, completed, missing) in counts.items():
         lost = ", ".join(f"{var} {n}" for var, n in sorted(missing.items()))
         logger.info(
-            "summary: %s: %d user%s, %d sessions started, %d completed%s",
+            "summary: %s: %d user%s, %d sessions started, %d completed%s%s",
             name,
             users,
             "" if users == 1 else "s",
             started,
             completed,
             f"; missing extractions: {lost}" if lost else "",
+            NONE_COMPLETED if thinking and started and not completed else "",
         )
+
+
+NONE_COMPLETED = (
+    " (a session waits the recorded think times between steps: --think-scale 0 skips them, "
+    "or give a longer --run-time)"
+)
 
 
 def select_recordings(environment: Environment, options: Namespace) -> None:
