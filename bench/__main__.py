@@ -4,6 +4,7 @@ bench/run            # the full set, about 15 minutes; rewrites bench/RESULTS.md
 bench/run --quick    # fewer and shorter rounds, a few minutes; bench/out/RESULTS-quick.md
 bench/run --only conversion,recorder
 bench/run --only linear   # hostile captures at n and 4n, a few minutes
+bench/run --only model    # replay model over 100k generated flows, a few minutes
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 from bench.common import BENCH, OUT, Processes, machine, table
 from bench.conversion import conversion
 from bench.linear import linear
+from bench.model import model
 from bench.recorder import recorder
 from bench.target import start_nginx
 from bench.throughput import Timing, distributed, replay_throughput
 
-MEASURES = ("throughput", "conversion", "recorder", "distributed", "linear")
+MEASURES = ("throughput", "conversion", "recorder", "distributed", "linear", "model")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         if "linear" in only:
             say("5. near-linear conversion")
             sections.append(("5. Near-linear conversion", linear(say, runs=2 if args.quick else 3)))
+        if "model" in only:
+            say("6. traffic model")
+            sections.append(("6. Traffic model", model(plan.flows, plan.rounds, say)))
     elapsed = time.monotonic() - started
     facts = [
         *machine(),

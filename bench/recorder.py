@@ -69,8 +69,11 @@ def _start_proxy(processes: Processes, extra: list[str], name: str) -> tuple[sub
     return process, port
 
 
-def _wrk(processes: Processes, port: int, target: Target, seconds: float) -> tuple[float, int, int]:
-    """Requests/s, requests and non-2xx answers of one wrk run through the proxy."""
+def _wrk(
+    processes: Processes, port: int, target: Target, seconds: float, reverse: bool = False
+) -> tuple[float, int, int]:
+    """Requests/s, requests and non-2xx answers of one wrk run through the proxy (to a reverse
+    proxy as to the application itself: origin-form request lines)."""
     script = OUT / "proxy.lua"
     script.write_text(WRK_SCRIPT)
     log = OUT / "wrk-proxy.out"
@@ -86,7 +89,7 @@ def _wrk(processes: Processes, port: int, target: Target, seconds: float) -> tup
         ],
         cpus=TARGET_CPU,
         log=log,
-        env={"WRK_URL": f"{target.url}/api/products"},
+        env={"WRK_URL": "/api/products" if reverse else f"{target.url}/api/products"},
     )
     process.wait(seconds + 60)
     processes.stop(process)
@@ -143,7 +146,7 @@ def recorder(
                         name,
                         spread(values),
                         spread(per_cpu[name]),
-                        ", ".join(f"{v / p:.3f}" for v, p in zip(values, plain, strict=True)),
+                        _per_round(values, plain),
                     ]
                     for name, values in rates.items()
                 ],
@@ -172,6 +175,63 @@ def recorder(
             "",
             f"Addon RSS by flows: {samples}; capture file {mb(captured):.0f} MB. "
             f"Non-2xx answers through the proxy: {failures}.",
+            "",
+            _reverse(processes, target, rounds, window, say),
+        ]
+    )
+
+
+def _reverse(processes: Processes, target: Target, rounds: int, window: float, say) -> str:
+    """The same in reverse-proxy mode (`replay record NAME --reverse URL`), wrk speaking to the
+    proxy as to the application."""
+    folder = OUT / "recorder-reverse"
+    variants = {
+        "plain mitmdump --mode reverse": [],
+        "the same -s recorder/addon.py": _variants(folder)[ADDON],
+    }
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    failures = 0
+    for n in range(rounds):
+        for name, extra in variants.items():
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            mode = ["--mode", f"reverse:{target.url}", *extra]
+            proxy, port = _start_proxy(processes, mode, f"reverse-{n}-{len(extra)}")
+            _wrk(processes, port, target, 1, reverse=True)
+            rps, _count, bad = _wrk(processes, port, target, window, reverse=True)
+            processes.stop(proxy, timeout=60)
+            rates[name].append(rps)
+            failures += bad
+            say(f"  reverse round {n + 1}/{rounds} ({name}) {rps:,.0f} req/s")
+    shutil.rmtree(folder)
+    plain, addon = rates.values()
+    ratios = [a / p for a, p in zip(addon, plain, strict=True)]
+    return "\n".join(
+        [
+            f"Reverse proxy, the same load and pinning; {rounds} rounds × {window:.0f} s.",
+            "",
+            table(
+                ["proxy", "req/s", "÷ plain, per round"],
+                [
+                    [name, spread(values), _per_round(values, plain)]
+                    for name, values in rates.items()
+                ],
+            ),
+            "",
+            table(
+                ["measure", "value", "target", ""],
+                [
+                    [
+                        "reverse: addon / plain mitmdump",
+                        spread(ratios, 3),
+                        "≥ 0.95",
+                        verdict(ratios, 0.95, at_least=True),
+                    ]
+                ],
+            ),
+            "",
+            f"Non-2xx answers through the reverse proxy: {failures}.",
         ]
     )
 
@@ -205,3 +265,7 @@ def _memory(
     captured = (folder / "capture.jsonl").stat().st_size
     shutil.rmtree(folder)
     return samples, captured
+
+
+def _per_round(values: list[float], plain: list[float]) -> str:
+    return ", ".join(f"{v / p:.3f}" for v, p in zip(values, plain, strict=True))

@@ -37,6 +37,12 @@ def read(path: str | Path) -> Recording:
     raise CaptureError(f"{path}: not a HAR file, a capture or a mitmproxy flow file")
 
 
+def is_capture(path: str | Path) -> bool:
+    """Whether `path` is the addon's JSON-lines capture (CaptureError if it is not readable)."""
+    head = _head(Path(path))
+    return head.startswith(b"{") and _is_capture(head)
+
+
 def _head(path: Path) -> bytes:
     """The first bytes of a regular, non-empty file, past a BOM and white space."""
     if path.is_dir():

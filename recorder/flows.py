@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,52 +27,100 @@ def read_capture(path: str | Path) -> Recording:
     A line cut short by a killed proxy is skipped with a warning. WebSocket handshakes and
     messages are counted in `skipped`, as the HAR importer does: they are not HTTP to replay.
     """
+    recording, _ = scan_capture(path)
+    return recording
+
+
+def scan_capture(
+    path: str | Path, keep_body: Callable[[Response], bool] | None = None
+) -> tuple[Recording, dict[int, int]]:
+    """The capture read line by line, and where each exchange's line starts (by `id()` of the
+    exchange). With `keep_body`, an exchange keeps no request body and only the response
+    bodies `keep_body` wants: many users' traffic can be split into sessions in a fraction of
+    its size, and the few sessions that are converted read in full again (`exchanges_at`)."""
     try:
-        lines = Path(path).read_bytes().removeprefix(BOM).split(b"\n")
+        with open(path, "rb") as f:
+            recording = Recording(source=str(path))
+            offsets: dict[int, int] = {}
+            offset = number = 0
+            for number, line in enumerate(f, start=1):
+                x = _line(path, recording, number, line)
+                if x is not None and keep_body is not None:
+                    x = _light(x, keep_body)
+                if x is not None:
+                    recording.exchanges.append(x)
+                    offsets[id(x)] = offset
+                offset += len(line)
     except OSError as e:
         raise CaptureError(f"cannot read {path}: {e.strerror}") from e
-    header = _json_line(lines[0])
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not number:
         raise CaptureError(f"{path} is not a locust-replay capture file")
-    if header.get("version") != VERSION:
-        raise CaptureError(
-            f"{path} is capture format version {header.get('version')}; "
-            f"this version of locust-replay reads version {VERSION}"
-        )
-    recording = Recording(source=str(path), creator=header.get("creator", ""))
-    last = len(lines)
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        record = _json_line(line)
-        if not isinstance(record, dict):
-            recording.warnings.append(
-                f"{path}:{number}: incomplete last line skipped (the capture was interrupted)"
-                if number == last
-                else f"{path}:{number}: unreadable line skipped"
-            )
-            continue
-        kind = record.get("kind")
-        if kind == "exchange" and record.get("websocket"):
-            recording.skip("websocket")  # as the HAR importer does: not replayable over HTTP
-        elif kind == "exchange":
-            try:
-                x = _well_typed(exchange(record))
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-                raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from None
-            if not valid_url(x.request.url):  # as the HAR importer does
-                recording.skip("invalid URL (no host, bad port or control characters)")
-                continue
-            recording.exchanges.append(x)
-            if x.request.declared_size > len(x.request.body):  # streamed by the proxy
-                recording.warnings.append(
-                    f"{x.request.method} {x.request.url}: the {x.request.declared_size}-byte "
-                    "body was streamed through, not recorded"
-                )
-        else:
-            recording.skip(str(kind).replace("_", " "))
     recording.exchanges.sort(key=lambda x: x.started)
-    return recording
+    return recording, offsets
+
+
+def exchanges_at(path: str | Path, offsets: list[int]) -> list[Exchange]:
+    """The exchanges whose lines start at `offsets`, in full."""
+    found = []
+    try:
+        with open(path, "rb") as f:
+            for offset in offsets:
+                f.seek(offset)
+                found.append(_well_typed(exchange(json.loads(f.readline()))))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CaptureError(f"cannot read {path} again: {e}") from e
+    return found
+
+
+def _line(path, recording: Recording, number: int, line: bytes) -> Exchange | None:
+    """The exchange on one line of a capture; the header, skipped kinds and unreadable lines
+    go to the recording."""
+    if number == 1:
+        header = _json_line(line.removeprefix(BOM))
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise CaptureError(f"{path} is not a locust-replay capture file")
+        if header.get("version") != VERSION:
+            raise CaptureError(
+                f"{path} is capture format version {header.get('version')}; "
+                f"this version of locust-replay reads version {VERSION}"
+            )
+        recording.creator = header.get("creator", "")
+        return None
+    if not line.strip():
+        return None
+    record = _json_line(line)
+    if not isinstance(record, dict):
+        recording.warnings.append(
+            f"{path}:{number}: incomplete last line skipped (the capture was interrupted)"
+            if not line.endswith(b"\n")
+            else f"{path}:{number}: unreadable line skipped"
+        )
+        return None
+    kind = record.get("kind")
+    if kind == "exchange" and record.get("websocket"):
+        recording.skip("websocket")  # as the HAR importer does: not replayable over HTTP
+        return None
+    if kind != "exchange":
+        recording.skip(str(kind).replace("_", " "))
+        return None
+    try:
+        x = _well_typed(exchange(record))
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise CaptureError(f"{path}:{number}: malformed exchange ({e!r})") from None
+    if not valid_url(x.request.url):  # as the HAR importer does
+        recording.skip("invalid URL (no host, bad port or control characters)")
+        return None
+    if x.request.declared_size > len(x.request.body):  # streamed by the proxy
+        recording.warnings.append(
+            f"{x.request.method} {x.request.url}: the {x.request.declared_size}-byte "
+            "body was streamed through, not recorded"
+        )
+    return x
+
+
+def _light(x: Exchange, keep_body: Callable[[Response], bool]) -> Exchange:
+    response = x.response if keep_body(x.response) else replace(x.response, body=b"")
+    return replace(x, request=replace(x.request, body=b"", declared_size=0), response=response)
 
 
 def read_mitm_flows(path: str | Path) -> Recording:

@@ -630,11 +630,14 @@ def _record_reverse(capture: Path, args: argparse.Namespace) -> int:
 def model_command(args: argparse.Namespace) -> int:
     from replay.model import report
     from replay.model.build import ModelOptions, build
-    from replay.model.file import MODEL_FILE, ModelError, model_text
+    from replay.model.captures import read_captures
+    from replay.model.file import MODEL_FILE, PAGE_FILE, ModelError, model_text
+    from replay.model.page import page_html
 
     if not 0 < args.similarity <= 1 or args.session_gap <= 0 or args.interval < 0:
         raise UserError("--similarity must be in (0, 1], --session-gap and --interval positive")
-    recording = _read_many(args.captures, args.host)
+    captures = read_captures(args.captures, args.host)
+    recording = captures.recording
     options = ModelOptions(
         convert=pipeline.Options(
             host=args.host,
@@ -647,44 +650,27 @@ def model_command(args: argparse.Namespace) -> int:
         interval=args.interval,
     )
     try:
-        built = build(recording, options, lambda module: read_rules(args.output / f"{module}.py"))
+        built = build(
+            recording,
+            options,
+            lambda module: read_rules(args.output / f"{module}.py"),
+            captures.full,
+        )
         weights = report.with_weights(args.output / "replay.toml", built)
     except (pipeline.NothingToReplay, RulesError, ModelError) as e:
         raise UserError(f"{recording.source}: {e}") from None
+    stale = report.stale_recordings(args.output / MODEL_FILE, built)
     for flow in built.flows:
         write_atomically(args.output / f"{flow.module}.py", flow.result.source)
     write_atomically(args.output / "replay.toml", weights)
     sources = ", ".join(str(c) for c in args.captures)
     write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))
-    for line in report.summary(built, args.output):
+    for path in stale:
+        path.unlink(missing_ok=True)
+    write_atomically(args.output / PAGE_FILE, page_html(built.model, sources))
+    for line in report.summary(built, args.output, stale):
         logger.info("%s", line)
     return 0
-
-
-def _read_many(paths: list[Path], host: str) -> recorder.Recording:
-    """Every capture (or access log) as one recording, in the order the requests started."""
-    from recorder.accesslog import is_access_log, read_access_log
-    from recorder.model import Recording
-
-    origin = host if "://" in host else f"http://{host or 'localhost'}"
-    recordings = [
-        read_access_log(path, origin)
-        if path.is_file() and is_access_log(path)
-        else recorder.read(path)
-        for path in paths
-    ]
-    if len(recordings) == 1:
-        return recordings[0]
-    merged = Recording(
-        source=f"{paths[0]} and {len(paths) - 1} more", creator=recordings[0].creator
-    )
-    for recording in recordings:
-        merged.exchanges += recording.exchanges
-        merged.warnings += recording.warnings
-        for reason, count in recording.skipped.items():
-            merged.skipped[reason] = merged.skipped.get(reason, 0) + count
-    merged.exchanges.sort(key=lambda x: x.started)
-    return merged
 
 
 if __name__ == "__main__":

@@ -25,11 +25,12 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import ROOT, read_stats
+from conftest import DATA, ROOT, read_stats
 
 from recorder.flows import read_capture
 from recorder.model import Exchange, Request, Response, redaction_digest
 from recorder.proxy import run_capture_proxy
+from replay.model.captures import read_captures
 from replay.model.file import FlowModel, TrafficModel
 from replay.model.flows import group_sessions
 from replay.model.sessions import Session, split_sessions
@@ -232,6 +233,43 @@ def test_model_learns_think_time_distributions(modelled):
     assert browse[9] - browse[1] >= 0.2 and order[9] - order[1] >= 0.2
 
 
+def _page_table(page: str, table_id: str) -> list[list[str]]:
+    """The cells of the page's table `table_id`, row by row."""
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.DOTALL)
+    assert table, table_id
+    body = table.group(1).split("<tbody>", 1)[1]
+    return [re.findall(r"<td>(.*?)</td>", row) for row in body.split("<tr>")[1:]]
+
+
+def _self_contained(page: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.IGNORECASE)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_model_page_shows_arrivals_mix_and_think_times(modelled):
+    """`replay model` writes model.html: one file, a plot and its numbers per part."""
+    folder, output = modelled
+    page = (folder / "model.html").read_text()
+    _self_contained(page)
+    assert f"look at the model: {folder / 'model.html'}" in output
+    model = tomllib.loads((folder / "model.toml").read_text())
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', page)) == 3
+    arrivals = _page_table(page, "arrivals")
+    interval = model["arrivals"]["interval"]
+    assert arrivals == [
+        [f"{i * interval:g}", str(n)] for i, n in enumerate(model["arrivals"]["counts"])
+    ]
+    mix = {row[0]: row[1:4] for row in _page_table(page, "mix")}
+    assert mix == {
+        name: [f"{100 * flow['share']:.1f}%", str(flow["sessions"]), f"{flow['duration']:.1f}"]
+        for name, flow in model["type"].items()
+    }
+    think = {row[0]: [float(v) for v in row[1:]] for row in _page_table(page, "think")}
+    for name, flow in model["type"].items():
+        for step, deciles in flow["think_after"].items():
+            assert think[f"{name}.{step}"] == pytest.approx(deciles[::2], abs=0.006)
+
+
 REPLAY_SECONDS = 10
 MULTIPLIER = 3
 
@@ -311,6 +349,20 @@ def _check_replay(stats, probes, modelled_folder, time_scale=1.0, seconds=REPLAY
         share = kinds[_kind(flow)] / total
         assert abs(share - flow["share"]) <= 0.05, (flow, kinds)
     assert "model summary:" in stats.output
+    _check_page(modelled_folder)
+
+
+def _check_page(folder: Path) -> None:
+    """The page gained the run: the replayed arrivals beside the model's at MULTIPLIER x."""
+    page = (folder / "model.html").read_text()
+    _self_contained(page)
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', page)) == 4
+    recorded = tomllib.loads((folder / "model.toml").read_text())["arrivals"]["counts"]
+    rows = _page_table(page, "replayed-arrivals")
+    assert len(rows) >= 3, rows
+    for n, (_, model, replayed) in enumerate(rows):
+        assert float(model) == MULTIPLIER * recorded[n % len(recorded)]
+        assert abs(int(replayed) - float(model)) <= 0.1 * float(model), (n, rows)
 
 
 def test_replay_at_three_times_the_rate(modelled, demo_app, tmp_path):
@@ -551,12 +603,43 @@ def test_access_log_is_modelled_and_replayed_get_only(demo_app, tmp_path):
     _check_replay(stats, probes, folder, time_scale=20, seconds=13)
 
 
+def test_a_new_model_removes_the_recordings_of_types_it_no_longer_has(tmp_path):
+    """A later plain `replay run` loads every recording in the folder: the earlier model's
+    type must go, and only what a model wrote (its model.toml names it) ever goes."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "mine.py").write_text("# written by hand\n")
+    first = _model(DATA / "tickets.har", folder)
+    assert first.returncode == 0, first.stderr
+    (earlier,) = tomllib.loads((folder / "model.toml").read_text())["type"].values()
+    second = _model(DATA / "demo-login.har", folder)
+    assert second.returncode == 0, second.stderr
+    (later,) = tomllib.loads((folder / "model.toml").read_text())["type"].values()
+    assert earlier["module"] != later["module"]
+    assert sorted(p.name for p in folder.glob("*.py")) == sorted([later["module"], "mine.py"])
+    assert f"removed {folder / earlier['module']}" in second.stdout
+
+
+def test_a_capture_is_modelled_without_its_bodies_but_the_representatives(population):
+    """Sessions and arrivals are learned from a capture read without bodies (the build's
+    memory stays below the capture's size); the sessions converted are read again in full."""
+    capture, _, _ = population
+    whole = read_capture(capture)
+    captures = read_captures([capture], "")
+    light = captures.recording.exchanges
+    assert len(light) == len(whole.exchanges)
+    assert [x.request.url for x in light] == [x.request.url for x in whole.exchanges]
+    bodies = sum(len(x.request.body) + len(x.response.body) for x in light)
+    assert bodies < 0.05 * sum(len(x.request.body) + len(x.response.body) for x in whole.exchanges)
+    assert captures.full(light[100:160]) == whole.exchanges[100:160]
+
+
 def test_model_runtime_loads_no_converter():
     """Workers read the model file and run the schedule without the converter or mitmproxy."""
     probe = (
         "import sys, replay.runtime.model_shape; "
         "print(sorted(m for m in sys.modules if m.startswith(('replay.convert', 'mitmproxy', "
-        "'replay.model.build'))))"
+        "'replay.model.build', 'matplotlib'))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT

@@ -48,8 +48,11 @@ class Built:
     dropped: dict[str, int]
 
 
-def build(recording: Recording, options: ModelOptions = ModelOptions(), rules=None) -> Built:
-    """`rules(module)` gives the rules of a type's recording (the CLI reads NAME.rules.toml)."""
+def build(
+    recording: Recording, options: ModelOptions = ModelOptions(), rules=None, full=list
+) -> Built:
+    """`rules(module)` gives the rules of a type's recording (the CLI reads NAME.rules.toml);
+    `full(exchanges)` the exchanges with their bodies, when the recording was read without."""
     filtered = filter_exchanges(
         recording,
         FilterOptions(
@@ -63,7 +66,8 @@ def build(recording: Recording, options: ModelOptions = ModelOptions(), rules=No
         raise pipeline.NothingToReplay("no request left to model")
     types = group_sessions(sessions, options.similarity)
     flows = tuple(
-        _flow(recording, flow, len(sessions), filtered.target, options, rules) for flow in types
+        _flow(recording, flow, len(sessions), filtered.target, options, rules, full)
+        for flow in types
     )
     interval = options.interval or interval_for(sessions)
     start, counts = arrival_counts(sessions, interval)
@@ -79,11 +83,14 @@ def _flow(
     target: str,
     options: ModelOptions,
     rules,
+    full,
 ) -> Flow:
     module = identifier(flow.name)
     representative = flow.representative()
     source = Recording(
-        source=recording.source, creator=recording.creator, exchanges=representative.exchanges
+        source=recording.source,
+        creator=recording.creator,
+        exchanges=full(representative.exchanges),
     )
     convert = replace(options.convert, name=flow.name, host=target)
     if rules is not None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MODEL_FILE = "model.toml"
+PAGE_FILE = "model.html"
+"""The model to look at, beside it (`replay.model.page`)."""
 
 
 class ModelError(Exception):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 from replay.model.build import Built
-from replay.model.file import ModelError
+from replay.model.file import PAGE_FILE, ModelError, read_model
 
 BEGIN = "# --- replay model: flow type weights (rewritten by every `replay model`) ---"
 END = "# --- end of replay model weights ---"
@@ -37,7 +38,25 @@ def with_weights(settings: Path, built: Built) -> str:
     return (f"{rest}\n\n" if rest else "") + "\n".join(block) + "\n"
 
 
-def summary(built: Built, folder: Path) -> list[str]:
+def stale_recordings(model_file: Path, built: Built) -> list[Path]:
+    """The recordings an earlier model wrote into this folder for types this one no longer has:
+    a plain `replay run` would still load them. Only modules that model.toml names."""
+    try:
+        earlier = read_model(model_file)
+    except ModelError:
+        return []
+    current = {flow.model.module for flow in built.flows}
+    return [
+        model_file.parent / flow.module
+        for flow in earlier.types
+        if flow.module not in current
+        and Path(flow.module).name == flow.module
+        and flow.module.endswith(".py")
+        and (model_file.parent / flow.module).is_file()
+    ]
+
+
+def summary(built: Built, folder: Path, removed: Sequence[Path] = ()) -> list[str]:
     model = built.model
     per = "second" if model.interval == 1 else f"{model.interval:g} s"
     peak = max(model.counts)
@@ -54,5 +73,7 @@ def summary(built: Built, folder: Path) -> list[str]:
             f"{len(flow.result.scenario.steps)} steps, {m.duration:.1f} s  -> {folder / m.module}"
         )
         lines += [f"    e.g. {url}" for url in m.examples]
+    lines += [f"removed {path}: the earlier model's type is gone" for path in removed]
     lines.append(f"wrote {folder / 'model.toml'} and the weights in {folder / 'replay.toml'}")
+    lines.append(f"look at the model: {folder / PAGE_FILE}")
     return lines

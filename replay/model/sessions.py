@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from recorder.model import REDACTED_TOKEN, Exchange, redaction_digest
+from recorder.model import REDACTED_TOKEN, Exchange, Response, redaction_digest
 
 IDLE_GAP = 30 * 60.0
 """Seconds of silence that end a visit (the usual web-analytics definition)."""
@@ -94,10 +94,15 @@ def issued_tokens(exchange: Exchange) -> tuple[str, ...]:
         for name, value in response.headers
         if name.lower() == "set-cookie"
     ]
-    if "json" in response.mime_type and len(response.body) <= JSON_BODY_LIMIT:
+    if reads_body(response):
         values += _json_strings(response.body)
     tokens = [v for v in values if TOKEN.fullmatch(v)]
     return (*tokens, *(f"REDACTED-{redaction_digest(t)}" for t in tokens if not _redacted(t)))
+
+
+def reads_body(response: Response) -> bool:
+    """Whether the body may name a visitor: what a capture read for sessions must keep."""
+    return "json" in response.mime_type and len(response.body) <= JSON_BODY_LIMIT
 
 
 def _redacted(value: str) -> bool:

@@ -29,9 +29,9 @@ import gevent
 from gevent.queue import Queue
 from locust import LoadTestShape, task
 from locust.exception import RescheduleTask
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
-from replay.model.file import ModelError, TrafficModel, read_model
+from replay.model.file import PAGE_FILE, ModelError, TrafficModel, read_model
 from replay.runtime.session import RecordedSession
 from replay.runtime.users import RecordingUser, load_module
 
@@ -44,6 +44,8 @@ LATE = 1.0
 """Seconds behind schedule after which an arrival counts as late (no user was free)."""
 HEADROOM = 2.0
 """Users kept ready per session the curve needs in flight."""
+REPORT = "replay_model"
+"""A worker's tally: in its statistics reports and in the message it sends as the test stops."""
 LOOKAHEAD = 60.0
 """Seconds of the curve the pool is grown for at once: each growth stalls the workers'
 users for a moment (Locust's spawn messages), so it grows seldom and in large steps."""
@@ -115,6 +117,8 @@ class Tally:
 
     started: Counter = field(default_factory=Counter)
     completed: Counter = field(default_factory=Counter)
+    arrivals: list[int] = field(default_factory=list)
+    """Sessions started in each interval of the run (the model's interval / the time scale)."""
     late: int = 0
     latest: float = 0.0
     """The most any arrival started behind schedule, seconds."""
@@ -124,6 +128,7 @@ class Tally:
         return {
             "started": dict(self.started),
             "completed": dict(self.completed),
+            "arrivals": self.arrivals,
             "late": self.late,
             "latest": self.latest,
             "elapsed": self.elapsed,
@@ -132,6 +137,10 @@ class Tally:
     def add(self, report: dict) -> None:
         self.started.update(report["started"])
         self.completed.update(report["completed"])
+        arrivals = report["arrivals"]
+        self.arrivals += [0] * (len(arrivals) - len(self.arrivals))
+        for slot, n in enumerate(arrivals):
+            self.arrivals[slot] += n
         self.late += report["late"]
         self.latest = max(self.latest, report["latest"])
         self.elapsed = max(self.elapsed, report["elapsed"])
@@ -165,6 +174,9 @@ class Dispatcher:
             self.tally.latest = max(self.tally.latest, behind)
         session = self.sessions[self.schedule.type_of(index)]
         self.tally.started[session.__name__] += 1
+        slot = int((time.monotonic() - self.began) / self.schedule.interval)
+        self.tally.arrivals += [0] * (slot + 1 - len(self.tally.arrivals))
+        self.tally.arrivals[slot] += 1
         return session
 
     def report(self) -> Tally:
@@ -276,10 +288,13 @@ def on_init(environment) -> None:
     )
     if isinstance(environment.runner, MasterRunner):
         environment.events.worker_report.add_listener(
-            lambda client_id, data: _keep_report(environment, client_id, data)
+            lambda client_id, data: _keep_report(environment, client_id, data.get(REPORT))
+        )
+        environment.runner.register_message(
+            REPORT, lambda environment, msg, **_: _keep_report(environment, msg.node_id, msg.data)
         )
         environment.events.quitting.add_listener(
-            lambda environment, **_: _log_summary(schedule, _merged(environment))
+            lambda environment, **_: _conclude(options.model, schedule, _merged(environment))
         )
 
 
@@ -340,9 +355,17 @@ def on_test_start(environment) -> None:
         environment.replay_model_reporting = True
         environment.events.report_to_master.add_listener(
             lambda client_id, data: data.__setitem__(
-                "replay_model", environment.replay_model.report().as_report()
+                REPORT, environment.replay_model.report().as_report()
             )
         )
+        if isinstance(environment.runner, WorkerRunner):
+            environment.events.test_stopping.add_listener(_send_tally)
+
+
+def _send_tally(environment, **_) -> None:
+    """A worker's last tally, sent as the test stops: the master sums up the run before the
+    worker's final statistics (after its users' stop timeout) would reach it."""
+    environment.runner.send_message(REPORT, environment.replay_model.stop().as_report())
 
 
 def on_test_stop(environment) -> None:
@@ -351,13 +374,13 @@ def on_test_stop(environment) -> None:
         return
     tally = dispatcher.stop()
     if not getattr(environment.parsed_options, "worker", False):
-        _log_summary(dispatcher.schedule, tally)
+        _conclude(environment.parsed_options.model, dispatcher.schedule, tally)
 
 
-def _keep_report(environment, client_id: str, data: dict) -> None:
-    if "replay_model" in data:
+def _keep_report(environment, client_id: str, report: dict | None) -> None:
+    if report is not None:
         environment.replay_model_reports = getattr(environment, "replay_model_reports", {})
-        environment.replay_model_reports[client_id] = data["replay_model"]
+        environment.replay_model_reports[client_id] = report
 
 
 def _merged(environment) -> Tally:
@@ -365,6 +388,34 @@ def _merged(environment) -> Tally:
     for report in getattr(environment, "replay_model_reports", {}).values():
         tally.add(report)
     return tally
+
+
+def _conclude(path: str, schedule: Schedule, tally: Tally) -> None:
+    _log_summary(schedule, tally)
+    _write_page(path, schedule, tally)
+
+
+def _write_page(path: str, schedule: Schedule, tally: Tally) -> None:
+    """The model's page with this run's arrivals beside the model's. Drawn here, once, in the
+    process that sums up the run: matplotlib is loaded by it alone, and only now."""
+    from replay.model.page import Replayed, page_html
+
+    page = Path(path).with_name(PAGE_FILE)
+    whole = int(tally.elapsed / schedule.interval)  # the stop cut the last one short
+    replayed = Replayed(
+        tuple(tally.arrivals[:whole]) + (0,) * (whole - len(tally.arrivals)),
+        tally.elapsed,
+        schedule.interval,
+        schedule.multiplier,
+        schedule.time_scale,
+        dict(tally.started),
+    )
+    try:
+        page.write_text(page_html(schedule.model, path, replayed), encoding="utf-8")
+    except OSError as e:
+        logger.warning("model: cannot write %s: %s", page, e.strerror or e)
+        return
+    logger.info("model summary: the replayed arrivals beside the model's: %s", page)
 
 
 def _log_summary(schedule: Schedule, tally: Tally) -> None:
