@@ -156,6 +156,11 @@ def surrogate(where: str) -> Har:
         item["request"]["url"] = f"{HOST}/p{lone}?q{lone}=v{lone}"
     elif where == "json":
         item["request"]["postData"] = {"mimeType": "application/json", "text": '{"k\\ud800": 1}'}
+    elif where == "response header":  # read when a key-named value is looked for in pages
+        page = entry(f"{HOST}/", response="<p>hi</p>", response_mime="text/html")
+        page["response"]["headers"].append({"name": "X-Note", "value": f"n{lone}"})
+        sent = entry(f"{HOST}/api/items?api_key=k-{token(2)}", second=1)
+        return har([page, sent])
     elif where == "correlated token":
         made = {"token": f"{token(1)}{lone}"}
         item = entry(f"{HOST}/api/next", "POST", body=json.dumps(made), second=1)
@@ -178,6 +183,7 @@ SURROGATE_PLACES = (
     "form value",
     "form text",
     "header",
+    "response header",
     "url",
     "json",
     "correlated token",

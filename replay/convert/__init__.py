@@ -93,7 +93,7 @@ def _served_by_site(recording: Recording, target: str) -> Served:
 
     def served(candidates: list[tuple[str, Call]]) -> set[str]:
         sent_at = {
-            value.encode(): position.get(id(call.exchange), 0)
+            value.encode(TEXT, LONE): position.get(id(call.exchange), 0)
             for value, call in candidates
             if len(value) >= MIN_SERVED and call.exchange is not None
         }
@@ -106,16 +106,18 @@ def _served_by_site(recording: Recording, target: str) -> Served:
         for index, earlier in enumerate(recording.exchanges[: max(sent_at.values())]):
             if not same_site(earlier.request.host, site):
                 continue
-            headers = "\n".join(value for _, value in earlier.response.headers).encode()
+            headers = "\n".join(value for _, value in earlier.response.headers).encode(TEXT, LONE)
             for text in (earlier.response.body or b"", headers):
                 found.update(m[0] for m in pattern.finditer(text) if index < sent_at[m[0]])
-        return {value.decode() for value in found}
+        return {value.decode(TEXT, LONE) for value in found}
 
     return served
 
 
 MIN_SERVED = 8
 """Shorter values turn up in any page by chance."""
+TEXT, LONE = "utf-8", "surrogatepass"
+"""Recorded text may hold lone surrogates (a capture is untrusted): they round-trip."""
 
 
 def module_name(capture: Path) -> str:
