@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import recorder
@@ -241,14 +242,26 @@ SETTINGS_SKELETON = """\
 def convert_command(args: argparse.Namespace) -> int:
     folder = recordings_folder(args.recordings_dir)
     output = args.output or folder / f"{pipeline.module_name(args.capture)}.py"
-    return _convert(args.capture, output, args)
+    return _convert(args.capture, output, _options(args))
 
 
-def _convert(capture: Path, output: Path, args: argparse.Namespace) -> int:
+def _options(args: argparse.Namespace) -> pipeline.Options:
+    """What convert's and record's command lines choose (the class name and the rules file
+    follow from the output, in `_converted`)."""
+    return pipeline.Options(
+        name=args.name or "",
+        host=args.host,
+        include_hosts=tuple(args.include_host),
+        keep_static=args.keep_static,
+        correlate=args.correlate,
+    )
+
+
+def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
     with _progress(capture) as stage:
         stage("read")
         recording = recorder.read(capture)
-        result = _converted(recording, output, args, stage)
+        result = _converted(recording, output, options, stage)
     created = not output.parent.exists()
     write_atomically(output, result.source)
     if created:
@@ -288,13 +301,10 @@ PROGRESS_DELAY = 2.0
 """Seconds before a progress bar shows: shorter work finishes without one."""
 
 
-def _converted(recording: Recording, output: Path, args: argparse.Namespace, stage):
-    options = pipeline.Options(
-        name=args.name or _free_class_name(recording, output),
-        host=args.host,
-        include_hosts=tuple(args.include_host),
-        keep_static=args.keep_static,
-        correlate=args.correlate,
+def _converted(recording: Recording, output: Path, options: pipeline.Options, stage):
+    options = replace(
+        options,
+        name=options.name or _free_class_name(recording, output),
         rules=read_rules(output),
     )
     try:
@@ -339,7 +349,7 @@ def record_command(args: argparse.Namespace) -> int:
         capture = _record_through_proxy(folder / "raw" / f"{name}.jsonl", args.port)
     else:
         capture = _record_with_browser(folder / "raw" / f"{name}.har", args)
-    return _convert(capture, folder / f"{name}.py", args)
+    return _convert(capture, folder / f"{name}.py", _options(args))
 
 
 def _record_through_proxy(capture: Path, port: int) -> Path:
@@ -511,14 +521,12 @@ def verify_command(args: argparse.Namespace) -> int:
             return 1
         written = add_extract_rules(rules, [f.rule for f in report.findings])
         logger.info("fix: %s written to %s", ", ".join(written) or "no new rule", rules)
-        convert = argparse.Namespace(
+        options = pipeline.Options(
             name=session.__name__,
             host=session.recorded_host,
-            include_host=sorted(report.other_hosts),
-            keep_static=False,
-            correlate=True,
+            include_hosts=tuple(sorted(report.other_hosts)),
         )
-        _convert(capture_path, args.recording, convert)
+        _convert(capture_path, args.recording, options)
     return 1
 
 

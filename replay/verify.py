@@ -153,12 +153,14 @@ class Report:
 def verify(session: type[runtime.RecordedSession], args: argparse.Namespace, capture) -> Report:
     """Run `session` once against args.host and compare it with `capture` (a Recording)."""
     settings = load_settings(args.settings, Path(args.recording).parent)
-    profile_host = apply_env(args, settings)
-    host = args.host or profile_host
+    # The pass's own options, as Locust would parse them for a run with think times off;
+    # the caller's stay as given (verify --fix converts and verifies again with them).
+    options = argparse.Namespace(**{**vars(args), "think_scale": 0.0, "wait_time": None})
+    profile_host = apply_env(options, settings)
+    host = options.host or profile_host
     if not host:
         raise SettingsError("give --host URL, or an --env profile with a host")
-    args.think_scale, args.wait_time = 0.0, None
-    rows, not_run = _run_once(session, host, args, settings)
+    rows, not_run = _run_once(session, host, options, settings)
     if capture is not None:
         _pair(rows, capture.exchanges)
         for row in rows:
