@@ -127,7 +127,7 @@ def record_browser(
     until the person closes every tab (headed) or the page settles (headless). The HAR is
     written when the context closes, also when a step fails. `proxy` ("http://127.0.0.1:8080")
     sends all traffic, loopback included, through that proxy as well. Requests whose body the
-    HAR lost are logged as warnings (see `missing_bodies`).
+    HAR lost are named by convert's summary, when they are kept.
     """
     # Imported here, as in the helpers below: it costs 0.15 s that other commands need not pay.
     from playwright.sync_api import Error, sync_playwright
@@ -180,8 +180,6 @@ def record_browser(
         finally:
             context.close()
             browser.close()
-    for warning in missing_bodies(har_path):
-        log.warning(warning)
     return har_path
 
 
@@ -237,31 +235,6 @@ def _settle(page: Any) -> None:
         page.wait_for_load_state("networkidle", timeout=5000)
     except Error:
         log.info("the page kept the network busy; closing anyway")
-
-
-def missing_bodies(har_path: str | Path) -> list[str]:
-    """Requests in the HAR that declare a body (bodySize or Content-Length) but carry none;
-    Playwright's recorder is known to drop some (seen on PUT with JSON)."""
-    entries = json.loads(Path(har_path).read_text(encoding="utf-8"))["log"]["entries"]
-    warnings = []
-    for entry in entries:
-        request = entry["request"]
-        length = next(
-            (
-                h["value"]
-                for h in request.get("headers", ())
-                if h["name"].lower() == "content-length"
-            ),
-            "0",
-        )
-        declared = max(request.get("bodySize") or 0, int(length) if length.isdigit() else 0)
-        post = request.get("postData") or {}
-        if declared > 0 and not (post.get("text") or post.get("params")):
-            warnings.append(
-                f"{request['method']} {request['url']}: the request declares a {declared}-byte "
-                "body that the HAR does not carry"
-            )
-    return warnings
 
 
 def _first_line(error: Exception) -> str:

@@ -110,11 +110,6 @@ def _line(path, recording: Recording, number: int, line: bytes) -> Exchange | No
     if not valid_url(x.request.url):  # as the HAR importer does
         recording.skip("invalid URL (no host, bad port or control characters)")
         return None
-    if x.request.declared_size > len(x.request.body):  # streamed by the proxy
-        recording.warnings.append(
-            f"{x.request.method} {x.request.url}: the {x.request.declared_size}-byte "
-            "body was streamed through, not recorded"
-        )
     return x
 
 

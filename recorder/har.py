@@ -55,11 +55,6 @@ def parse_har(document: str | TextIO, source: str = "<har>") -> Recording:
             recording.skip(reason)
             return
         recording.exchanges.append(exchange)
-        if exchange.request.declared_size > len(exchange.request.body):
-            recording.warnings.append(
-                f"{exchange.request.method} {exchange.request.url}: the HAR declares a "
-                f"{exchange.request.declared_size}-byte body it does not carry"
-            )
 
     try:
         log = _LogReader(document).read(add)

@@ -127,6 +127,7 @@ def module_name(capture: Path) -> str:
 SHOWN = 40
 SHOWN_SINKS = 4
 SHOWN_HOSTS = 8
+SHOWN_WARNINGS = 10
 
 
 def _count(n: int, one: str, many: str = "") -> str:
@@ -148,6 +149,18 @@ def uncontacted(scenario: Scenario) -> list[str]:
         f"{_count(n, 'kept request')} to {host}, which a run does not contact unless mapped: "
         f"add --map-host {host}=URL to replay run and verify (the target is {scenario.host})"
         for host, n in hosts.most_common()
+    ]
+
+
+def bodies_missing(filtered: Filtered) -> list[str]:
+    """Kept requests that declared a body the capture does not hold (Playwright's HAR leaves
+    out some PUT bodies; the proxy streams bodies over its limit through): each is replayed
+    without it. Requests the filter dropped are not replayed, so they are not named."""
+    return [
+        f"{x.request.method} {x.request.url}: it declared a {x.request.declared_size}-byte body "
+        "the capture does not hold, so it is replayed without one"
+        for x in filtered.kept
+        if x.request.declared_size > len(x.request.body)
     ]
 
 
@@ -181,7 +194,9 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     for parameter in scenario.parameters[:SHOWN]:
         lines.append(f"parameter {parameter.var} = {parameter.expr}")
     lines += _more(scenario.parameters, SHOWN, "parameters")
-    lines += [f"warning: {w}" for w in recording.warnings[:10]]
+    warnings = [*recording.warnings, *bodies_missing(filtered)]
+    lines += [f"warning: {w}" for w in warnings[:SHOWN_WARNINGS]]
+    lines += _more(warnings, SHOWN_WARNINGS, "warnings")
     lines += [f"warning: {w}" for w in uncontacted(scenario)]
     lines.append(f"wrote {output}")
     return [redact_text(line) for line in lines]
