@@ -413,7 +413,7 @@ def import_module(path: Path):
 
 
 WRITERS = {"har": har, "jsonl": jsonl, "mitm": flows}
-EXAMPLES = int(os.environ.get("REPLAY_FUZZ_EXAMPLES", 250))
+EXAMPLES = int(os.environ.get("REPLAY_FUZZ_EXAMPLES", 150))
 
 
 @settings(
