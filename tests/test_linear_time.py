@@ -1,7 +1,7 @@
 """Captures made to be slow or to crash: `replay convert` stays near-linear and ends cleanly.
 
 Each hostile shape (tests/hostile.py) is converted in process at n and 4n; the ratio of CPU
-times must stay at most 5 (quadratic work gives about 16). CPU time, n and 4n in turn and the
+times must stay at most 8 (quadratic work gives about 16). CPU time, n and 4n in turn and the
 best of five each keep other processes on the machine out of the figures. Figures at a
 megabyte and more are bench/'s job (`linear`).
 """
@@ -21,14 +21,16 @@ from recorder.har import read_har
 from replay import cli
 from replay.convert import convert
 
-MAX_RATIO = 5
+MAX_RATIO = 8
+"""Linear work measures 4 to 5.4 here at these sizes (a tenth of a second, noisy); quadratic
+work gives about 16. bench/ (`linear`) holds the issue's target of 5 at a megabyte and more."""
 SIZES = {
     "shared header values": 300,
     "multipart, unterminated": 2000,
     "multipart, many fields": 1000,
     "one field, many typed values": 400,
     "e-mails in one request": 3000,
-    "correlated values in one request": 400,
+    "correlated values in one request": 1200,
     "first-party subdomains": 300,
 }
 """Shape → the smaller n: big enough that quadratic work shows, small enough to take well
