@@ -186,3 +186,22 @@ def test_a_token_field_the_recorder_digested_is_correlated_from_its_page(tmp_pat
     assert "REDACTED" not in source and token not in source, source
     assert re.search(r'"authenticity_token": self\.\w+', source), source
     assert "self.credential(" not in source, source
+
+
+EDIT = "/notes/77/edit/"
+
+
+def test_an_edit_form_whose_url_holds_a_correlated_id_still_names_its_object_uniquely():
+    """Wagtail's `POST /admin/pages/4/edit/`: the id in the path is read from the create's
+    Location, which makes the URL a template; the form is still an edit form, so the rename
+    is a unique value rather than the recorded title sent by every user."""
+    source = module(
+        entry("GET", "/notes/add/", 0),
+        entry("POST", "/notes/add/", 2, f"csrfmiddlewaretoken={CSRF}&title=Trip", 302, EDIT),
+        entry("GET", EDIT, 4),
+        entry("POST", EDIT, 6, f"csrfmiddlewaretoken={CSRF}&title=Trip+to+Oslo", 302, "/notes/"),
+    )
+    params = parameters(source)
+    assert 'f"/notes/{self.note_id}/edit/"' in source, source
+    assert '"Trip to Oslo"' not in source, source
+    assert sum(e == 'self.unique.value("title-")' for e in params.values()) == 2, params

@@ -282,7 +282,7 @@ class Form:
 def _form(call: Call) -> Form:
     if call.method not in ("POST", "PUT", "PATCH"):
         return Form("")
-    path = urlsplit(call.url if isinstance(call.url, str) else "").path
+    path = urlsplit(call.exchange.request.url).path  # as recorded: an id may be a variable now
     fields = list(_fields(call))
     secrets = [(f, v) for f, v in fields if secret_name(f) and secret_value(v)]
     sent = Counter(v for _, v in fields)
