@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from urllib.parse import quote
 
 from recorder.model import Exchange, Recording, Request, Response
 from replay.convert import Options, convert
@@ -115,7 +116,7 @@ def test_a_small_id_in_an_html_link_or_value_attribute_is_correlated():
         exchange("POST", "/checkout/", sent=b"basket_id=4&qty=4", sent_headers=FORM),
     )
     patterns = {e.var: e.path for e in extractions}
-    assert patterns == {"order_id": r"orders/(\d+)", "basket": r'name="basket"\s+value="(\d+)'}
+    assert patterns == {"order_id": r"/orders/(\d+)/", "basket": r'name="basket"\s+value="(\d+)'}
     source = result.source
     assert 'f"/orders/{self.order_id}/"' in source
     assert re.search(r'"basket_id": self\.basket,\s*"qty": "4"', source), source
@@ -234,3 +235,64 @@ def test_verify_diff_names_a_plain_value_the_server_made_anew_and_its_rule_fixes
 
     rows[0].live = Seen(200, list(JSON), b'{"n": 3, "of": 12}', 1.0)  # the same live: no finding
     assert _uncorrelated(rows, recording, ORIGIN) == []
+
+
+def test_a_small_id_is_read_from_the_url_a_page_holds_rather_than_an_unrelated_value():
+    """Wagtail's editor page holds its ping URL `/ping/page/4/1/` (1: the editing session) in
+    a `data-` attribute, after a checkbox whose value is also 1: the id is read from the URL,
+    by a pattern with no recorded value in it."""
+    editor = b"""<html><form><input type="checkbox" name="is_editing" value="1" hidden>
+        <div data-w-swap-src-value="/sessions/ping/page/4/1/"></div></form></html>"""
+    result, extractions = converted(
+        exchange("POST", "/pages/add/", 302, headers=[("Location", "/pages/4/edit/")]),
+        exchange("GET", "/pages/4/edit/", body=editor, headers=HTML),
+        exchange("POST", "/sessions/ping/page/4/1/", body=b"{}", headers=JSON),
+    )
+    pattern = next(e.path for e in extractions if e.var != "page_id")
+    assert re.search(pattern, editor.decode()).group(1) == "1"
+    assert "4" not in pattern and "is_editing" not in pattern, pattern
+    assert "self.page_id}/{self." in result.source
+
+
+def test_a_small_id_first_sent_from_the_address_bar_is_the_users_own():
+    """`/pages/3/add/` opened by typing it (the browser sends `Sec-Fetch-Site: none`) is not
+    read from the dashboard that happens to link to page 3: the user brought that 3."""
+    typed = (("Sec-Fetch-Site", "none"),)
+    result, extractions = converted(
+        exchange("GET", "/dashboard/", body=b'<html><a href="/pages/3/">Home</a></html>'),
+        exchange("GET", "/pages/3/add/", body=b"<html></html>", sent_headers=typed),
+        exchange("POST", "/pages/3/add/", 302, headers=[("Location", "/pages/3/")]),
+    )
+    assert extractions == []
+    assert '"/pages/3/add/",' in result.source
+
+
+def test_a_timestamp_the_server_wrote_in_a_page_is_correlated_whole():
+    """Wagtail's `revision_created_at`, sent back in a form and in a multipart ping: the whole
+    timestamp is read by its input's name, never a piece of it by the recorded text around."""
+    stamp = "2026-12-02T01:32:47.783964+00:00"
+    page = f'<html><input type="hidden" name="revision_created_at" value="{stamp}"></html>'
+    multipart = (
+        f'--b\r\nContent-Disposition: form-data; name="revision_created_at"\r\n\r\n{stamp}\r\n--b--'
+    )
+    result, extractions = converted(
+        exchange("GET", "/pages/edit/", body=page.encode(), headers=HTML),
+        exchange(
+            "POST",
+            "/pages/ping/",
+            sent=multipart.encode(),
+            sent_headers=(("Content-Type", "multipart/form-data; boundary=b"),),
+        ),
+        exchange(
+            "POST",
+            "/pages/edit/",
+            302,
+            headers=[("Location", "/pages/")],
+            sent=f"loaded_revision_created_at={quote(stamp)}".encode(),
+            sent_headers=FORM,
+        ),
+    )
+    assert [(e.var, e.path) for e in extractions] == [
+        ("revision_created_at", r'name="revision_created_at"\s+value="([\w\+\.:-]+)')
+    ]
+    assert "47.783964" not in literals(result.source), result.source

@@ -116,6 +116,9 @@ class Source:
     positional: bool = False
     """Read from a position in a JSON list: used only when no named source is as good."""
     from_rule: bool = False
+    linked: bool = False
+    """A plain number read from the URL it is sent in, which a page holds: no other place is
+    as sure."""
 
 
 @dataclass(slots=True)
@@ -147,7 +150,14 @@ def is_trivial(value: str) -> bool:
 
 
 def _looks_like_date_or_version(value: str) -> bool:
+    """A version or a date; a time to the second (`2026-12-02T01:32:47.783964+00:00`, when a
+    revision was saved) is what the server made, not a date a person picked."""
+    if TIMESTAMP.match(value):
+        return False
     return bool(re.fullmatch(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*", value))
+
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
 
 
 def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
@@ -290,21 +300,30 @@ def _index_sinks(
     `everything`, every value however plain (for verify's diff, where the live response
     decides)."""
     candidates: dict[str, Candidate] = {}
+    typed: set[str] = set()
     for index, call in enumerate(calls):
         for value, where, named in _sent_values(call):
             trivial = not everything and value not in wanted and is_trivial(value)
-            if not value or (trivial and not named):
+            if not value or (trivial and not named) or value in typed:
                 continue
             candidate = candidates.get(value)
             if candidate is None:
                 if where == SECONDARY:
                     continue  # a page URL alone never makes a value worth correlating
+                if trivial and _typed_in_address_bar(call):
+                    typed.add(value)  # `/pages/3/add/` typed or bookmarked: the user's own
+                    continue
                 candidate = candidates[value] = Candidate(value, first_sent=index, trivial=trivial)
             if not candidate.sinks or candidate.sinks[-1].call != index:
                 candidate.sinks.append(Sink(index, where, primary=where != SECONDARY))
             elif where != SECONDARY and not candidate.sinks[-1].primary:
                 candidate.sinks[-1] = Sink(index, where)
     return candidates
+
+
+def _typed_in_address_bar(call: Call) -> bool:
+    """A navigation the browser says no page started (`Sec-Fetch-Site: none`)."""
+    return (call.exchange.request.header("sec-fetch-site") or "").lower() == "none"
 
 
 def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
@@ -376,17 +395,69 @@ def json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
 def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
     """For each value, the last response that carried it before a request first sent it;
     a named place (a key, a header) wins over a position in a list. A plain value (`59`)
-    counts only where the response says the server made it."""
+    counts only where the response says the server made it, and a page that holds the URL
+    it is first sent in (`/ping/page/4/1/` in a `data-url`) wins over any other place."""
     last_use = max(c.first_sent for c in candidates.values())
     plain = {c.value for c in candidates.values() if c.value.isdigit() and is_trivial(c.value)}
+    links = _link_contexts(calls, candidates, plain)
     for index, call in enumerate(calls[:last_use]):
         for value, make, positional, named in _made_values(call, candidates, plain):
             candidate = candidates[value]
             if index >= candidate.first_sent or (candidate.trivial and not named):
                 continue
-            if positional and candidate.source and not candidate.source.positional:
+            if candidate.source and (
+                candidate.source.linked or (positional and not candidate.source.positional)
+            ):
                 continue
             candidate.source = Source(index, make, positional)
+        for value, make in _linked(call, links):
+            if index < candidates[value].first_sent:
+                candidates[value].source = Source(index, make, linked=True)
+
+
+def _link_contexts(
+    calls: list[Call], candidates: dict[str, Candidate], plain: set[str]
+) -> dict[str, set[str]]:
+    r"""Per regex of the URL path a plain number is first sent in (`/admin/pages/(\d+)/edit/`;
+    the other recorded values in it made `[^/]+`), the numbers sent at that place."""
+    links: dict[str, set[str]] = {}
+    for value in plain:
+        path = urlsplit(calls[candidates[value].first_sent].exchange.request.url).path
+        segments = path.split("/")
+        if value in segments[2:]:
+            at = segments.index(value, 2)
+            pattern = "/".join(
+                r"(\d+)" if i == at else _link_segment(segment)
+                for i, segment in enumerate(segments)
+            )
+            links.setdefault(pattern, set()).add(value)
+    return links
+
+
+def _link_segment(segment: str) -> str:
+    literal = not segment or (LETTER.search(segment) and is_trivial(segment))
+    return re.escape(segment) if literal else LINK_SEGMENT
+
+
+LINK_SEGMENT = "[^/\"'<>\\s]+"
+"""A path segment that held a recorded value, in a link-context regex."""
+
+
+def _linked(call: Call, links: dict[str, set[str]]) -> Iterator[tuple[str, MakeExtraction]]:
+    """The plain numbers of `links` a response holds in the URL they are sent in, each read
+    by that URL's regex (its first match must be the recorded number)."""
+    response = call.exchange.response
+    if not links or not response.body:
+        return
+    text = response.body.decode("utf-8", "replace")
+    note = f"link in {_html_context(text)} of {call.method} "
+    note += url_template(urlsplit(call.exchange.request.url).path)
+    for pattern, numbers in links.items():
+        match = re.search(pattern, text)
+        if match and match.group(1) in numbers:
+            word = pattern.split(r"/(\d+)", 1)[0].rsplit("/", 1)[-1].replace("\\", "")
+            name = identifier(f"{_singular(word)}_id") if word.isidentifier() else ""
+            yield match.group(1), lambda p=pattern, n=name: Extraction(n, "regex", p, note)
 
 
 def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call]) -> None:
