@@ -436,10 +436,10 @@ def _link_contexts(
 
 def _link_segment(segment: str) -> str:
     literal = not segment or (LETTER.search(segment) and is_trivial(segment))
-    return re.escape(segment) if literal else LINK_SEGMENT
+    return re.escape(segment).replace("\\-", "-") if literal else LINK_SEGMENT
 
 
-LINK_SEGMENT = "[^/\"'<>\\s]+"
+LINK_SEGMENT = '[^/"]+'
 """A path segment that held a recorded value, in a link-context regex."""
 
 
