@@ -296,3 +296,45 @@ def test_a_timestamp_the_server_wrote_in_a_page_is_correlated_whole():
         ("revision_created_at", r'name="revision_created_at"\s+value="([\w\+\.:-]+)')
     ]
     assert "47.783964" not in literals(result.source), result.source
+
+
+def _users(*rows: tuple[int, str]) -> bytes:
+    cells = "".join(
+        f'<tr><td><a href="/users/show/{n}">Show</a> <a href="/users/edit/{n}">Edit</a></td>'
+        f"<td>{name}</td></tr>"
+        for n, name in rows
+    )
+    return f"<html><table>{cells}</table></html>".encode()
+
+
+def test_an_id_read_from_a_list_is_read_in_the_row_of_the_name_the_user_typed():
+    """Flask-AppBuilder's user list: the new user's id is in the row that shows the user name
+    this virtual user typed, wherever other users' rows put it; never the first row's id."""
+    result, extractions = converted(
+        exchange("GET", "/users/add", body=b"<html><form></form></html>", headers=HTML),
+        exchange(
+            "POST",
+            "/users/add",
+            302,
+            headers=[("Location", "/users/list/")],
+            sent=b"username=kjohnson42x&first_name=Kate",
+            sent_headers=FORM,
+        ),
+        exchange("GET", "/users/list/", body=_users((1, "admin"), (25, "kjohnson42x"), (26, "bo"))),
+        exchange("GET", "/users/edit/25", body=b"<html></html>", headers=HTML),
+    )
+    assert [(e.path, e.before) for e in extractions] == [(r"users/edit/(\d+)", True)]
+    assert 'regex(r"users/edit/(\\d+)", before=self.username)' in result.source, result.source
+
+
+def test_the_run_time_reads_the_match_beside_the_value_it_is_given():
+    from replay.runtime.session import regex
+
+    class Page:  # what an extractor reads of a response
+        text = _users((1, "admin"), (7, "ann &amp; co"), (9, "kjohnson42x")).decode()
+
+    assert regex(r"edit/(\d+)")(None, Page) == "1"
+    assert regex(r"edit/(\d+)", before="kjohnson42x")(None, Page) == "9"
+    assert regex(r"edit/(\d+)", before="ann & co")(None, Page) == "7"
+    assert regex(r"show/(\d+)", after="admin")(None, Page) == "7"
+    assert regex(r"edit/(\d+)", before="nobody")(None, Page) is None

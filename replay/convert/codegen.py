@@ -291,7 +291,7 @@ def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
         (
             Code(literal(e.var)),
-            Collection(f"{EXTRACTORS[e.source]}(", ")", [Code(_extractor_argument(e))]),
+            Collection(f"{EXTRACTORS[e.source]}(", ")", _extractor_arguments(e)),
         )
         for e in extractions
     )
@@ -299,9 +299,13 @@ def _save(extractions: list[Extraction]) -> Collection:
     return save
 
 
-def _extractor_argument(extraction: Extraction) -> str:
+def _extractor_arguments(extraction: Extraction) -> list[Node]:
     regular = extraction.source in ("regex", "location")
-    return literal(extraction.path, raw=regular)
+    arguments: list[Node] = [Code(literal(extraction.path, raw=regular))]
+    if extraction.near is not None:
+        side = "before" if extraction.before else "after"
+        arguments.append(Pair(Code(side), "=", Code(literal(extraction.near))))
+    return arguments
 
 
 def _body(body: Body) -> Pair:

@@ -21,7 +21,7 @@ import heapq
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -183,13 +183,16 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
+    typed = {c.value: c.first_sent for c in candidates.values() if c.source is None}
     for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
         if not source.from_rule and (var in rules.ignore or candidate.value in rules.ignore):
             continue
         var = names.allocate(var, source.call, candidate.sinks[-1].call)
-        extraction = Extraction(var, made.source, made.path, made.note)
+        if not source.from_rule:
+            made = _beside_typed(made, source.call, calls, candidate.value, typed)
+        extraction = replace(made, var=var)
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
@@ -227,6 +230,50 @@ def _whole(correlated: list[Candidate]) -> list[Candidate]:
         ):
             kept.append(candidate)
     return kept
+
+
+def _beside_typed(
+    made: Extraction, index: int, calls: list[Call], value: str, typed: dict[str, int]
+) -> Extraction:
+    """A value read from a list (`/users/show/25` in a table of users) is read beside the
+    value the user typed that the list shows next to it (the new user's name in that row),
+    not from the first row: at run time other users' rows come first."""
+    if made.source != "regex" or not typed:
+        return made
+    text = calls[index].exchange.response.body.decode("utf-8", "replace")
+    anchors = [
+        (token.start(), token.group())
+        for token in TOKEN.finditer(text)
+        if typed.get(token.group(), index) < index
+    ]
+    whole = re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
+    near = [
+        (abs(anchor_at - found.start()), found.start(), anchor_at, anchor)
+        for found in whole.finditer(text)
+        for anchor_at, anchor in anchors
+        if abs(anchor_at - found.start()) < ROW
+    ]
+    if not near:
+        return made
+    _, position, anchor_at, anchor = min(near)
+    before = position < anchor_at
+    for size in BOUNDARIES:
+        left = _stable(text[_word_start(text, position - size) : position])
+        pattern = _loose_whitespace(re.escape(left)) + _group_for(value)
+        found = list(re.finditer(pattern, text))
+        if len({m.group(1) for m in found}) < 2:
+            return made  # no list: the first match is as good
+        if before:
+            side = [m for m in found if m.end() <= anchor_at][-1:]
+        else:
+            side = [m for m in found if m.start() >= anchor_at + len(anchor)][:1]
+        if side and side[0].start(1) == position:
+            return replace(made, path=pattern, near=anchor, before=before)
+    return made
+
+
+ROW = 3000
+"""How far from a value in a list the typed value that tells its row may be."""
 
 
 def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote_plus, urlsplit
 
 from recorder.sensitive import (
@@ -30,6 +30,7 @@ from recorder.sensitive import (
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import (
     Call,
+    Extraction,
     Parameter,
     Ref,
     Scenario,
@@ -149,8 +150,18 @@ def parameterize(
                 for k, v in call.headers
             ]
             call.substitute(_replacer(refs))
+            call.extractions = [_near_typed(e, refs) for e in call.extractions]
     _scrub(scenario, calls, names, last)
     return scenario
+
+
+def _near_typed(extraction: Extraction, refs: dict[str, Ref]) -> Extraction:
+    """An extraction read beside a typed value (its row in a list) is read beside the value
+    this user sent in its place."""
+    ref = refs.get(extraction.near) if isinstance(extraction.near, str) else None
+    if ref is None or "(" in ref.expr:  # a fresh value each time: nothing to find
+        return extraction
+    return replace(extraction, near=ref)
 
 
 def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:

@@ -8,6 +8,7 @@ step is done, or a step fails, the user starts over as a new visitor.
 from __future__ import annotations
 
 import contextlib
+import html
 import inspect
 import itertools
 import logging
@@ -179,15 +180,35 @@ def cookie(name: str) -> Extractor:
     return Extractor(f"cookie {name}", read)
 
 
-def regex(pattern: str) -> Extractor:
-    """The first group of `pattern` in the body (HTML inputs, meta tags, script literals)."""
+def regex(pattern: str, *, before: Any = None, after: Any = None) -> Extractor:
+    """The first group of `pattern` in the body (HTML inputs, meta tags, script literals); in
+    a list, its last match before the value `before` or its first after `after` (the row of
+    what this user made: other users' rows come and go around it)."""
     compiled = re.compile(pattern)
+    near = before if before is not None else after
 
     def read(_session, response):
-        match = compiled.search(response.text or "")
+        text = response.text or ""
+        if near is None:
+            match = compiled.search(text)
+            return match.group(1) if match else None
+        at = _find(text, str(near))
+        if at < 0:
+            return None
+        if before is not None:
+            matches = list(compiled.finditer(text, 0, at))
+            return matches[-1].group(1) if matches else None
+        match = compiled.search(text, at + len(str(near)))
         return match.group(1) if match else None
 
-    return Extractor(f"body /{pattern}/", read)
+    side = "" if near is None else f" {'before' if before is not None else 'after'} {near!r}"
+    return Extractor(f"body /{pattern}/{side}", read)
+
+
+def _find(text: str, value: str) -> int:
+    """Where a value shows in a page, as written or HTML-escaped."""
+    at = text.find(value)
+    return at if at >= 0 else text.find(html.escape(value))
 
 
 def location(pattern: str) -> Extractor:
