@@ -1,5 +1,5 @@
-"""Flask-AppBuilder, as an administrator would: log in, add a user with a role, edit their
-last name and deactivate them, delete them from the list, log out."""
+"""Flask-AppBuilder, as an administrator would: log in, add a user with a role, find them in
+the list by their user name, edit their last name and deactivate them, delete them, log out."""
 
 import os
 from urllib.parse import urljoin
@@ -21,12 +21,16 @@ def run(page):
     page.fill("#conf_password", f"Orbit-{tag}-Apollo")
     page.click("button[type=submit]")
     page.wait_for_load_state()
-    page.goto(urljoin(page.url, "/users/list/"))
+    # The list shows 25 users a page: the new one is found by its user name, as a person
+    # would once other administrators add users at the same time.
+    found = urljoin(page.url, f"/users/list/?_flt_3_username=kjohnson{tag}")
+    page.goto(found)
     page.click(f"tr:has-text('kjohnson{tag}') a[href*='/users/edit/']")
     page.fill("#last_name", "Johnson")
     page.uncheck("#active")
     page.click("button[type=submit]")
     page.wait_for_url("**/users/list/**")
+    page.goto(found)
     page.click(f"tr:has-text('kjohnson{tag}') .confirm")  # the trash icon asks first
     page.click("#modal-confirm-ok")
     page.wait_for_selector("text=Deleted Row")
