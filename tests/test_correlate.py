@@ -338,3 +338,30 @@ def test_the_run_time_reads_the_match_beside_the_value_it_is_given():
     assert regex(r"edit/(\d+)", before="ann & co")(None, Page) == "7"
     assert regex(r"show/(\d+)", after="admin")(None, Page) == "7"
     assert regex(r"edit/(\d+)", before="nobody")(None, Page) is None
+
+
+def test_an_id_field_sent_back_from_its_input_is_read_there_beside_another_id_of_that_value():
+    """Wagtail's ping sends its editing session (1) in the URL and the revision (also 1)
+    in a multipart `revision_id` field: the field is read from the page's `revision_id`
+    input, the URL from the URL the page holds; at load the two differ."""
+    editor = b"""<html><input type="hidden" name="revision_id" value="1">
+        <div data-w-swap-src-value="/sessions/ping/page/4/1/"></div></html>"""
+    multipart = '--b\r\nContent-Disposition: form-data; name="revision_id"\r\n\r\n1\r\n--b--'
+    result, extractions = converted(
+        exchange("POST", "/pages/add/", 302, headers=[("Location", "/pages/4/edit/")]),
+        exchange("GET", "/pages/4/edit/", body=editor, headers=HTML),
+        exchange(
+            "POST",
+            "/sessions/ping/page/4/1/",
+            body=b"{}",
+            headers=JSON,
+            sent=multipart.encode(),
+            sent_headers=(("Content-Type", "multipart/form-data; boundary=b"),),
+        ),
+    )
+    assert {e.var: e.path for e in extractions}["revision_id"] == (
+        r'name="revision_id"\s+value="(\d+)'
+    )
+    source = result.source
+    assert re.search(r'f"/sessions/ping/page/\{self\.page_id\}/\{self\.(?!revision)\w+\}/"', source)
+    assert 'name="revision_id"\\r\\n\\r\\n{self.revision_id}\\r\\n' in source, source

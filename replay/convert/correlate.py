@@ -26,6 +26,7 @@ from functools import lru_cache, partial
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from replay.convert.parameters import multipart_fields
 from replay.convert.rules import NO_RULES, ExtractRule, Rules, RulesError
 from replay.convert.scenario import (
     Call,
@@ -129,6 +130,9 @@ class Candidate:
     first_sent: int = -1
     trivial: bool = False
     """Too plain to tell by its shape (`59`, `"3"`): correlated only from a server-named place."""
+    field: str = ""
+    """An id field that sends back a page's input of its name (see `_echoed`): replaced there
+    only, whatever else sends the same plain value."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -163,7 +167,9 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
 def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Extract every server-made value from its live response and send that back."""
     calls = list(scenario.calls)
-    candidates = _index_sinks(calls, {rule.value for rule in rules.extract})
+    echoed = _echoed(calls, {rule.value for rule in rules.extract})
+    taken = {(sink.call, c.field) for c in echoed for sink in c.sinks}
+    candidates = _index_sinks(calls, {rule.value for rule in rules.extract}, taken=taken)
     if candidates:
         _find_sources(calls, candidates)
     for rule in rules.extract:
@@ -179,6 +185,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         )
         if c.source is not None  # as above: for the type checker
     ]
+    correlated += [(c, c.source) for c in echoed if c.source is not None]
     correlated.sort(key=lambda pair: (pair[1].call, pair[0].first_sent))
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
@@ -197,7 +204,8 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
             substitutions.setdefault(sink.call, []).append((candidate, ref))
-        _check_redirects(calls, candidate, source.call, var)
+        if not candidate.field:
+            _check_redirects(calls, candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -339,8 +347,67 @@ def recorded_sources(calls: list[Call]) -> Iterator[tuple[str, int, Extraction]]
 # Pass 1: what requests send
 
 
+def _echoed(calls: list[Call], wanted: set[str]) -> list[Candidate]:
+    """Plain ids a form sends back under the name of an input of the page before it
+    (`revision_id=1` from `<input type="hidden" name="revision_id" value="1">`): read from
+    that input, for that field only, though a URL of the same request sends another `1`.
+    One walk: each page's inputs are read once."""
+    inputs: dict[str, tuple[str, int, int]] = {}
+    """Input name → its value, the call whose response held it last, and where."""
+    found: dict[tuple[int, str], Candidate] = {}
+    for index, call in enumerate(calls):
+        for name, value in _fields_sent(call):
+            held = inputs.get(name)
+            if (
+                held is None
+                or held[0] != value
+                or value in wanted
+                or not (value.isdigit() and is_trivial(value) and server_named(name))
+            ):
+                continue
+            _, at, position = held
+            candidate = found.get((at, name))
+            if candidate is None:
+                response = calls[at].exchange.response
+                reread = partial(response.body.decode, "utf-8", "replace")
+                note = f"{_html_context(reread())} of {calls[at].method} "
+                note += url_template(urlsplit(calls[at].exchange.request.url).path)
+                make = _regex_extraction("regex", reread, position, value, note)
+                candidate = found[(at, name)] = Candidate(
+                    value, first_sent=index, trivial=True, field=name, source=Source(at, make)
+                )
+            candidate.sinks.append(Sink(index, f"form field {name}"))
+        body = call.exchange.response.body
+        if body and b"<input" in body:
+            text = body.decode("utf-8", "replace")
+            for tag in HTML_INPUT_TAG.finditer(text):
+                named = re.search(r"""\bname=["']([^"']+)""", tag.group())
+                valued = re.search(r"""\bvalue=["'](\d+)["']""", tag.group())
+                if named and valued:
+                    position = tag.start() + valued.start(1)
+                    inputs[named.group(1)] = (valued.group(1), index, position)
+    return list(found.values())
+
+
+HTML_INPUT_TAG = re.compile(r"<input\b[^<>]*>", re.IGNORECASE)
+
+
+def _fields_sent(call: Call) -> Iterator[tuple[str, str]]:
+    """(name, value) of the fields of a form or multipart body, as recorded."""
+    body = call.body
+    if body is None:
+        return
+    if body.kind == "form":
+        yield from ((name, v) for name, v in body.fields if isinstance(v, str))
+    elif body.kind == "text" and isinstance(body.text, str):
+        yield from ((name, body.text[a:b]) for name, a, b in multipart_fields(body.text))
+
+
 def _index_sinks(
-    calls: list[Call], wanted: set[str], everything: bool = False
+    calls: list[Call],
+    wanted: set[str],
+    everything: bool = False,
+    taken: set[tuple[int, str]] = frozenset(),
 ) -> dict[str, Candidate]:
     """Every non-trivial value sent, a plain one sent in a server-named place (an id path
     segment, an `id` field, `If-Match`), and the values rules name, trivial or not; with
@@ -353,6 +420,8 @@ def _index_sinks(
             trivial = not everything and value not in wanted and is_trivial(value)
             if not value or (trivial and not named) or value in typed:
                 continue
+            if taken and (index, where.removeprefix("form field ")) in taken:
+                continue  # sent back from its page's input (`_echoed`)
             candidate = candidates.get(value)
             if candidate is None:
                 if where == SECONDARY:
@@ -904,6 +973,10 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     """Each value, as sent or percent-encoded, becomes its variable: all in one pass over each
     string, so a request sending thousands of correlated values costs no more per value. A
     plain value (`59`) is replaced only where it stands whole, in the places that made it."""
+    for candidate, ref in pairs:
+        if candidate.field:
+            _substitute_field(call, candidate.field, candidate.value, ref)
+    pairs = [(c, r) for c, r in pairs if not c.field]
     shaped = [(c.value, r) for c, r in pairs if not c.trivial]
     refs = {quote(v, safe="", errors="surrogatepass"): Ref(r.expr, "url") for v, r in shaped}
     refs.update(shaped)
@@ -919,6 +992,21 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
             _substitute_plain(call, plain, named)
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
+
+
+def _substitute_field(call: Call, name: str, value: str, ref: Ref) -> None:
+    """The form or multipart field `name`, where it sends `value`, sends `ref` instead."""
+    body = call.body
+    if body is not None and body.kind == "form":
+        body.fields = [(k, Text((ref,)) if k == name and v == value else v) for k, v in body.fields]
+    elif body is not None and body.kind == "text" and isinstance(body.text, str):
+        text, parts, position = body.text, [], 0
+        for field, start, end in multipart_fields(text):
+            if field == name and text[start:end] == value:
+                parts += [text[position:start], ref]
+                position = end
+        if parts:
+            body.text = Text(tuple(p for p in (*parts, text[position:]) if p != ""))
 
 
 def _anywhere(_name: str) -> bool:

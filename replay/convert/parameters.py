@@ -206,7 +206,7 @@ def _fields(call: Call) -> Iterator[tuple[str, str]]:
         yield from _json_strings(body.value, "")
     elif body.kind == "text":
         for part in _literal_parts(body.text):
-            yield from ((name, part[start:end]) for name, start, end in _multipart_fields(part))
+            yield from ((name, part[start:end]) for name, start, end in multipart_fields(part))
             # A text/plain form (`password=...` lines): its secret fields only.
             yield from ((m[1], m[2]) for m in PAIR.finditer(part) if secret_name(m[1]))
 
@@ -402,7 +402,7 @@ def _query_pairs(url: Value) -> Iterator[tuple[re.Match, str, str]]:
                 yield match, unquote_plus(match.group(2)), unquote_plus(match.group(3))
 
 
-def _multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
+def multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
     """(name, start, end) of each text field's value in a multipart body. Each part is read
     once, up to the next line that starts with `--`: parts never closed cost one pass in all."""
     start = 0
@@ -418,7 +418,7 @@ def _multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
 
 
 def _multipart_values(text: str) -> Iterator[tuple[int, int]]:
-    return ((start, end) for _, start, end in _multipart_fields(text))
+    return ((start, end) for _, start, end in multipart_fields(text))
 
 
 def _pair_values(text: str) -> Iterator[tuple[int, int]]:
