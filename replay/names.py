@@ -97,3 +97,10 @@ def numbered(base: str, taken: set[str], last: dict[str, int]) -> str:
 def class_name(text: str) -> str:
     """`checkout-flow.har` → `CheckoutFlow`."""
     return identifier(text, "recording", style="camel")
+
+
+def slugify(text: str) -> str:
+    """What a page's script or the server makes of a title for a URL, as Django does:
+    `Spring opening hours 2` → `spring-opening-hours-2`."""
+    text = re.sub(r"[^\w\s-]", "", str(text).lower())
+    return re.sub(r"[-\s]+", "-", text).strip("-_")

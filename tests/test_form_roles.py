@@ -205,3 +205,30 @@ def test_an_edit_form_whose_url_holds_a_correlated_id_still_names_its_object_uni
     assert 'f"/notes/{self.note_id}/edit/"' in source, source
     assert '"Trip to Oslo"' not in source, source
     assert sum(e == 'self.unique.value("title-")' for e in params.values()) == 2, params
+
+
+def test_a_slug_made_from_the_typed_title_follows_the_generated_title():
+    """Wagtail's page form: the page's script makes the slug from the title; each user's
+    slug is made from that user's title, so no two users' pages collide."""
+    source = module(
+        entry("GET", "/pages/add/", 0),
+        entry(
+            "POST",
+            "/pages/add/",
+            2,
+            f"csrfmiddlewaretoken={CSRF}&title=Spring+opening+hours+f8&slug=spring-opening-hours-f8",
+            302,
+            "/pages/",
+        ),
+    )
+    params = parameters(source)
+    assert params.get("title") == 'self.unique.value("title-")', params
+    assert params.get("slug") == "self.slugify(self.title)", params
+    assert list(params).index("slug") > list(params).index("title")
+
+
+def test_the_run_time_slug_is_what_the_page_made_of_the_recorded_title():
+    from replay.runtime import RecordedSession
+
+    assert RecordedSession.slugify("Spring opening hours f8") == "spring-opening-hours-f8"
+    assert RecordedSession.slugify(" Café -- Menu: 2! ") == "café-menu-2"

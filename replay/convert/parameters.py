@@ -38,7 +38,7 @@ from replay.convert.scenario import (
     Value,
     substitute_value,
 )
-from replay.names import identifier, numbered
+from replay.names import identifier, numbered, slugify
 
 Served = Callable[[list[tuple[str, Call]]], set[str]]
 """Of (value, the call that first sends it), the values the site sent in a response before
@@ -123,10 +123,14 @@ def parameterize(
     typed_per_field = Counter(item.field for item in typed.values())
     refs: dict[str, Ref] = {}
     forms: dict[int, Form] = {}
+    slugs: dict[str, str] = {}
+    """A generated value's slug → that value's variable."""
     for item in typed.values():
         rule = rules.parameters.get(item.field)
         if rule:
             item.kind, item.expr = "rule", rule.expr
+        elif item.value in slugs:
+            item.kind, item.expr = "derived", f"self.slugify(self.{slugs[item.value]})"
         else:
             if item.first_call not in forms:
                 forms[item.first_call] = _form(calls[item.first_call])
@@ -139,6 +143,8 @@ def parameterize(
             var = numbered(_var_for(item), names, last)
             refs[item.value] = Ref(f"self.{var}")
             scenario.parameters.append(_parameter(item, var, rule))
+            if item.kind == "unique" and slugify(item.value) != item.value:
+                slugs.setdefault(slugify(item.value), var)
     if refs:
         for call in calls:
             call.url = _substitute_query(call.url, refs)

@@ -28,7 +28,7 @@ from locust import SequentialTaskSet, task
 from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.exception import InterruptTaskSet, StopUser
 
-from replay.names import url_template
+from replay.names import slugify, url_template
 from replay.runtime.data import PROCESS_TAG, Accounts, MissingData, Unique, credential, faker
 from replay.runtime.settings import (
     NO_SETTINGS,
@@ -584,6 +584,9 @@ class RecordedSession(SequentialTaskSet):
     def uuid() -> str:
         """A client-made id (request id, idempotency key): new for every request."""
         return str(uuid.uuid4())
+
+    slugify = staticmethod(slugify)
+    """A slug follows the title this user typed."""
 
 
 def deal_rows_afresh() -> None:
