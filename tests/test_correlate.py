@@ -365,3 +365,27 @@ def test_an_id_field_sent_back_from_its_input_is_read_there_beside_another_id_of
     source = result.source
     assert re.search(r'f"/sessions/ping/page/\{self\.page_id\}/\{self\.(?!revision)\w+\}/"', source)
     assert 'name="revision_id"\\r\\n\\r\\n{self.revision_id}\\r\\n' in source, source
+
+
+MULTIPART = b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n%s\r\n--b--'
+PARTS = (("Content-Type", "multipart/form-data; boundary=b"),)
+
+
+def test_a_piece_shared_by_tokens_each_page_signs_anew_is_not_correlated_on_its_own():
+    """Flask-WTF's CSRF token is the session's one token signed anew on every page
+    (`payload.stamp.signature`): each page's token is correlated whole; the payload they
+    share is not one more variable."""
+    payload = "IjkyYzgyMzAwMmFlM2VjMWQ0Mjg4NGU5MjQ5MTM0MmNlYTFhN2RjOWQi"
+    tokens = [
+        f"{payload}.aw922Q.{signature}" for signature in ("_tRiSonnLZhgT7xp", "x4Kq9ZpLmW2rT8vB")
+    ]
+    steps = []
+    for n, token in enumerate(tokens):
+        page = f'<input id="csrf_token" name="csrf_token" type="hidden" value="{token}">'
+        steps += [
+            exchange("GET", f"/form{n}", body=page.encode(), headers=HTML),
+            exchange("POST", f"/form{n}", sent=MULTIPART % token.encode(), sent_headers=PARTS),
+        ]
+    result, extractions = converted(*steps)
+    assert [e.var for e in extractions] == ["csrf_token", "csrf_token"], extractions
+    assert payload not in literals(result.source)

@@ -222,8 +222,9 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
 
 def _whole(correlated: list[Candidate]) -> list[Candidate]:
     """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`) that are
-    sent only inside it: a token is correlated whole, once. Pieces are looked up, not compared
-    pair by pair."""
+    sent only inside it, or inside the tokens that hold it (Flask-WTF signs the session's one
+    token anew on every page): a token is correlated whole, once. Pieces are looked up, not
+    compared pair by pair."""
     pieces: dict[str, list[Candidate]] = {}
     for candidate in correlated:
         if TOKEN_PARTS.search(candidate.value) or "-" in candidate.value:
@@ -233,9 +234,8 @@ def _whole(correlated: list[Candidate]) -> list[Candidate]:
     kept = []
     for candidate in correlated:
         calls = {sink.call for sink in candidate.sinks}
-        if not any(
-            calls <= {s.call for s in whole.sinks} for whole in pieces.get(candidate.value, ())
-        ):
+        wholes = pieces.get(candidate.value, ())
+        if not calls <= {s.call for whole in wholes for s in whole.sinks}:
             kept.append(candidate)
     return kept
 
