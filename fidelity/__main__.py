@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         names = names[:1]
     signal.signal(signal.SIGTERM, _interrupt)
+    # Started in the background (`&`, nohup) SIGINT is ignored, and so it would be in every
+    # child: `replay record --proxy` would never hear the Ctrl-C that makes it convert.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     rows: list[Row] = []
     try:
