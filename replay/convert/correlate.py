@@ -17,6 +17,7 @@ is never one.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
 import re
@@ -191,6 +192,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
     typed = {c.value: c.first_sent for c in candidates.values() if c.source is None}
+    shown: dict[int, list[tuple[int, str]]] = {}
     for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
@@ -198,7 +200,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             continue
         var = names.allocate(var, source.call, candidate.sinks[-1].call)
         if not source.from_rule:
-            made = _beside_typed(made, source.call, calls, candidate.value, typed)
+            made = _beside_typed(made, source.call, calls, candidate.value, typed, shown)
         extraction = replace(made, var=var)
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
@@ -241,7 +243,12 @@ def _whole(correlated: list[Candidate]) -> list[Candidate]:
 
 
 def _beside_typed(
-    made: Extraction, index: int, calls: list[Call], value: str, typed: dict[str, int]
+    made: Extraction,
+    index: int,
+    calls: list[Call],
+    value: str,
+    typed: dict[str, int],
+    shown: dict[int, list[tuple[int, str]]],
 ) -> Extraction:
     """A value read from a list (`/users/show/25` in a table of users) is read beside the
     value the user typed that the list shows next to it (the new user's name in that row),
@@ -249,18 +256,16 @@ def _beside_typed(
     if made.source != "regex" or not typed:
         return made
     text = calls[index].exchange.response.body.decode("utf-8", "replace")
-    anchors = [
-        (token.start(), token.group())
-        for token in TOKEN.finditer(text)
-        if typed.get(token.group(), index) < index
-    ]
-    whole = re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
-    near = [
-        (abs(anchor_at - found.start()), found.start(), anchor_at, anchor)
-        for found in whole.finditer(text)
-        for anchor_at, anchor in anchors
-        if abs(anchor_at - found.start()) < ROW
-    ]
+    if index not in shown:  # one scan of a page, however many values are read from it
+        shown[index] = _typed_shown(text, index, typed)
+    anchors = shown[index]
+    starts = [at for at, _ in anchors]
+    near = []
+    for found in re.finditer(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
+        i = bisect.bisect(starts, found.start())
+        for anchor_at, anchor in anchors[max(0, i - 1) : i + 1]:  # the nearest on each side
+            if abs(anchor_at - found.start()) < ROW:
+                near.append((abs(anchor_at - found.start()), found.start(), anchor_at, anchor))
     if not near:
         return made
     _, position, anchor_at, anchor = min(near)
@@ -282,6 +287,15 @@ def _beside_typed(
 
 ROW = 3000
 """How far from a value in a list the typed value that tells its row may be."""
+
+
+def _typed_shown(text: str, index: int, typed: dict[str, int]) -> list[tuple[int, str]]:
+    """(position, value) of the values typed before call `index` that `text` shows, in order."""
+    return [
+        (token.start(), token.group())
+        for token in TOKEN.finditer(text)
+        if typed.get(token.group(), index) < index
+    ]
 
 
 def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:
