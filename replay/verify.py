@@ -23,7 +23,13 @@ from locust.event import Events
 from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
 
 from recorder.model import Exchange, Recording
-from replay.convert.correlate import BROWSER_HEADERS, is_trivial, json_leaves, recorded_sources
+from replay.convert.correlate import (
+    BROWSER_HEADERS,
+    DIGIT,
+    is_trivial,
+    json_leaves,
+    recorded_sources,
+)
 from replay.convert.filters import Filtered
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import ExtractRule
@@ -105,7 +111,7 @@ class Row:
     notes: list[str] = field(default_factory=list)
     sent: str = ""
     """What the live request carried (URL, header values, body), for the diff."""
-    places: frozenset[str] = frozenset()
+    places: frozenset[tuple[str, str]] = frozenset()
     """The values it carried whole (path segments, query and form values, JSON leaves,
     headers): where a plain value such as `3` is looked for."""
 
@@ -299,6 +305,8 @@ def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Find
         live = paired[index].live
         if live is None or not any(_sent(value, row) for row in paired[index + 1 :]):
             continue
+        if extraction.source == "regex" and not DIGIT.search(value) and is_trivial(value):
+            continue  # a word of the page (`delete` of a link), not a value the server made
         now = read(extraction, live)
         if now is None or now == value:
             continue
@@ -313,26 +321,38 @@ def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Find
 
 
 def _sent(value: str, row: Row) -> bool:
-    """Whether the live request of `row` carried `value`: a plain one in a place of its own
-    (`3` in `/slots/3` or `seats=3`, not in `HTTP/1.1`), any other anywhere, encoded or not."""
+    """Whether the live request of `row` carried `value` as recorded: a plain one in the
+    place the recording sent it (`3` as the third segment of `/slots/3`, `seats=3`; not the
+    `3` of another id that happens to be 3 live), any other anywhere, encoded or not."""
     if is_trivial(value):
-        return value in row.places
+        if row.exchange is None:
+            return False
+        request = row.exchange.request
+        body = request.body.decode("utf-8", "replace")
+        recorded = sent_places(request.url, list(request.headers), body)
+        return any(place in recorded for place in row.places if place[1] == value)
     return value in row.sent or quote(value, safe="") in row.sent
 
 
-def sent_places(url: str, headers: list[tuple[str, str]], body: str) -> frozenset[str]:
+def sent_places(url: str, headers: list[tuple[str, str]], body: str) -> frozenset[tuple[str, str]]:
+    """(place, value) of each value a request carries whole: path segments by position,
+    query and form values, JSON leaves and headers by name."""
     parts = urlsplit(url)
-    places = {unquote(segment) for segment in parts.path.split("/")}
-    places |= {value for _, value in parse_qsl(parts.query)}
-    places |= {value for name, value in headers if name.lower() not in BROWSER_HEADERS}
+    places = {(f"path {i}", unquote(s)) for i, s in enumerate(parts.path.split("/"))}
+    places |= {(f"query {name}", value) for name, value in parse_qsl(parts.query)}
+    places |= {
+        (f"header {name.lower()}", value)
+        for name, value in headers
+        if name.lower() not in BROWSER_HEADERS
+    }
     try:
         document = json.loads(body) if body[:1] in ("{", "[") else None
     except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
         document = None
     if document is not None:
-        places |= {leaf for _, leaf in json_leaves(document)}
+        places |= {(f"JSON {path}", leaf) for path, leaf in json_leaves(document)}
     else:
-        places |= {value for _, value in parse_qsl(body)}
+        places |= {(f"field {name}", value) for name, value in parse_qsl(body)}
     return frozenset(places)
 
 
