@@ -53,8 +53,8 @@ class Wagtail:
         with sqlite3.connect(self.database) as db:
             rows = db.execute(
                 "SELECT p.id, (SELECT count(*) FROM wagtailcore_revision r"
-                " WHERE r.object_id = CAST(p.id AS TEXT) AND r.base_content_type_id ="
-                " p.content_type_id) FROM wagtailcore_page p WHERE p.depth = 3"
+                " WHERE r.object_id = CAST(p.id AS TEXT) AND r.content_type_id = p.content_type_id)"
+                " FROM wagtailcore_page p WHERE p.depth = 3"
             ).fetchall()
         return State(
             objects=frozenset(str(id_) for id_, _ in rows),
