@@ -334,6 +334,11 @@ def _sent(value: str, row: Row) -> bool:
     return value in row.sent or quote(value, safe="") in row.sent
 
 
+TRANSPORT_HEADERS = frozenset({"content-length", "host", "connection", "accept-encoding"})
+"""Headers about the message, not values of the application (a Content-Length of 84 is no
+id 84)."""
+
+
 def sent_places(url: str, headers: list[tuple[str, str]], body: str) -> frozenset[tuple[str, str]]:
     """(place, value) of each value a request carries whole: path segments by position,
     query and form values, JSON leaves and headers by name."""
@@ -343,7 +348,7 @@ def sent_places(url: str, headers: list[tuple[str, str]], body: str) -> frozense
     places |= {
         (f"header {name.lower()}", value)
         for name, value in headers
-        if name.lower() not in BROWSER_HEADERS
+        if name.lower() not in BROWSER_HEADERS | TRANSPORT_HEADERS
     }
     try:
         document = json.loads(body) if body[:1] in ("{", "[") else None

@@ -409,12 +409,19 @@ def test_json_leaves_walks_any_depth_in_document_order():
 
 def test_verify_diff_ignores_a_plain_value_sent_live_in_another_place_and_page_words():
     """The recorded id 3 is sent live as the new id 4, and a live editing session happens to
-    be 3 in another segment: no finding. Nor is `delete`, a word of the page's links."""
+    be 3 in another segment, a body 3 bytes long: no finding. Nor is `delete`, a word of the
+    page's links."""
     from replay.verify import Row, Seen, _uncorrelated, sent_places
 
     page = b'<html><a href="/api/slot/3/delete">Delete</a></html>'
     slot = exchange("GET", "/api/slot", body=page, headers=HTML)
-    ping = exchange("POST", "/api/slot/3/delete/1", body=b"{}", headers=JSON)
+    ping = exchange(
+        "POST",
+        "/api/slot/3/delete/1",
+        body=b"{}",
+        headers=JSON,
+        sent_headers=[("Content-Length", "3")],
+    )
     recording = Recording("slots.har", exchanges=[slot, ping])
     live_page = b'<html><a href="/api/slot/4/delete">Delete</a></html>'
     rows = []
@@ -424,7 +431,7 @@ def test_verify_diff_ignores_a_plain_value_sent_live_in_another_place_and_page_w
     ):
         row = Row("s", recorded.request.method, url, url, 200, (), True, seen)
         row.recorded, row.exchange = Seen.recorded(recorded), recorded
-        row.sent, row.places = url, sent_places(url, [], "")
+        row.sent, row.places = url, sent_places(url, [("Content-Length", "3")], "")
         rows.append(row)
     assert _uncorrelated(rows, recording, ORIGIN) == []
     rows[1].places = sent_places(ORIGIN + "/api/slot/3/delete/3", [], "")  # 3 sent as recorded
