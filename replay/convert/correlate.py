@@ -80,6 +80,7 @@ PIECES = re.compile(r"[|.:\-]")
 """Separators of compound tokens: `2|ab12|cd34|1700000000`, a JWT, `rev-3-ab12`."""
 DYNAMIC_RUN = re.compile(r"[\w\-.~+/=%:|]+")
 DIGITS = re.compile(r"\d\d")
+DATE_OR_VERSION = re.compile(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*")
 BOUNDARIES = (6, 12, 24, 40, 64)
 """Lengths of left-boundary text tried, shortest first, when a value sits inside text."""
 
@@ -87,8 +88,13 @@ BOUNDARIES = (6, 12, 24, 40, 64)
 def server_named(name: str) -> bool:
     """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
     server made, as opposed to `page`, `size` or `q`."""
-    keys = [k for k in re.split(r"[.\[\]]+", name) if k and not k.isdigit()]
-    last = keys[-1] if keys else ""
+    keys = name.replace("[", ".").replace("]", ".").split(".")
+    return _server_named_key(next((k for k in reversed(keys) if k and not k.isdigit()), ""))
+
+
+@lru_cache(maxsize=4096)
+def _server_named_key(last: str) -> bool:
+    """The last key of a name, read once: thousands of JSON paths end in the same few keys."""
     lower = last.lower()
     return (
         lower in SERVER_NAMED
@@ -134,7 +140,7 @@ def is_trivial(value: str) -> bool:
     (Cached: a token is sent with request after request.)"""
     if value.isdigit():
         return len(value) < 4 or len(set(value)) == 1
-    if len(value) < 8 or "://" in value or HOSTNAME.fullmatch(value):
+    if len(value) < 8 or "://" in value or ("." in value and HOSTNAME.fullmatch(value)):
         return True
     has_digit = DIGIT.search(value) is not None
     has_alpha = LETTER.search(value) is not None
@@ -147,7 +153,7 @@ def is_trivial(value: str) -> bool:
 
 
 def _looks_like_date_or_version(value: str) -> bool:
-    return bool(re.fullmatch(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*", value))
+    return DATE_OR_VERSION.fullmatch(value) is not None
 
 
 def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
