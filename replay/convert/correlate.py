@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -179,6 +180,9 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
+    redirects = [
+        i for i, call in enumerate(calls) if call.location is not None and call.exchange is not None
+    ]
     for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
@@ -190,7 +194,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
             substitutions.setdefault(sink.call, []).append((candidate, ref))
-        _check_redirects(calls, candidate, source.call, var)
+        _check_redirects(calls, redirects, candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -225,14 +229,16 @@ def _whole(correlated: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:
+def _check_redirects(
+    calls: list[Call], redirects: list[int], candidate: Candidate, first: int, var: str
+) -> None:
     """A redirect check never holds the recorded value: the response it is read from expects
     a `[var]` segment there (any one segment), a later one expects the variable: `first` is
-    the call whose response the value is read from."""
-    for index in range(first, candidate.sinks[-1].call + 1):
+    the call whose response the value is read from. `redirects`: the calls with a check, in
+    order (a token sent all session long is not looked for in every call between)."""
+    start, end = bisect_left(redirects, first), bisect_right(redirects, candidate.sinks[-1].call)
+    for index in redirects[start:end]:
         call = calls[index]
-        if call.location is None or call.exchange is None:
-            continue
         ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
         if isinstance(call.location, str):
             raw = urlsplit(call.exchange.response.header("location") or "").path
@@ -559,10 +565,13 @@ def _in_text(
     text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
 ) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
-    left. Tokens are matched against `wanted` as sets, so a page costs two regex scans.
+    left. Tokens are matched against `wanted` as sets, so a page costs one regex scan (a
+    token's pieces lie inside it: only tokens with a separator are split again).
     `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
     (all of them would take as much memory again as the bodies)."""
-    found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
+    tokens = set(TOKEN.findall(text))
+    pieces = (TOKEN_PIECE.findall(token) for token in tokens if TOKEN_PARTS.search(token))
+    found = wanted.keys() & tokens.union(*pieces)
     for value in found:
         make = _regex_extraction(source, reread, text.find(value), value, note)
         yield value, make, False, False
