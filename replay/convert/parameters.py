@@ -115,7 +115,8 @@ def parameterize(
 ) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
-    typed = _typed_values(calls)
+    fields = [list(_fields(call)) for call in calls]  # read once: a body may hold thousands
+    typed = _typed_values(fields)
     site_made = served(
         [(item.value, calls[item.first_call]) for item in typed.values() if _key_like(item)]
     )
@@ -129,7 +130,7 @@ def parameterize(
             item.kind, item.expr = "rule", rule.expr
         else:
             if item.first_call not in forms:
-                forms[item.first_call] = _form(calls[item.first_call])
+                forms[item.first_call] = _form(calls[item.first_call], fields[item.first_call])
             _classify(item, forms[item.first_call], site_made)
         if item.kind == "fake" and item.places == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
@@ -163,10 +164,11 @@ def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
     return Parameter(var, item.expr, comment, "generated")
 
 
-def _typed_values(calls: list[Call]) -> dict[str, Typed]:
+def _typed_values(fields: list[list[tuple[str, str]]]) -> dict[str, Typed]:
+    """Each distinct value of the calls' `fields`, with the first field and call sending it."""
     found: dict[str, Typed] = {}
-    for index, call in enumerate(calls):
-        for field, value in _fields(call):
+    for index, sent in enumerate(fields):
+        for field, value in sent:
             if not value:
                 continue
             item = found.get(value)
@@ -307,11 +309,11 @@ class Form:
     """The passwords it sets (each one generated secret, whatever fields repeat it)."""
 
 
-def _form(call: Call) -> Form:
+def _form(call: Call, fields: list[tuple[str, str]]) -> Form:
+    """What `call`, which sends `fields`, does."""
     if call.method not in ("POST", "PUT", "PATCH"):
         return Form("")
     path = urlsplit(call.url if isinstance(call.url, str) else "").path
-    fields = list(_fields(call))
     secrets = [(f, v) for f, v in fields if secret_name(f) and secret_value(v)]
     sent = Counter(v for _, v in fields)
     signing_up = bool(SIGN_UP.search(path))
