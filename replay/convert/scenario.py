@@ -223,23 +223,27 @@ def _pattern(keys: tuple[str, ...], after: str) -> re.Pattern:
 
 
 def _substitute_few(refs: dict[str, Ref], keys: list[str], text: str) -> Value:
-    """`substitute_all`'s replacement by `str.find`: every occurrence of every key, then the
-    leftmost, at one place the longest, and on from its end."""
-    found = []
-    for key in keys:
-        start = text.find(key)
-        while start >= 0:
-            found.append((start, -len(key), key))
-            start = text.find(key, start + 1)
-    if not found:
-        return text
-    found.sort()
+    """`substitute_all`'s replacement by `str.find`: the leftmost occurrence of any key, at one
+    place the longest, and on from its end. Each key's next occurrence is looked for again only
+    once passed, so every key scans the text once."""
+    ahead = [[text.find(key), key] for key in keys]
     parts: list[str | Ref] = []
     position = 0
-    for start, _, key in found:
-        if start >= position:
-            parts += [text[position:start], refs[key]]
-            position = start + len(key)
+    while True:
+        first = None
+        for next_one in ahead:
+            if 0 <= next_one[0] < position:
+                next_one[0] = text.find(next_one[1], position)
+            start, key = next_one
+            if start >= 0 and (first is None or (start, -len(key)) < (first[0], -len(first[1]))):
+                first = (start, key)
+        if first is None:
+            break
+        start, key = first
+        parts += [text[position:start], refs[key]]
+        position = start + len(key)
+    if not parts:
+        return text
     parts.append(text[position:])
     return Text(tuple(p for p in parts if p != ""))
 
