@@ -105,6 +105,14 @@ class Plain(RecordedSession):
 """
 
 
+def test_a_step_of_another_form_keeps_the_steps_in_their_order(recordings, lazy_from_any_size):
+    path = recordings / "forms.py"
+    second = PLAIN[PLAIN.index("    @task") :].replace("home(self)", "page(self, n=2)")
+    path.write_text(PLAIN + "\n" + second)
+    (session,) = users.load_module(path)
+    assert [t.__name__ for t in session.tasks] == ["home", "page"]
+
+
 def test_a_typo_fails_the_load_or_the_step_with_pythons_message(recordings, lazy_from_any_size):
     """Outside the steps the load fails, as an import would; a step's own fails as it first
     runs (the price of not compiling it before)."""
