@@ -39,6 +39,8 @@ ten times faster over a big module than `^` with re.M."""
 TOP_LEVEL = re.compile(r"\n(?=[^\s#])")
 """Before a line of code at the module's level."""
 CLASS = re.compile(r"class (\w+)\b")
+FUTURE = sum(getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
+"""The compiler flags of `from __future__ import ...`: a step compiles with the module's."""
 
 
 class RecordingLoader(SourceFileLoader):
@@ -110,7 +112,7 @@ def _exec_skeleton(module, source: str, steps: list[_Step], path: str) -> bool:
         namespace.clear()
         namespace.update(initial)
         return False
-    flags = sum(f.compiler_flag for f in namespace.values() if isinstance(f, __future__._Feature))
+    flags = code.co_flags & FUTURE
     for step in steps:
         cls = owners[step.owner]
         function = _pending(step, cls, source, path, flags, namespace)
