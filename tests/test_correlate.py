@@ -291,7 +291,7 @@ def test_correlating_more_requests_compiles_no_more_regexes(monkeypatch):
     assert counts[1] <= counts[0], counts
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(st.text("ab%", min_size=1, max_size=4), st.sampled_from("xyz"), max_size=6),
     st.text("ab%c", max_size=30),
