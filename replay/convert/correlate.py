@@ -17,10 +17,10 @@ is never one.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
@@ -82,6 +82,7 @@ PIECES = re.compile(r"[|.:\-]")
 """Separators of compound tokens: `2|ab12|cd34|1700000000`, a JWT, `rev-3-ab12`."""
 DYNAMIC_RUN = re.compile(r"[\w\-.~+/=%:|]+")
 DIGITS = re.compile(r"\d\d")
+DATE_OR_VERSION = re.compile(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*")
 BOUNDARIES = (6, 12, 24, 40, 64)
 """Lengths of left-boundary text tried, shortest first, when a value sits inside text."""
 
@@ -89,8 +90,13 @@ BOUNDARIES = (6, 12, 24, 40, 64)
 def server_named(name: str) -> bool:
     """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
     server made, as opposed to `page`, `size` or `q`."""
-    keys = [k for k in re.split(r"[.\[\]]+", name) if k and not k.isdigit()]
-    last = keys[-1] if keys else ""
+    keys = name.replace("[", ".").replace("]", ".").split(".")
+    return _server_named_key(next((k for k in reversed(keys) if k and not k.isdigit()), ""))
+
+
+@lru_cache(maxsize=4096)
+def _server_named_key(last: str) -> bool:
+    """The last key of a name, read once: thousands of JSON paths end in the same few keys."""
     lower = last.lower()
     return (
         lower in SERVER_NAMED
@@ -142,7 +148,7 @@ def is_trivial(value: str) -> bool:
     (Cached: a token is sent with request after request.)"""
     if value.isdigit():
         return len(value) < 4 or len(set(value)) == 1
-    if len(value) < 8 or "://" in value or HOSTNAME.fullmatch(value):
+    if len(value) < 8 or "://" in value or ("." in value and HOSTNAME.fullmatch(value)):
         return True
     has_digit = DIGIT.search(value) is not None
     has_alpha = LETTER.search(value) is not None
@@ -159,7 +165,7 @@ def _looks_like_date_or_version(value: str) -> bool:
     revision was saved) is what the server made, not a date a person picked."""
     if TIMESTAMP.match(value):
         return False
-    return bool(re.fullmatch(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*", value))
+    return DATE_OR_VERSION.fullmatch(value) is not None
 
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
@@ -193,6 +199,9 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
     typed = {c.value: c.first_sent for c in candidates.values() if c.source is None}
     shown: dict[int, list[tuple[int, str]]] = {}
+    redirects = [
+        i for i, call in enumerate(calls) if call.location is not None and call.exchange is not None
+    ]
     for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
@@ -207,7 +216,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         for sink in candidate.sinks:
             substitutions.setdefault(sink.call, []).append((candidate, ref))
         if not candidate.field:
-            _check_redirects(calls, candidate, source.call, var)
+            _check_redirects(calls, redirects, candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -262,7 +271,7 @@ def _beside_typed(
     starts = [at for at, _ in anchors]
     near = []
     for found in re.finditer(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
-        i = bisect.bisect(starts, found.start())
+        i = bisect_right(starts, found.start())
         for anchor_at, anchor in anchors[max(0, i - 1) : i + 1]:  # the nearest on each side
             if abs(anchor_at - found.start()) < ROW:
                 near.append((abs(anchor_at - found.start()), found.start(), anchor_at, anchor))
@@ -298,19 +307,21 @@ def _typed_shown(text: str, index: int, typed: dict[str, int]) -> list[tuple[int
     ]
 
 
-def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:
+def _check_redirects(
+    calls: list[Call], redirects: list[int], candidate: Candidate, first: int, var: str
+) -> None:
     """A redirect check never holds the recorded value: the response it is read from expects
     a `[var]` segment there (any one segment), a later one expects the variable: `first` is
-    the call whose response the value is read from."""
-    for index in range(first, candidate.sinks[-1].call + 1):
+    the call whose response the value is read from. `redirects`: the calls with a check, in
+    order (a token sent all session long is not looked for in every call between)."""
+    start, end = bisect_left(redirects, first), bisect_right(redirects, candidate.sinks[-1].call)
+    for index in redirects[start:end]:
         call = calls[index]
-        if call.location is None or call.exchange is None:
-            continue
         ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
         if isinstance(call.location, str):
             raw = urlsplit(call.exchange.response.header("location") or "").path
             call.location = _named_segments(call.location, raw, candidate.value, ref)
-        else:
+        elif call.location is not None:
             call.location = substitute_value(call.location, partial(_replace, candidate, ref))
 
 
@@ -758,10 +769,13 @@ def _in_text(
     text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
 ) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
-    left. Tokens are matched against `wanted` as sets, so a page costs two regex scans.
+    left. Tokens are matched against `wanted` as sets, so a page costs one regex scan (a
+    token's pieces lie inside it: only tokens with a separator are split again).
     `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
     (all of them would take as much memory again as the bodies)."""
-    found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
+    tokens = set(TOKEN.findall(text))
+    pieces = (TOKEN_PIECE.findall(token) for token in tokens if TOKEN_PARTS.search(token))
+    found = wanted.keys() & tokens.union(*pieces)
     for value in found:
         make = _regex_extraction(source, reread, text.find(value), value, note)
         yield value, make, False, False
