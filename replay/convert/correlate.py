@@ -175,7 +175,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     """Extract every server-made value from its live response and send that back."""
     calls = list(scenario.calls)
     echoed = _echoed(calls, {rule.value for rule in rules.extract})
-    taken = {(sink.call, c.field) for c in echoed for sink in c.sinks}
+    taken = frozenset((sink.call, c.field) for c in echoed for sink in c.sinks)
     candidates = _index_sinks(calls, {rule.value for rule in rules.extract}, taken=taken)
     if candidates:
         _find_sources(calls, candidates)
@@ -282,13 +282,13 @@ def _beside_typed(
     for size in BOUNDARIES:
         left = _stable(text[_word_start(text, position - size) : position])
         pattern = _loose_whitespace(re.escape(left)) + _group_for(value)
-        found = list(re.finditer(pattern, text))
-        if len({m.group(1) for m in found}) < 2:
+        matches = list(re.finditer(pattern, text))
+        if len({m.group(1) for m in matches}) < 2:
             return made  # no list: the first match is as good
         if before:
-            side = [m for m in found if m.end() <= anchor_at][-1:]
+            side = [m for m in matches if m.end() <= anchor_at][-1:]
         else:
-            side = [m for m in found if m.start() >= anchor_at + len(anchor)][:1]
+            side = [m for m in matches if m.start() >= anchor_at + len(anchor)][:1]
         if side and side[0].start(1) == position:
             return replace(made, path=pattern, near=anchor, before=before)
     return made
@@ -432,7 +432,7 @@ def _index_sinks(
     calls: list[Call],
     wanted: set[str],
     everything: bool = False,
-    taken: set[tuple[int, str]] = frozenset(),
+    taken: frozenset[tuple[int, str]] = frozenset(),
 ) -> dict[str, Candidate]:
     """Every non-trivial value sent, a plain one sent in a server-named place (an id path
     segment, an `id` field, `If-Match`), and the values rules name, trivial or not; with
@@ -602,7 +602,7 @@ def _linked(call: Call, links: dict[str, set[str]]) -> Iterator[tuple[str, MakeE
         if match and match.group(1) in numbers:
             word = pattern.split(r"/(\d+)", 1)[0].rsplit("/", 1)[-1].replace("\\", "")
             name = identifier(f"{_singular(word)}_id") if word.isidentifier() else ""
-            yield match.group(1), lambda p=pattern, n=name: Extraction(n, "regex", p, note)
+            yield match.group(1), partial(Extraction, name, "regex", pattern, note)
 
 
 def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call]) -> None:
@@ -1032,7 +1032,8 @@ def _substitute_field(call: Call, name: str, value: str, ref: Ref) -> None:
     if body is not None and body.kind == "form":
         body.fields = [(k, Text((ref,)) if k == name and v == value else v) for k, v in body.fields]
     elif body is not None and body.kind == "text" and isinstance(body.text, str):
-        text, parts, position = body.text, [], 0
+        text, position = body.text, 0
+        parts: list[str | Ref] = []
         for field, start, end in multipart_fields(text):
             if field == name and text[start:end] == value:
                 parts += [text[position:start], ref]

@@ -68,7 +68,7 @@ class Extraction:
     """JSON path, header or cookie name, or a regex with one group."""
     note: str
     """Where the value was seen in the recording, for the comment in generated code."""
-    near: Value | None = None
+    near: str | Ref | None = None
     """A value the user typed that the page shows beside this one (the user name in the row
     of a list): the match of `path` nearest it is read, `before` it or after it."""
     before: bool = True
