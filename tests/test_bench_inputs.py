@@ -1,0 +1,34 @@
+"""bench/'s generated captures: the conversion measure's inputs must be the same bytes on every
+machine, and the DevTools-style one must carry what Chrome writes (the peers read it as such)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from bench import har_gen
+from recorder.har import read_har
+
+
+def test_the_devtools_capture_is_the_same_bytes_every_time(tmp_path):
+    first, second = tmp_path / "a.har", tmp_path / "b.har"
+    har_gen.write(150, first, "devtools")
+    har_gen.write(150, second, "devtools")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_devtools_capture_reads_like_chrome_wrote_it(tmp_path):
+    path = tmp_path / "devtools.har"
+    har_gen.write(150, path, "devtools")
+    log = json.loads(path.read_text())["log"]
+    entries = log["entries"]
+    assert len(entries) == 150 and log["creator"]["name"] == "WebInspector"
+    assert {e["pageref"] for e in entries} <= {p["id"] for p in log["pages"]}
+    assert {"script", "other", "parser"} <= {e["_initiator"]["type"] for e in entries}
+    assert all(e["request"]["headers"][0]["name"] == ":authority" for e in entries)
+    images = [e["response"]["content"] for e in entries if e["_resourceType"] == "image"]
+    assert images and all(c["encoding"] == "base64" and c["size"] > 0 for c in images)
+    recording = read_har(path)
+    assert len(recording.exchanges) == 150
+    read = [x.response.body for x in recording.exchanges if x.resource_type == "image"]
+    assert read == [base64.b64decode(c["text"]) for c in images]
