@@ -1,12 +1,15 @@
-"""bench/'s generated captures: the conversion measure's inputs must be the same bytes on every
-machine, and the DevTools-style one must carry what Chrome writes (the peers read it as such)."""
+"""bench/'s own parts: the conversion measure's captures must be the same bytes on every
+machine, the DevTools-style one must carry what Chrome writes (the peers read it as such), and
+a measured command's peak RSS must be its own."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 
 from bench import har_gen
+from bench.common import rss, run_measured
 from recorder.har import read_har
 
 
@@ -32,3 +35,11 @@ def test_the_devtools_capture_reads_like_chrome_wrote_it(tmp_path):
     assert len(recording.exchanges) == 150
     read = [x.response.body for x in recording.exchanges if x.resource_type == "image"]
     assert read == [base64.b64decode(c["text"]) for c in images]
+
+
+def test_a_commands_peak_rss_is_its_own_not_the_benchmarks(tmp_path):
+    held = bytearray(150_000_000)
+    held[::4096] = b"x" * len(held[::4096])  # resident: the benchmark's peak grows by 150 MB
+    del held
+    run = run_measured(["true"], stdout=tmp_path / "out")
+    assert run.returncode == 0 and run.peak_rss < rss(os.getpid()) + 75_000_000, run
