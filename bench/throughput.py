@@ -8,12 +8,12 @@ turned into a locustfile by har2locust (bench/peer.py) and run as it comes out.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
 import statistics
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +111,9 @@ def locust(
     if meter_dir.exists():
         shutil.rmtree(meter_dir)
     meter_dir.mkdir(parents=True)
-    run_time = int(timing.warmup + timing.window + 3)
+    # An upper bound: the run is stopped as soon as every meter has written (a busy machine
+    # can take seconds to spawn the users, and the window starts after that).
+    run_time = int(timing.warmup + timing.window + 30)
     env = {
         **(env or {}),
         "BENCH_METER_DIR": str(meter_dir),
@@ -165,12 +167,17 @@ def locust(
     else:
         main = processes.start([*base, *run], cpus=cpus, env=env, log=OUT / "locust.out")
         started.append(main)
-    with contextlib.suppress(subprocess.TimeoutExpired):  # bounded: stopped right below
-        main.wait(run_time + 60)
+    expected = workers or 1
+    deadline = time.monotonic() + run_time + 60
+    while (
+        len(list(meter_dir.glob("*.json"))) < expected
+        and main.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
     for process in started:
         processes.stop(process)
     results = [json.loads(p.read_text()) for p in meter_dir.glob("*.json")]
-    expected = workers or 1
     if len(results) != expected:
         log = (OUT / ("locust-master.out" if workers else "locust.out")).read_text()
         raise RuntimeError(f"{locustfile.name}: {len(results)} of {expected} meters\n{log[-3000:]}")
