@@ -4,6 +4,7 @@ PyPI on first use at the version the figures were taken with."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def har2locust() -> Path:
     return EXECUTABLE
 
 
+@functools.cache
 def version() -> str:
     result = subprocess.run([str(har2locust()), "--version"], capture_output=True, text=True)
     return result.stdout.split()[-1] if result.stdout else "?"
