@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from bench.common import BENCH, OUT, Processes, machine, table
-from bench.conversion import conversion
+from bench.conversion import Capture, conversion
 from bench.linear import linear
 from bench.model import model
 from bench.recorder import recorder
@@ -33,8 +33,8 @@ class Plan:
 
     rounds: int
     window: float
-    sizes: dict[int, int]
-    """HAR entries → rounds."""
+    captures: tuple[Capture, ...]
+    """What the conversion measure converts, and how many rounds each."""
     proxy_rounds: int
     proxy_window: float
     flows: int
@@ -44,7 +44,7 @@ class Plan:
 FULL = Plan(
     rounds=3,
     window=8,
-    sizes={2000: 3, 20000: 2},
+    captures=(Capture("plain", 2000, 3), Capture("plain", 20000, 2), Capture("devtools", 20000, 2)),
     proxy_rounds=4,
     proxy_window=5,
     flows=100_000,
@@ -53,7 +53,7 @@ FULL = Plan(
 QUICK = Plan(
     rounds=2,
     window=4,
-    sizes={2000: 2, 20000: 1},
+    captures=(Capture("plain", 2000, 2), Capture("plain", 20000, 1), Capture("devtools", 20000, 1)),
     proxy_rounds=2,
     proxy_window=4,
     flows=20_000,
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "conversion" in only:
             say("2. conversion")
-            sections.append(("2. Conversion", conversion(plan.sizes, say)))
+            sections.append(("2. Conversion", conversion(plan.captures, say)))
         if "recorder" in only:
             say("3. recorder")
             sections.append(

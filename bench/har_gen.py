@@ -14,9 +14,11 @@ from __future__ import annotations
 import base64
 import json
 import random
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 HOST = "https://shop.example.com"
 SEED = 7
@@ -166,15 +168,15 @@ class Session:
 
     # What the visitor does
 
-    def page_load(self, path: str) -> Iterator[dict]:
-        self.page = HOST + path
+    def html(self) -> str:
+        """The page the server renders, with a new CSRF token in a meta tag and a form."""
         self.csrf = self.hex(40)
         cards = "".join(
             f'<li class="card"><a href="/products/{p["slug"]}">{p["name"]}</a>'
             f"<p>{p['description']}</p></li>\n"
             for p in self.rng.sample(self.products, min(8, len(self.products)))
         )
-        html = (
+        return (
             f'<!doctype html><html><head><meta charset="utf-8">'
             f'<meta name="csrf-token" content="{self.csrf}"><title>Shop</title>'
             f'<link rel="stylesheet" href="/static/app.{self.hex(8)}.css"></head><body>'
@@ -182,6 +184,10 @@ class Session:
             f'value="{self.csrf}"><input name="q"></form><ul>{cards}</ul>'
             f"<footer>{self.text(420)}</footer></body></html>"
         )
+
+    def page_load(self, path: str) -> Iterator[dict]:
+        self.page = HOST + path
+        html = self.html()
         headers = [
             ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
             ("Upgrade-Insecure-Requests", "1"),
@@ -252,9 +258,13 @@ class Session:
             "images": [f"{HOST}/img/{self.hex(12)}.webp" for _ in range(2)],
         }
 
+    def page_size(self) -> int:
+        """Products in one page of the catalog API."""
+        return self.rng.randint(8, 16)
+
     def browse(self) -> Iterator[dict]:
         page = self.rng.randint(1, 40)
-        items = [self.product() for _ in range(self.rng.randint(8, 16))]
+        items = [self.product() for _ in range(self.page_size())]
         self.products = (items + self.products)[:60]
         path = f"/api/products?page={page}&sort=popular&_={int(self.clock * 1000)}"
         yield self.api("GET", path, 200, {"items": items, "page": page, "pages": 40})
@@ -356,22 +366,168 @@ class Session:
                 yield self.refresh_token()
 
 
-def write(count: int, path: Path) -> None:
-    """Stream `count` entries to `path` as HAR 1.2, never holding the document in memory."""
-    session = Session()
-    actions = session.actions()
-    with path.open("w", encoding="utf-8") as f:
-        f.write(
-            '{"log": {"version": "1.2", "creator": {"name": "bench.har_gen", "version": "1"}, '
-            '"pages": [], "entries": [\n'
+class DevTools(Session):
+    """The same kind of visit as Chrome DevTools' "Save all as HAR (with content)" writes it.
+
+    Every entry carries what Chrome adds (`_initiator` with a script's call stack, `_priority`,
+    `_resourceType`, `_transferSize`, full timings, parsed cookies and query strings, HTTP/2
+    pseudo-headers); a page pulls its scripts, styles, fonts and images (base64, as DevTools
+    saves binary bodies); pages are big (the catalog inlined as the app's initial state), and
+    now and then the catalog API answers with 50-500 KB of JSON.
+    """
+
+    BIG_PAGE = 0.04
+    """Share of catalog pages that list hundreds of products (50-500 KB of JSON)..."""
+    BIG_HTML = 0.06
+    """...and of pages that inline the whole catalog they know as the app's state (60-70 KB)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: list[dict] = []
+        self.bundle = f"{HOST}/static/app.{self.hex(8)}.js"
+
+    def html(self) -> str:
+        known = len(self.products) if self.rng.random() < self.BIG_HTML else self.rng.randint(0, 6)
+        state = json.dumps({"props": {"products": self.products[:known]}})
+        script = f'<script id="__NEXT_DATA__" type="application/json">{state}</script>'
+        return super().html().replace("</body>", f"{script}</body>")
+
+    def page_load(self, path: str) -> Iterator[dict]:
+        self.pages.append(
+            {
+                "startedDateTime": _iso(self.clock),
+                "id": f"page_{len(self.pages) + 1}",
+                "title": HOST + path,
+                "pageTimings": {"onContentLoad": 310.5, "onLoad": 702.25},
+            }
         )
+        yield from super().page_load(path)
+        for _ in range(self.rng.randint(2, 8)):
+            yield self.static()
+        if self.rng.random() < 0.6:
+            yield self.beacon()
+
+    def page_size(self) -> int:
+        if self.rng.random() < self.BIG_PAGE:
+            return self.rng.randint(70, 650)
+        return self.rng.randint(4, 10)
+
+    def entry(self, method: str, url: str, status: int, body: str, mime: str, **kwargs) -> dict:
+        entry = super().entry(method, url, status, body, mime, **kwargs)
+        kind = entry["_resourceType"]
+        request, response = entry["request"], entry["response"]
+        parts = urlsplit(url)
+        request["httpVersion"] = response["httpVersion"] = "h2"
+        request["headers"] = [
+            {"name": ":authority", "value": parts.netloc},
+            {"name": ":method", "value": method},
+            {"name": ":path", "value": parts.path + (f"?{parts.query}" if parts.query else "")},
+            {"name": ":scheme", "value": parts.scheme},
+            *({"name": h["name"].lower(), "value": h["value"]} for h in request["headers"]),
+            {"name": "priority", "value": "u=0, i" if kind == "document" else "u=1, i"},
+            {"name": "sec-fetch-dest", "value": "document" if kind == "document" else "empty"},
+            {"name": "sec-fetch-mode", "value": "navigate" if kind == "document" else "cors"},
+            {"name": "sec-fetch-site", "value": "same-origin"},
+        ]
+        request["queryString"] = [{"name": k, "value": v} for k, v in parse_qsl(parts.query)]
+        if url.startswith(HOST):
+            name, value = self.cookie.split("=", 1)
+            request["cookies"] = [_cookie(name, value, parts.hostname)]
+        content = response["content"]
+        if kind in ("script", "stylesheet") and self.rng.random() < 0.7:
+            entry["_fromCache"] = "disk"  # loaded before: Chrome saves no body
+            content.update(size=0, text="")
+        if mime.startswith(("image/", "font/")):
+            data = self.rng.randbytes(self.rng.randint(100, 1200))
+            content.update(size=len(data), text=base64.b64encode(data).decode(), encoding="base64")
+        content["compression"] = content["size"] // 3
+        response["_transferSize"] = content["size"] - content["compression"] + 320
+        response["_error"] = None
+        response["_fetchedViaServiceWorker"] = False
+        wait = entry["timings"]["wait"]
+        entry["timings"] = {
+            "blocked": 0.912,
+            "dns": -1,
+            "ssl": -1,
+            "connect": -1,
+            "send": 0.1,
+            "wait": wait,
+            "receive": 0.9,
+            "_blocked_queueing": 0.61,
+            "_workerStart": -1,
+            "_workerReady": -1,
+            "_workerFetchStart": -1,
+            "_workerRespondWithSettled": -1,
+        }
+        return {
+            "_connectionId": str(self.rng.randint(10_000, 99_999)),
+            "_initiator": self.initiator(kind),
+            "_priority": "VeryHigh" if kind == "document" else "High",
+            **entry,
+            "connection": "443",
+            "pageref": self.pages[-1]["id"] if self.pages else "page_1",
+            "serverIPAddress": "203.0.113.10",
+        }
+
+    def initiator(self, kind: str) -> dict:
+        """Who started the request: the user, the page's parser, or a script's call stack."""
+        if kind == "document":
+            return {"type": "other"}
+        if kind in ("script", "stylesheet", "image", "font"):
+            return {"type": "parser", "url": self.page, "lineNumber": self.rng.randint(1, 40)}
+        frames = [
+            {
+                "functionName": self.rng.choice(("fetchJSON", "request", "load", "n", "")),
+                "scriptId": str(self.rng.randint(10, 99)),
+                "url": self.bundle,
+                "lineNumber": 0,
+                "columnNumber": self.rng.randint(1000, 90000),
+            }
+            for _ in range(self.rng.randint(2, 5))
+        ]
+        return {"type": "script", "stack": {"callFrames": frames}}
+
+
+STYLES = {"plain": Session, "devtools": DevTools}
+
+
+def write(count: int, path: Path, style: str = "plain") -> None:
+    """Stream `count` entries to `path` as HAR 1.2, never holding the entries in memory (the
+    pages, listed before them as Chrome does, are gathered first: entries go to a side file)."""
+    session = STYLES[style]()
+    actions = session.actions()
+    entries = path.with_name(path.name + ".entries")
+    with entries.open("w", encoding="utf-8") as f:
         for i in range(count):
             f.write((",\n" if i else "") + json.dumps(next(actions)))
+    pages = json.dumps(getattr(session, "pages", []))
+    creator = {"name": "bench.har_gen", "version": "1"}
+    if style == "devtools":
+        creator = {"name": "WebInspector", "version": "537.36"}
+    with path.open("w", encoding="utf-8") as f, entries.open(encoding="utf-8") as rest:
+        f.write(
+            f'{{"log": {{"version": "1.2", "creator": {json.dumps(creator)}, '
+            f'"pages": {pages}, "entries": [\n'
+        )
+        shutil.copyfileobj(rest, f)
         f.write("\n]}}\n")
+    entries.unlink()
 
 
 def _headers(headers) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in headers]
+
+
+def _cookie(name: str, value: str, domain: str) -> dict:
+    return {
+        "name": name,
+        "value": value,
+        "path": "/",
+        "domain": domain,
+        "expires": "1970-01-01T00:00:00.000Z",
+        "httpOnly": False,
+        "secure": True,
+    }
 
 
 def _iso(seconds: float) -> str:
@@ -381,4 +537,4 @@ def _iso(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    write(int(sys.argv[1]), Path(sys.argv[2]))
+    write(int(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:4])

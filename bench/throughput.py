@@ -1,21 +1,23 @@
 """Measures 1 and 4: how many requests per second Locust makes against nginx.
 
 Every variant runs 50 users with no think time against the same nginx, one after another in
-each round (a b c d e, a b c d e, ...), so a slow minute of the machine hits all of them
-alike and the ratios are taken within a round.
+each round (a b c d e f, a b c d e f, ...), so a slow minute of the machine hits all of them
+alike and the ratios are taken within a round. (f) is the peer: the HAR that (e) converts,
+turned into a locustfile by har2locust (bench/peer.py) and run as it comes out.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
 import statistics
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import peer
 from bench.common import (
     BENCH,
     GENERATOR_CPU,
@@ -53,12 +55,17 @@ class Timing:
     warmup: float = 2.0
 
 
+SESSION_HAR = OUT / "bench_session.har"
+PEER_LOCUSTFILE = OUT / "har2locust_session.py"
+"""(f): outside RECORDINGS, which locustfile.py loads whole."""
+
+
 def prepare_recording(target: Target) -> Path:
     """(e): record the session against this nginx, then convert it like a user would."""
     if RECORDINGS.exists():
         shutil.rmtree(RECORDINGS)
     RECORDINGS.mkdir(parents=True)
-    har = OUT / "bench_session.har"
+    har = SESSION_HAR
     record(target.url, har)
     output = RECORDINGS / "bench_session.py"
     subprocess.run(
@@ -104,7 +111,9 @@ def locust(
     if meter_dir.exists():
         shutil.rmtree(meter_dir)
     meter_dir.mkdir(parents=True)
-    run_time = int(timing.warmup + timing.window + 3)
+    # An upper bound: the run is stopped as soon as every meter has written (a busy machine
+    # can take seconds to spawn the users, and the window starts after that).
+    run_time = int(timing.warmup + timing.window + 30)
     env = {
         **(env or {}),
         "BENCH_METER_DIR": str(meter_dir),
@@ -158,12 +167,17 @@ def locust(
     else:
         main = processes.start([*base, *run], cpus=cpus, env=env, log=OUT / "locust.out")
         started.append(main)
-    with contextlib.suppress(subprocess.TimeoutExpired):  # bounded: stopped right below
-        main.wait(run_time + 60)
+    expected = workers or 1
+    deadline = time.monotonic() + run_time + 60
+    while (
+        len(list(meter_dir.glob("*.json"))) < expected
+        and main.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
     for process in started:
         processes.stop(process)
     results = [json.loads(p.read_text()) for p in meter_dir.glob("*.json")]
-    expected = workers or 1
     if len(results) != expected:
         log = (OUT / ("locust-master.out" if workers else "locust.out")).read_text()
         raise RuntimeError(f"{locustfile.name}: {len(results)} of {expected} meters\n{log[-3000:]}")
@@ -179,8 +193,18 @@ def locust(
 REPLAY_ARGS = ("--think-scale", "0")
 
 
-def variants(recording: Path) -> dict[str, tuple[str, dict]]:
-    """Label → how to run it; (e) is the project's own locustfile on the converted HAR."""
+def ours(recording: Path) -> dict:
+    """The project's own locustfile on the recordings folder of `recording`."""
+    return {
+        "file": ROOT / "locustfile.py",
+        "args": REPLAY_ARGS,
+        "env": {"REPLAY_RECORDINGS_DIR": str(recording.parent)},
+    }
+
+
+def variants(recording: Path, peer_file: Path) -> dict[str, tuple[str, dict]]:
+    """Label → how to run it; (e) is the project's own locustfile on the converted HAR, (f)
+    har2locust's locustfile of the same HAR."""
     return {
         "a": ("wrk, 1 thread, 50 connections: GET /api/products", {}),
         "b": (
@@ -192,18 +216,15 @@ def variants(recording: Path) -> dict[str, tuple[str, dict]]:
             "FastHttpUser SequentialTaskSet by hand: 5-request session",
             {"file": LOCUSTFILES / "handwritten.py"},
         ),
-        "e": (
-            "recorded + `replay convert` + locustfile.py: same session",
-            {
-                "file": ROOT / "locustfile.py",
-                "args": REPLAY_ARGS,
-                "env": {"REPLAY_RECORDINGS_DIR": str(recording.parent)},
-            },
+        "e": ("recorded + `replay convert` + locustfile.py: same session", ours(recording)),
+        "f": (
+            f"the same recorded HAR + har2locust {peer.version()}: its locustfile",
+            {"file": peer_file},
         ),
     }
 
 
-TARGETS = (("e", "d", 0.97), ("e", "b", 0.75), ("e", "c", 3.0))
+TARGETS = (("e", "d", 0.97), ("e", "b", 0.75), ("e", "c", 3.0), ("e", "f", 1.0))
 
 
 def replay_throughput(
@@ -211,7 +232,7 @@ def replay_throughput(
 ) -> str:
     """Measure 1: every variant in every round; the table with per-round ratios."""
     recording = prepare_recording(target)
-    runs = variants(recording)
+    runs = variants(recording, peer.locustfile(SESSION_HAR, PEER_LOCUSTFILE))
     rates: dict[str, list[Rate]] = {label: [] for label in runs}
     for n in range(rounds):
         for label, (_title, spec) in runs.items():
@@ -249,6 +270,13 @@ def replay_throughput(
         "of its core the generator got: below 1.0 the machine lent it to someone else, which "
         "`req per CPU-s` (req/s ÷ cpu) discounts; wrk's is taken as 1.",
         "",
+        "(f) is har2locust's output run unedited"
+        + (f" except: {'; '.join(peer.EDITS)}" if peer.EDITS else "")
+        + ". It sends the recorded bearer token and the recorded `sid` cookie as fixed "
+        "headers (the cookie jar's new `sid` is not sent over them), which nginx's stateless "
+        "check accepts: every visitor replays the recorder's session, where (d) and (e) open "
+        "their own. It checks no status beyond Locust's own 4xx/5xx and `rest`'s JSON parse.",
+        "",
         table(["", "load generator", "req/s", "req per CPU-s", "cpu", "failed"], rows),
         "",
         table(
@@ -264,7 +292,7 @@ def replay_throughput(
             + [_ratio(rates, "d", "b", None), _ratio(rates, "d", "c", None)],
         ),
     ]
-    failed = [(label, r.errors) for label in "de" for r in rates[label] if r.failures]
+    failed = [(label, r.errors) for label in "def" for r in rates[label] if r.failures]
     if failed:
         out += ["", f"errors: {failed[:3]}"]
     return "\n".join(out)
@@ -289,7 +317,7 @@ def distributed(processes: Processes, target: Target, rounds: int, timing: Timin
     recording = RECORDINGS / "bench_session.py"
     if not recording.exists():
         recording = prepare_recording(target)
-    _title, spec = variants(recording)["e"]
+    spec = ours(recording)
     kinds = {"standalone": 0, "master + 2 workers": 2}
     rates: dict[str, list[Rate]] = {kind: [] for kind in kinds}
     for n in range(rounds):

@@ -47,8 +47,10 @@ def _measure(environment):
         "cpu": (end[1] - start[1]) / seconds,
         "errors": [str(e.error)[:200] for e in list(environment.stats.errors.values())[:3]],
     }
-    folder = Path(os.environ["BENCH_METER_DIR"])
-    (folder / f"{os.getpid()}.json").write_text(json.dumps(result))
+    written = Path(os.environ["BENCH_METER_DIR"]) / f"{os.getpid()}.json"
+    partial = written.with_suffix(".part")
+    partial.write_text(json.dumps(result))
+    partial.rename(written)  # whole: the benchmark stops the run once every meter is in
 
 
 @events.init.add_listener
