@@ -275,8 +275,8 @@ def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
 
 @contextlib.contextmanager
 def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
-    """A bar of the conversion's stages on a terminal, once it has taken a couple of seconds
-    (a 20,000-entry capture takes ten); nothing when stderr is a file or a pipe."""
+    """A bar of the conversion's stages on a terminal, once it has taken a second
+    (a 20,000-entry capture takes several); nothing when stderr is a file or a pipe."""
     from tqdm import tqdm
 
     stages = ("read", *pipeline.STAGES)
@@ -297,7 +297,7 @@ def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
         yield stage
 
 
-PROGRESS_DELAY = 2.0
+PROGRESS_DELAY = 1.0
 """Seconds before a progress bar shows: shorter work finishes without one."""
 
 

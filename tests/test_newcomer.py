@@ -491,7 +491,7 @@ def _on_terminal(command: list[str], cwd: Path, **kwargs) -> tuple[subprocess.Po
 def test_a_long_conversion_shows_progress_on_a_terminal_only(tmp_path):
     capture = tmp_path / "long.har"
     subprocess.run(
-        [sys.executable, "-m", "bench.har_gen", "5000", str(capture)], cwd=ROOT, check=True
+        [sys.executable, "-m", "bench.har_gen", "8000", str(capture)], cwd=ROOT, check=True
     )
     command = [sys.executable, "-m", "replay.cli", "convert", str(capture)]
     process, terminal = _on_terminal(command, tmp_path, stdout=subprocess.DEVNULL)
