@@ -234,3 +234,33 @@ def test_verify_diff_names_a_plain_value_the_server_made_anew_and_its_rule_fixes
 
     rows[0].live = Seen(200, list(JSON), b'{"n": 3, "of": 12}', 1.0)  # the same live: no finding
     assert _uncorrelated(rows, recording, ORIGIN) == []
+
+
+def test_verify_diff_compares_only_where_its_pattern_reads_the_recorded_value():
+    """A plain word of a redirect (`change` in /users/59/change/) has no pattern that finds it
+    in the Location: the diff must not pair it with whatever that pattern reads live."""
+    from replay.verify import Row, Seen, _uncorrelated, sent_places
+
+    created = exchange(
+        "POST",
+        "/admin/users/add/",
+        302,
+        headers=(("Location", "/admin/users/59/change/"),),
+        sent=b"username=ada",
+        sent_headers=FORM,
+    )
+    change = exchange("GET", "/admin/users/59/change/", headers=HTML, body=b"<html></html>")
+    recording = Recording("users.har", exchanges=[created, change])
+    live = [
+        Seen(302, [("Location", "/admin/users/60/change/")], b"", 1.0),
+        Seen(200, list(HTML), b"<html></html>", 1.0),
+    ]
+    rows = []
+    for recorded, seen in zip([created, change], live, strict=True):
+        url = recorded.request.url
+        row = Row("s", recorded.request.method, url, url, 200, (), True, seen)
+        row.recorded, row.exchange = Seen.recorded(recorded), recorded
+        row.sent, row.places = url, sent_places(url, [], "")
+        rows.append(row)
+    findings = _uncorrelated(rows, recording, ORIGIN)
+    assert [(f.recorded, f.live) for f in findings] == [("59", "60")]
