@@ -264,3 +264,32 @@ def test_verify_diff_compares_only_where_its_pattern_reads_the_recorded_value():
         rows.append(row)
     findings = _uncorrelated(rows, recording, ORIGIN)
     assert [(f.recorded, f.live) for f in findings] == [("59", "60")]
+
+
+def test_a_value_the_page_filled_into_its_form_is_posted_back_live():
+    """Django's change form shows the user's date joined in two inputs (and hidden `initial-`
+    copies) that the save posts back: a date or time is server-made there, read by the
+    input's name. A checkbox's value, a template's plain word, a typed value stay."""
+    page = b"""<html><form><input type="hidden" name="csrf" value="x7Gq2Lk9Vb3NmR8tYw4Z">
+        <input type="text" name="date_joined_0" value="2026-12-02" class="vDateField">
+        <input type="text" name="date_joined_1" value="01:38:45" size="8">
+        <input type="hidden" name="initial-date_joined_0" value="2026-12-02">
+        <input type="checkbox" name="is_active" value="1" checked>
+        <input type="hidden" name="post" value="yes"><input name="first_name" value="">
+        </form></html>"""
+    sent = (
+        b"csrf=x7Gq2Lk9Vb3NmR8tYw4Z&date_joined_0=2026-12-02&date_joined_1=01%3A38%3A45"
+        b"&initial-date_joined_0=2026-12-02&is_active=1&post=yes&first_name=Grace&age=31"
+    )
+    result, extractions = converted(
+        exchange("GET", "/admin/users/7/change/", body=page, headers=HTML),
+        exchange("POST", "/admin/users/7/change/", 302, sent=sent, sent_headers=FORM),
+    )
+    patterns = {e.var: e.path for e in extractions}
+    assert patterns["date_joined_0"] == r'name="date_joined_0"\s+value="([\w-]+)'
+    assert patterns["date_joined_1"] == r'name="date_joined_1"\s+value="([\w:-]+)'
+    assert set(patterns) == {"csrf", "date_joined_0", "date_joined_1"}
+    source = result.source
+    assert '"initial-date_joined_0": self.date_joined_0' in source, source
+    assert '"is_active": "1"' in source and '"post": "yes"' in source
+    assert '"age": "31"' in source
