@@ -293,3 +293,27 @@ def test_a_value_the_page_filled_into_its_form_is_posted_back_live():
     assert '"initial-date_joined_0": self.date_joined_0' in source, source
     assert '"is_active": "1"' in source and '"post": "yes"' in source
     assert '"age": "31"' in source
+
+
+def test_the_value_inside_a_quoted_etag_is_not_extracted_again():
+    """Kinto's ETag is `"<last_modified>"` and its JSON holds the bare number: If-Match sends
+    the ETag whole, so the number alone is sent nowhere and no extraction is left unused."""
+    result, extractions = converted(
+        exchange(
+            "GET",
+            "/v1/records/a1",
+            headers=[*JSON, ("ETag", '"1764000000123"')],
+            body=b'{"data": {"id": "a1", "last_modified": 1764000000123}}',
+        ),
+        exchange(
+            "PATCH",
+            "/v1/records/a1",
+            sent=b'{"data": {"done": true}}',
+            sent_headers=[*JSON, ("If-Match", '"1764000000123"')],
+            headers=[*JSON, ("ETag", '"1764000000456"')],
+            body=b'{"data": {"id": "a1", "last_modified": 1764000000456}}',
+        ),
+        exchange("DELETE", "/v1/records/a1", sent_headers=[("If-Match", '"1764000000456"')]),
+    )
+    assert [(e.var, e.source, e.path) for e in extractions] == [("etag", "header", "ETag")] * 2
+    assert result.source.count('"If-Match": self.etag') == 2

@@ -203,14 +203,16 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
 
 
 def _whole(correlated: list[Candidate]) -> list[Candidate]:
-    """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`) that are
-    sent only inside it: a token is correlated whole, once. Pieces are looked up, not compared
-    pair by pair."""
+    """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`, the
+    `1764000000123` of an ETag `"1764000000123"`) that are sent only inside it: a token is
+    correlated whole, once. Pieces are looked up, not compared pair by pair."""
     pieces: dict[str, list[Candidate]] = {}
     for candidate in correlated:
-        if TOKEN_PARTS.search(candidate.value) or "-" in candidate.value:
-            for piece in {*TOKEN_PARTS.split(candidate.value), *PIECES.split(candidate.value)}:
-                if piece and piece != candidate.value:
+        value = candidate.value
+        if TOKEN_PARTS.search(value) or "-" in value or '"' in value:
+            for piece in {*TOKEN_PARTS.split(value), *PIECES.split(value)}:
+                piece = piece.strip('"')
+                if piece and piece != value:
                     pieces.setdefault(piece, []).append(candidate)
     kept = []
     for candidate in correlated:
