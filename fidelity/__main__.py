@@ -290,13 +290,16 @@ def report(rows: list[Row], known: dict[str, App], names: list[str], seconds: fl
         "",
         *render(rows),
         "",
-        "## Why rows fail",
-        "",
     ]
-    for row in rows:
-        for note in row.notes:
-            lines.append(f"- {row.app} {row.flow} ({row.source}), {note}")
-    return "\n".join(lines) + "\n"
+    for title, which in (("Why rows fail", False), ("What passing rows did", True)):
+        notes = [
+            f"- {row.app} {row.flow} ({row.source}), {note}"
+            for row in rows
+            if passed(row) is which
+            for note in row.notes
+        ]
+        lines += [f"## {title}", "", *notes, ""] if notes else []
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _cpu() -> str:
