@@ -248,7 +248,7 @@ def _check_redirects(
         if isinstance(call.location, str):
             raw = urlsplit(call.exchange.response.header("location") or "").path
             call.location = _named_segments(call.location, raw, candidate.value, ref)
-        else:
+        elif call.location is not None:
             call.location = substitute_value(call.location, partial(_replace, candidate, ref))
 
 

@@ -226,20 +226,21 @@ def _substitute_few(refs: dict[str, Ref], keys: list[str], text: str) -> Value:
     """`substitute_all`'s replacement by `str.find`: the leftmost occurrence of any key, at one
     place the longest, and on from its end. Each key's next occurrence is looked for again only
     once passed, so every key scans the text once."""
-    ahead = [[text.find(key), key] for key in keys]
+    starts = [text.find(key) for key in keys]
     parts: list[str | Ref] = []
     position = 0
     while True:
-        first = None
-        for next_one in ahead:
-            if 0 <= next_one[0] < position:
-                next_one[0] = text.find(next_one[1], position)
-            start, key = next_one
-            if start >= 0 and (first is None or (start, -len(key)) < (first[0], -len(first[1]))):
-                first = (start, key)
-        if first is None:
+        first = -1  # the index in `keys` of the next key to replace
+        for i, key in enumerate(keys):
+            if 0 <= starts[i] < position:
+                starts[i] = text.find(key, position)
+            if starts[i] >= 0 and (
+                first < 0 or (starts[i], -len(key)) < (starts[first], -len(keys[first]))
+            ):
+                first = i
+        if first < 0:
             break
-        start, key = first
+        start, key = starts[first], keys[first]
         parts += [text[position:start], refs[key]]
         position = start + len(key)
     if not parts:
