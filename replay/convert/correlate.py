@@ -920,7 +920,10 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     prefilled = {(name, c.value): r for c, r in pairs if c.fields for name in c.fields}
     if prefilled and call.body is not None and call.body.kind == "form":
         call.body.fields = [
-            (name, Text((prefilled[name, v],)) if (name, v) in prefilled else v)
+            (
+                name,
+                Text((prefilled[name, v],)) if isinstance(v, str) and (name, v) in prefilled else v,
+            )
             for name, v in call.body.fields
         ]
     if isinstance(call.url, Text):
