@@ -6,7 +6,6 @@ machine and the date, to fidelity/RESULTS.md (a --quick or --only run: fidelity/
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import platform
 import secrets
@@ -124,10 +123,8 @@ def run_app(app: App, *, quick: bool) -> list[Row]:
 
 
 def account(username: str, password: str) -> dict[str, str]:
-    """A row of the accounts CSV. `authorization` holds the same account as an HTTP Basic
-    header: what a recording whose requests carry one asks for (named in RESULTS.md)."""
-    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"username": username, "password": password, "authorization": f"Basic {basic}"}
+    """A row of the accounts CSV: what a sign-in form and an HTTP Basic header both read."""
+    return {"username": username, "password": password}
 
 
 def run_flow(
@@ -296,13 +293,16 @@ def report(rows: list[Row], known: dict[str, App], names: list[str], seconds: fl
         "",
         *render(rows),
         "",
-        "## Why rows fail",
-        "",
     ]
-    for row in rows:
-        for note in row.notes:
-            lines.append(f"- {row.app} {row.flow} ({row.source}), {note}")
-    return "\n".join(lines) + "\n"
+    for title, which in (("Why rows fail", False), ("What passing rows did", True)):
+        notes = [
+            f"- {row.app} {row.flow} ({row.source}), {note}"
+            for row in rows
+            if passed(row) is which
+            for note in row.notes
+        ]
+        lines += [f"## {title}", "", *notes, ""] if notes else []
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _cpu() -> str:

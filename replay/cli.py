@@ -306,11 +306,22 @@ def _converted(recording: Recording, output: Path, options: pipeline.Options, st
         options,
         name=options.name or _free_class_name(recording, output),
         rules=read_rules(output),
+        capture=_capture_name(Path(recording.source), output),
     )
     try:
         return pipeline.convert(recording, options, stage)
     except (pipeline.NothingToReplay, RulesError) as e:
         raise UserError(f"{recording.source}: {e}") from None
+
+
+def _capture_name(capture: Path, output: Path) -> str:
+    """The capture as the module names it: relative to the module's folder when it lies
+    under it (`raw/checkout.har`), so the folder can move whole and the line stays short;
+    else as given."""
+    try:
+        return capture.resolve().relative_to(output.resolve().parent).as_posix()
+    except ValueError:
+        return str(capture)
 
 
 CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
@@ -531,14 +542,15 @@ def verify_command(args: argparse.Namespace) -> int:
 
 
 def _capture_of(session, args: argparse.Namespace) -> Path | None:
-    """--har, else the capture the recording names: as given, or beside the recordings."""
+    """--har, else the capture the recording names: relative to the recording (as convert
+    writes it when it lies beneath), as given, or beside the recordings folder."""
     if args.har:
         return args.har
     if not session.capture:
         return None
     given = Path(session.capture)
     folder = args.recording.resolve().parent
-    for candidate in (given, folder / given, folder.parent / given):
+    for candidate in (folder / given, given, folder.parent / given):
         if candidate.is_file():
             return candidate
     logger.warning("capture %s not found: checking statuses and extractions only", given)

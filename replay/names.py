@@ -24,11 +24,11 @@ MODULE_NAMES = frozenset(
 )
 """Names a generated module imports or defines itself."""
 SESSION_NAMES = frozenset(
-    "capture client credential credentials data default_headers delete execute_next_task "
-    "execute_task fake finish get get_next_task host interrupt live_origin locale max_wait "
-    "min_wait now now_ms on_start on_stop parent patch post prepare put recorded_host request "
-    "run schedule_task slugify step tasks think unique user uuid wait wait_function wait_time "
-    "weight".split()
+    "basic_auth capture client credential credentials data default_headers delete "
+    "execute_next_task execute_task fake finish get get_next_task host interrupt live_origin "
+    "locale max_wait min_wait now now_ms on_start on_stop parent patch post prepare put "
+    "recorded_host request run schedule_task slugify step tasks think unique user uuid wait "
+    "wait_function wait_time weight".split()
 )
 """Attributes a RecordedSession has (a test holds this list to the class): a variable or a
 step of that name would replace them."""

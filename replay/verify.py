@@ -292,7 +292,8 @@ def size_class(size: int) -> str:
 def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Finding]:
     """The replay-and-diff: every value a recorded response held that a later request of
     this pass sent as recorded, while the live response held another there. However plain
-    the value (`3`), the live response decides."""
+    the value (`3`), the live response decides; the place it is read from is the one that
+    reads the recorded value from the recorded response (like is compared with like)."""
     paired = [row for row in rows if row.exchange is not None]
     if not paired:
         return []
@@ -307,6 +308,8 @@ def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Find
             continue
         if extraction.source == "regex" and not DIGIT.search(value) and is_trivial(value):
             continue  # a word of the page (`delete` of a link), not a value the server made
+        if read(extraction, Seen.recorded(calls[index].exchange)) != value:
+            continue  # a pattern that misses the recorded value says nothing of the live one
         now = read(extraction, live)
         if now is None or now == value:
             continue

@@ -130,6 +130,22 @@ def test_har_read_in_small_chunks_reads_the_same(chunk: int, monkeypatch, tmp_pa
     assert f"at line {expected.value.lineno})" in str(error.value)
 
 
+def test_a_capture_beside_the_module_is_named_relative_to_it(tmp_path: Path):
+    """A long absolute path made `capture = "..."` a line ruff format wraps; relative to the
+    module, the folder also moves whole. A capture elsewhere is named as given."""
+    from replay import cli
+
+    folder = tmp_path / ("a-long-folder-name-" * 4) / "recordings"
+    (folder / "raw").mkdir(parents=True)
+    inside = folder / "raw" / "demo-login.har"
+    inside.write_bytes((DATA / "demo-login.har").read_bytes())
+    assert cli.main(["convert", str(inside), "-o", str(folder / "inside.py")]) == 0
+    assert '    capture = "raw/demo-login.har"\n' in (folder / "inside.py").read_text()
+    elsewhere = DATA / "demo-login.har"
+    assert cli.main(["convert", str(elsewhere), "-o", str(folder / "elsewhere.py")]) == 0
+    assert f'capture = "{elsewhere}"' in (folder / "elsewhere.py").read_text()
+
+
 def test_the_garbage_collector_is_paused_while_converting_and_runs_again_after():
     """Walking the millions of objects a big capture makes took a quarter of its conversion."""
     recording = read_har(DATA / "demo-login.har")

@@ -395,6 +395,89 @@ def test_a_piece_shared_by_tokens_each_page_signs_anew_is_not_correlated_on_its_
     assert payload not in literals(result.source)
 
 
+def test_verify_diff_compares_only_where_its_pattern_reads_the_recorded_value():
+    """A plain word of a redirect (`change` in /users/59/change/) has no pattern that finds it
+    in the Location: the diff must not pair it with whatever that pattern reads live."""
+    from replay.verify import Row, Seen, _uncorrelated, sent_places
+
+    created = exchange(
+        "POST",
+        "/admin/users/add/",
+        302,
+        headers=(("Location", "/admin/users/59/change/"),),
+        sent=b"username=ada",
+        sent_headers=FORM,
+    )
+    change = exchange("GET", "/admin/users/59/change/", headers=HTML, body=b"<html></html>")
+    recording = Recording("users.har", exchanges=[created, change])
+    live = [
+        Seen(302, [("Location", "/admin/users/60/change/")], b"", 1.0),
+        Seen(200, list(HTML), b"<html></html>", 1.0),
+    ]
+    rows = []
+    for recorded, seen in zip([created, change], live, strict=True):
+        url = recorded.request.url
+        row = Row("s", recorded.request.method, url, url, 200, (), True, seen)
+        row.recorded, row.exchange = Seen.recorded(recorded), recorded
+        row.sent, row.places = url, sent_places(url, [], "")
+        rows.append(row)
+    findings = _uncorrelated(rows, recording, ORIGIN)
+    assert [(f.recorded, f.live) for f in findings] == [("59", "60")]
+
+
+def test_a_value_the_page_filled_into_its_form_is_posted_back_live():
+    """Django's change form shows the user's date joined in two inputs (and hidden `initial-`
+    copies) that the save posts back: a date or time is server-made there, read by the
+    input's name. A checkbox's value, a template's plain word, a typed value stay."""
+    page = b"""<html><form><input type="hidden" name="csrf" value="x7Gq2Lk9Vb3NmR8tYw4Z">
+        <input type="text" name="date_joined_0" value="2026-12-02" class="vDateField">
+        <input type="text" name="date_joined_1" value="01:38:45" size="8">
+        <input type="hidden" name="initial-date_joined_0" value="2026-12-02">
+        <input type="checkbox" name="is_active" value="1" checked>
+        <input type="hidden" name="post" value="yes"><input name="first_name" value="">
+        </form></html>"""
+    sent = (
+        b"csrf=x7Gq2Lk9Vb3NmR8tYw4Z&date_joined_0=2026-12-02&date_joined_1=01%3A38%3A45"
+        b"&initial-date_joined_0=2026-12-02&is_active=1&post=yes&first_name=Grace&age=31"
+    )
+    result, extractions = converted(
+        exchange("GET", "/admin/users/7/change/", body=page, headers=HTML),
+        exchange("POST", "/admin/users/7/change/", 302, sent=sent, sent_headers=FORM),
+    )
+    patterns = {e.var: e.path for e in extractions}
+    assert patterns["date_joined_0"] == r'name="date_joined_0"\s+value="([\w-]+)'
+    assert patterns["date_joined_1"] == r'name="date_joined_1"\s+value="([\w:-]+)'
+    assert set(patterns) == {"csrf", "date_joined_0", "date_joined_1"}
+    source = result.source
+    assert '"initial-date_joined_0": self.date_joined_0' in source, source
+    assert '"is_active": "1"' in source and '"post": "yes"' in source
+    assert '"age": "31"' in source
+
+
+def test_the_value_inside_a_quoted_etag_is_not_extracted_again():
+    """Kinto's ETag is `"<last_modified>"` and its JSON holds the bare number: If-Match sends
+    the ETag whole, so the number alone is sent nowhere and no extraction is left unused."""
+    result, extractions = converted(
+        exchange(
+            "GET",
+            "/v1/records/a1",
+            headers=[*JSON, ("ETag", '"1764000000123"')],
+            body=b'{"data": {"id": "a1", "last_modified": 1764000000123}}',
+        ),
+        exchange(
+            "PATCH",
+            "/v1/records/a1",
+            sent=b'{"data": {"done": true}}',
+            sent_headers=[*JSON, ("If-Match", '"1764000000123"')],
+            headers=[*JSON, ("ETag", '"1764000000456"')],
+            body=b'{"data": {"id": "a1", "last_modified": 1764000000456}}',
+        ),
+        exchange("DELETE", "/v1/records/a1", sent_headers=[("If-Match", '"1764000000456"')]),
+    )
+    assert [(e.var, e.source, e.path) for e in extractions] == [("etag", "header", "ETag")] * 2
+    assert result.source.count('"If-Match": self.etag') == 2
+
+
 def test_json_leaves_walks_any_depth_in_document_order():
     document: list = []
     innermost = document

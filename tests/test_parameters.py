@@ -152,3 +152,35 @@ def _recorded_json(har: Path, path: str, key: str) -> str:
         if entry["request"]["method"] == "POST" and entry["request"]["url"].endswith(path):
             return json.loads(entry["response"]["content"]["text"])[key]
     raise AssertionError(f"no POST {path} in {har}")
+
+
+def test_a_basic_authorization_is_built_from_the_accounts_username_and_password():
+    """Kinto's API signs every request in with HTTP Basic: the header is an account (the
+    username and password columns --accounts has for a sign-in form), not one opaque secret,
+    whether the capture holds it raw (a HAR) or REDACTED (the proxy)."""
+    import base64
+
+    from recorder.model import Exchange, Recording, Request, Response
+    from replay.convert import Options
+    from replay.convert import convert as convert_recording
+    from replay.runtime.session import RecordedSession
+
+    raw = "Basic " + base64.b64encode(b"ada:Pw-8f3a9b2c").decode()
+    for recorded in (raw, "Basic REDACTED"):
+        exchanges = [
+            Exchange(
+                Request(
+                    method, f"http://127.0.0.1:8888{path}", headers=(("Authorization", recorded),)
+                ),
+                Response(200, headers=(("Content-Type", "application/json"),), body=b"{}"),
+                started=1_764_000_000.0 + i,
+            )
+            for i, (method, path) in enumerate((("GET", "/v1/"), ("DELETE", "/v1/notes/a1")))
+        ]
+        source = convert_recording(Recording("k.har", exchanges=exchanges), Options()).source
+        assert 'self.username = self.credential("username")' in source, source
+        assert 'self.password = self.credential("password")' in source
+        assert "self.authorization = self.basic_auth(self.username, self.password)" in source
+        assert source.count('"Authorization": self.authorization') == 2
+        assert recorded.split()[1] not in source and "ada" not in source
+    assert RecordedSession.basic_auth("ada", "Pw-8f3a9b2c") == raw

@@ -296,7 +296,8 @@ def test_no_secret_in_generated_files_summary_logs_or_reports(stand_in, tmp_path
     assert seen["login", LIVE["REPLAY_PASSWORD"]] > 0, seen
     assert seen["api login", LIVE["REPLAY_PASSWORD_2"]] > 0, seen
     assert seen["me", f"Bearer {LIVE_TOKEN}"] > 0, seen
-    assert seen["data", LIVE["REPLAY_AUTHORIZATION"]] > 0, seen
+    account = f"{LIVE['REPLAY_USERNAME']}:{LIVE['REPLAY_PASSWORD']}".encode()
+    assert seen["data", f"Basic {base64.b64encode(account).decode()}"] > 0, seen
     assert seen["items", LIVE["REPLAY_X_API_KEY"]] > 0, seen
     assert {f["Name"] for f in stats.failures} >= {"/api/password", "/api/client"}, stats.failures
 

@@ -41,6 +41,8 @@ class Options:
     keep_static: bool = False
     correlate: bool = True
     rules: Rules = NO_RULES
+    capture: str = ""
+    """How the module names its capture (default: the recording's source)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ def _convert(recording: Recording, options: Options, stage: Callable[[str], None
     name = class_name(options.name or Path(recording.source).stem)
     stage("steps")
     scenario = restore_redacted(build_scenario(recording, filtered, StepOptions(name=name)))
+    scenario.source = options.capture or scenario.source
     stage("correlate")
     if options.correlate:
         scenario = correlate(scenario, options.rules)

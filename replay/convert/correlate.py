@@ -140,6 +140,8 @@ class Candidate:
     field: str = ""
     """An id field that sends back a page's input of its name (see `_echoed`): replaced there
     only, whatever else sends the same plain value."""
+    fields: frozenset[str] = frozenset()
+    """Form fields that send it back as the page's form held it (see `_prefilled`)."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -179,6 +181,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     candidates = _index_sinks(calls, {rule.value for rule in rules.extract}, taken=taken)
     if candidates:
         _find_sources(calls, candidates)
+    _prefilled(calls, candidates)
     for rule in rules.extract:
         _apply_rule(rule, candidates.get(rule.value), calls)
     correlated = [
@@ -232,15 +235,17 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
 
 
 def _whole(correlated: list[Candidate]) -> list[Candidate]:
-    """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`) that are
-    sent only inside it, or inside the tokens that hold it (Flask-WTF signs the session's one
-    token anew on every page): a token is correlated whole, once. Pieces are looked up, not
-    compared pair by pair."""
+    """Without the pieces of a correlated token (`ab12` of `2|ab12|cd34|1700000000`, the
+    `1764000000123` of an ETag `"1764000000123"`) that are sent only inside it, or inside the
+    tokens that hold it (Flask-WTF signs the session's one token anew on every page): a token
+    is correlated whole, once. Pieces are looked up, not compared pair by pair."""
     pieces: dict[str, list[Candidate]] = {}
     for candidate in correlated:
-        if TOKEN_PARTS.search(candidate.value) or "-" in candidate.value:
-            for piece in {*TOKEN_PARTS.split(candidate.value), *PIECES.split(candidate.value)}:
-                if piece and piece != candidate.value:
+        value = candidate.value
+        if TOKEN_PARTS.search(value) or "-" in value or '"' in value:
+            for piece in {*TOKEN_PARTS.split(value), *PIECES.split(value)}:
+                piece = piece.strip('"')
+                if piece and piece != value:
                     pieces.setdefault(piece, []).append(candidate)
     kept = []
     for candidate in correlated:
@@ -605,6 +610,78 @@ def _linked(call: Call, links: dict[str, set[str]]) -> Iterator[tuple[str, MakeE
             yield match.group(1), partial(Extraction, name, "regex", pattern, note)
 
 
+INPUT_START = re.compile(rb"<input\b", re.IGNORECASE)
+INPUT_TAG = re.compile(r"<input\b[^<>]*>", re.IGNORECASE)
+INPUT_ATTRIBUTE = re.compile(
+    r"""\b(name|value|type)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
+)
+CHOICE_INPUTS = frozenset("checkbox radio submit button image reset file".split())
+"""Inputs whose value is a fixed choice (which one the user picked is what counts): constants."""
+
+
+def _prefilled(calls: list[Call], candidates: dict[str, Candidate]) -> None:
+    """Plain values with a digit (`2026-12-02`, `01:38:45`, `3`) a form posts back in a field
+    that the page before it held in an input of that name (`<input name="date_joined_0"
+    value="...">`): the server filled them in, a browser sends them as the live page has them,
+    and so does the replay. Both ends name the place, so a date's shape does not matter. A
+    value posted before a page showed it was typed; a plain word (`yes`) is the template's;
+    choice inputs (checkboxes, radios, buttons) stay constants."""
+    posted: dict[tuple[str, str], list[int]] = {}  # (field, value) → the calls that post it
+    for index, call in enumerate(calls):
+        if call.body is None or call.body.kind != "form":
+            continue
+        for name, value in call.body.fields:
+            if not isinstance(value, str) or not value or value in candidates:
+                continue  # a value with another place to be correlated from stays there
+            if is_trivial(value) and DIGIT.search(value) and not server_named(name):
+                posted.setdefault((name, value), []).append(index)
+    if not posted:
+        return
+    found: dict[tuple[str, str], Source] = {}
+    last = max(sends[0] for sends in posted.values())
+    for index, call in enumerate(calls[:last]):
+        for name, value, make in _inputs(call):
+            sends = posted.get((name, value))
+            if sends and index < sends[0]:
+                found[name, value] = Source(index, make)  # the nearest page before wins
+    for (name, value), source in found.items():
+        candidate = candidates.setdefault(value, Candidate(value, source=source, trivial=True))
+        candidate.fields |= {name}
+        taken = {sink.call for sink in candidate.sinks}
+        fresh = [Sink(i, f"form field {name}") for i in posted[name, value] if i not in taken]
+        candidate.sinks = sorted(candidate.sinks + fresh, key=lambda sink: sink.call)
+        candidate.first_sent = candidate.sinks[0].call
+
+
+INPUT_START = re.compile(rb"<input\b", re.IGNORECASE)
+INPUT_TAG = re.compile(r"<input\b[^<>]*>", re.IGNORECASE)
+INPUT_ATTRIBUTE = re.compile(r"""\s(name|value|type)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+CHOICES = frozenset("checkbox radio submit button image reset file".split())
+"""Inputs whose value is one of fixed choices: which one the user picked is what counts."""
+
+
+def _inputs(call: Call) -> Iterator[tuple[str, str, MakeExtraction]]:
+    """(name, value, how to read it live) of the text inputs of an HTML page whose name comes
+    before their value (what the extraction is anchored on)."""
+    response = call.exchange.response
+    if not response.body or not INPUT_START.search(response.body):
+        return
+    reread = partial(response.body.decode, "utf-8", "replace")
+    text = reread()
+    note = f"HTML of {call.method} {url_template(urlsplit(call.exchange.request.url).path)}"
+    for tag in INPUT_TAG.finditer(text):
+        attributes = {m[1].lower(): m for m in INPUT_ATTRIBUTE.finditer(tag[0])}
+        name, value, kind = (attributes.get(key) for key in ("name", "value", "type"))
+        if name is None or value is None or name.start() > value.start():
+            continue
+        if kind is not None and (kind[2] or kind[3] or "").lower() in CHOICES:
+            continue
+        group = 2 if value[2] is not None else 3
+        position = tag.start() + value.start(group)
+        make = _regex_extraction("regex", reread, position, value[group], note)
+        yield name[2] if name[2] is not None else name[3], value[group], make
+
+
 def _apply_rule(rule: ExtractRule, candidate: Candidate | None, calls: list[Call]) -> None:
     """A rule's value comes from the last response before its first use that it reads from
     (that holds it, for a rule on a place no recorded response shows)."""
@@ -828,7 +905,7 @@ def left_boundary_regex(text: str, position: int, value: str) -> str:
     right = text[end : end + 1]
     named = _named_attribute_start(text, position)
     if named is not None:
-        pattern = _loose_whitespace(re.escape(_stable(text[named:position]))) + group
+        pattern = _named_left(text[named:position]) + group
         match = re.search(pattern, text)
         if match and match.group(1) == value:
             return pattern
@@ -861,6 +938,25 @@ def _stable(left: str) -> str:
         if DIGITS.search(run.group()) or not is_trivial(run.group()):
             cut = run.end()
     return left[cut:]
+
+
+NAMING = re.compile(r"""(name|id|property)=["']([^"']+)["']""")
+WRITTEN_NAME = re.compile(r"_*[A-Za-z]+([-_.\[\]]+([A-Za-z]+|\d{1,2}))*\]?")
+"""A name a developer wrote: words and small numbers (`date_joined_0`, `form-1-id`,
+`user[email]`), not a generated token (`f8a3c2`)."""
+
+
+def _named_left(left: str) -> str:
+    """The regex for `name="date_joined_0" value="` left of a value: the naming attribute kept
+    whole when a developer wrote the name (however token-like `date_joined_0` looks), the
+    rest from after its last run that may be recorded."""
+    naming = NAMING.match(left)
+    if naming is None or not WRITTEN_NAME.fullmatch(naming[2]):
+        return _loose_whitespace(re.escape(_stable(left)))
+    rest = left[naming.end() :]
+    stable = _stable(rest)
+    gap = "" if stable == rest else "[^<>]*?"
+    return _loose_whitespace(re.escape(naming[0])) + gap + _loose_whitespace(re.escape(stable))
 
 
 def _named_attribute_start(text: str, position: int) -> int | None:
@@ -1018,10 +1114,22 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
         plain = {
             c.value: r
             for c, r in pairs
-            if c.trivial and c.source is not None and c.source.from_rule is from_rule
+            if c.trivial
+            and not c.fields
+            and c.source is not None
+            and c.source.from_rule is from_rule
         }
         if plain:
             _substitute_plain(call, plain, named)
+    prefilled = {(name, c.value): r for c, r in pairs if c.fields for name in c.fields}
+    if prefilled and call.body is not None and call.body.kind == "form":
+        call.body.fields = [
+            (
+                name,
+                Text((prefilled[name, v],)) if isinstance(v, str) and (name, v) in prefilled else v,
+            )
+            for name, v in call.body.fields
+        ]
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
 

@@ -66,6 +66,9 @@ IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", r
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
 CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
 NONCE = re.compile(r"^(state|nonce|code_verifier|idempotency[-_]?key)$", re.I)
+BASIC = re.compile(r"^Basic\s", re.I)
+"""HTTP Basic: `user:password` in base64, an account rather than a key (REDACTED in a proxy
+capture; the scheme alone says so)."""
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 WORDS = r"^[^\W\d_][^\W\d_ .'\-]*([ .'\-]+[^\W\d_]+)*\.?$"
@@ -142,6 +145,8 @@ def parameterize(
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
             refs[item.value] = Ref(item.expr)
+        elif item.kind == "basic":
+            refs[item.value] = Ref(f"self.{_basic_auth(scenario, item, names, last)}")
         elif item.kind:
             var = numbered(_var_for(item), names, last)
             refs[item.value] = Ref(f"self.{var}")
@@ -180,6 +185,22 @@ def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
     if item.kind in ("secret", "credential"):
         return credential_parameter(var, comment)
     return Parameter(var, item.expr, comment, "generated")
+
+
+def _basic_auth(scenario: Scenario, item: Typed, names: set[str], last: dict) -> str:
+    """An `Authorization: Basic` header is built at run time from the account's `username`
+    and `password` (the accounts columns a sign-in form reads too), never one opaque value."""
+    held = {p.credential: p.var for p in scenario.parameters if p.kind == "credential"}
+    for column in ("username", "password"):
+        if column not in held:
+            held[column] = numbered(column, names, last)
+            expr = f'self.credential("{column}")'
+            scenario.parameters.append(Parameter(held[column], expr, "", "credential", column))
+    var = numbered(_var_for(item), names, last)
+    expr = f"self.basic_auth(self.{held['username']}, self.{held['password']})"
+    note = "HTTP Basic sign-in with the account above"
+    scenario.parameters.append(Parameter(var, expr, note, "generated"))
+    return var
 
 
 def credential_parameter(var: str, comment: str) -> Parameter:
@@ -265,6 +286,8 @@ def _classify(item: Typed, form: Form, site_made: set[str]) -> None:
         item.kind, item.expr = "inline", "self.uuid()"
     elif field.nonce and len(value) >= 8:
         item.kind, item.expr = "fake", "self.unique.value()"
+    elif field.secret and BASIC.match(value):
+        item.kind = "basic"
     elif value in form.new_passwords:
         item.kind, item.expr = "fake", "self.fake.password(length=14)"
     elif field.secret:

@@ -7,6 +7,7 @@ step is done, or a step fails, the user starts over as a new visitor.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import inspect
@@ -579,6 +580,11 @@ class RecordedSession(SequentialTaskSet):
     @staticmethod
     def now() -> str:
         return str(int(time.time()))
+
+    @staticmethod
+    def basic_auth(username: str, password: str) -> str:
+        """The `Authorization` value of HTTP Basic for an account."""
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
     @staticmethod
     def uuid() -> str:
