@@ -251,7 +251,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
         return None, "request without method"
     body, mime, declared = _request_body(request)
     status = response.get("status")
-    status = status if type(status) is int else _int(status)
+    status = _int(status)
     content = response.get("content")
     content = content if isinstance(content, dict) else {}
     return (
@@ -362,6 +362,10 @@ def _error(entry: dict, status: int) -> str:
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:  # nearly always: no exception to raise and catch
+        return value
+    if value is None:  # a field left out
+        return 0
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):

@@ -6,6 +6,7 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -36,16 +37,23 @@ class Request:
     mime_type: str = ""
     declared_size: int = 0
     """Body size the source claims; more than len(body) means the source lost the body."""
+    host: str = field(init=False, repr=False, compare=False)
+    """The URL's host name in lower case, and its path ("" when it has none): split once, as
+    every stage asks for them."""
+    path: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # URL credentials (`http://user:pass@host`) never enter a Recording: from the URL they
         # would reach the target origin, the module's docstring and the summary.
         if "@" in self.url:
             object.__setattr__(self, "url", USERINFO.sub("", self.url, count=1))
-
-    @property
-    def host(self) -> str:
-        return (urlsplit(self.url).hostname or "").lower()
+        try:
+            parts = urlsplit(self.url)
+            host, path = parts.hostname or "", parts.path  # hostname is in lower case
+        except ValueError:  # an invalid URL, which the readers skip
+            host = path = ""
+        object.__setattr__(self, "host", sys.intern(host))  # one string for all its requests
+        object.__setattr__(self, "path", path)
 
     def header(self, name: str) -> str | None:
         return header(self.headers, name)
