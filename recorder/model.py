@@ -6,6 +6,7 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -25,6 +26,29 @@ def header(headers: Headers, name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
+
+
+PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9.-]+)(?::([0-9]*))?(/[^?#\t\n\r]*)?")
+"""An http(s) URL of a host name or IPv4 address, up to its query: nearly every recorded URL."""
+
+
+def split_url(url: str) -> tuple[str, int | None, str]:
+    """`url`'s host name in lower case, port and path, as urlsplit gives them, and the port
+    -1 when it is invalid (a URL urlsplit cannot split has no host). A plain URL is split by
+    one regex: urlsplit takes several times as long, and a capture has a URL an entry."""
+    plain = PLAIN_URL.match(url)
+    if plain and (plain.end() == len(url) or url[plain.end()] in "?#"):
+        port = int(plain[2]) if plain[2] else None
+        return plain[1].lower(), port if port is None or port <= 65535 else -1, plain[3] or ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "", None, ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return parts.hostname or "", port, parts.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +71,7 @@ class Request:
         # would reach the target origin, the module's docstring and the summary.
         if "@" in self.url:
             object.__setattr__(self, "url", USERINFO.sub("", self.url, count=1))
-        try:
-            parts = urlsplit(self.url)
-            host, path = parts.hostname or "", parts.path  # hostname is in lower case
-        except ValueError:  # an invalid URL, which the readers skip
-            host = path = ""
+        host, _, path = split_url(self.url)
         object.__setattr__(self, "host", sys.intern(host))  # one string for all its requests
         object.__setattr__(self, "path", path)
 
