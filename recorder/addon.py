@@ -27,35 +27,9 @@ from mitmproxy import ctx, exceptions, flowfilter, http, version
 from mitmproxy.websocket import WebSocketMessage
 
 try:
-    from recorder.sensitive import (
-        CREDENTIAL_HEADERS,
-        REDACTED,
-        USERINFO,
-        has_shape,
-        personal_name,
-        redact_shapes,
-        redact_text,
-        redacted,
-        redacted_field,
-        secret_header,
-        secret_name,
-        secret_value,
-    )
+    from recorder import sensitive
 except ImportError:  # loaded by path by a mitmproxy without this package: sensitive.py is beside
-    from sensitive import (  # type: ignore[no-redef,import-not-found]
-        CREDENTIAL_HEADERS,
-        REDACTED,
-        USERINFO,
-        has_shape,
-        personal_name,
-        redact_shapes,
-        redact_text,
-        redacted,
-        redacted_field,
-        secret_header,
-        secret_name,
-        secret_value,
-    )
+    import sensitive  # type: ignore[no-redef,import-not-found]
 
 FORMAT = "locust-replay-capture"
 VERSION = 1
@@ -80,32 +54,34 @@ def redact_header(
     lose the secrets they show (an API key, a Referer's `?token=`, a JWT); a response's keep
     them, as the tokens the server made, for correlation."""
     lname = name.lower()
-    if lname in CREDENTIAL_HEADERS:
+    if lname in sensitive.CREDENTIAL_HEADERS:
         scheme, sep, token = value.partition(" ")
         if not sep:
-            return redacted(value)
-        return f"{scheme} {REDACTED if scheme.lower() in PASSWORD_SCHEMES else redacted(token)}"
+            return sensitive.redacted(value)
+        if scheme.lower() in PASSWORD_SCHEMES:
+            return f"{scheme} {sensitive.REDACTED}"
+        return f"{scheme} {sensitive.redacted(token)}"
     if lname == "cookie":
         return "; ".join(_redact_cookie(part.strip()) for part in value.split(";") if part.strip())
     if lname == "set-cookie":
         pair, sep, attributes = value.partition(";")
         return _redact_cookie(pair.strip()) + sep + attributes
-    if lname in extra or (sent and secret_header(name) and secret_value(value)):
-        return redacted(value)
+    if lname in extra or (sent and sensitive.secret_header(name) and sensitive.secret_value(value)):
+        return sensitive.redacted(value)
     if not sent:  # a Location or a Link keeps its tokens, not a `user:password@`
-        return USERINFO.sub("", value) if "@" in value else value
-    return redact_text(value)
+        return sensitive.USERINFO.sub("", value) if "@" in value else value
+    return sensitive.redact_text(value)
 
 
 def _redact_cookie(pair: str) -> str:
     """`name=value` → `name=REDACTED-…`; an empty value (a deletion) stays empty."""
     name, sep, value = pair.partition("=")
     if not sep:
-        return REDACTED
-    return f"{name}={redacted(value.strip())}" if value.strip() else pair
+        return sensitive.REDACTED
+    return f"{name}={sensitive.redacted(value.strip())}" if value.strip() else pair
 
 
-def redact_form(text: str, is_secret=secret_name) -> str:
+def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
     """Redact secret fields of an urlencoded form or query, leaving every other byte as sent.
     A value of a secret shape (a JWT, an AWS key id) goes whatever its field's name."""
     parts = text.split("&")
@@ -114,24 +90,24 @@ def redact_form(text: str, is_secret=secret_name) -> str:
         if not sep or not value:
             continue
         field, plain = unquote_plus(name), unquote_plus(value)
-        if is_secret(field) and secret_value(plain):
-            parts[i] = f"{name}={redacted_field(field, plain)}"
-        elif has_shape(plain):
-            parts[i] = f"{name}={redacted(plain)}"
+        if is_secret(field) and sensitive.secret_value(plain):
+            parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
+        elif sensitive.has_shape(plain):
+            parts[i] = f"{name}={sensitive.redacted(plain)}"
     return "&".join(parts)
 
 
 def redact_url(url: str) -> str:
     """A URL without its credentials, secret query and fragment fields, and secret shapes."""
-    url = USERINFO.sub("", url, count=1) if "@" in url else url
+    url = sensitive.USERINFO.sub("", url, count=1) if "@" in url else url
     rest, hash_, fragment = url.partition("#")
     base, question, query = rest.partition("?")
     return (
-        redact_shapes(base)
+        sensitive.redact_shapes(base)
         + question
         + redact_form(query)
         + hash_
-        + (redact_form(fragment) if "=" in fragment else redact_shapes(fragment))
+        + (redact_form(fragment) if "=" in fragment else sensitive.redact_shapes(fragment))
     )
 
 
@@ -140,8 +116,8 @@ def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
     if isinstance(value, dict):
         out, changed = {}, False
         for key, item in value.items():
-            if is_secret(key) and secret_value(item):
-                out[key], hit = redacted_field(key, item), True
+            if is_secret(key) and sensitive.secret_value(item):
+                out[key], hit = sensitive.redacted_field(key, item), True
             else:
                 out[key], hit = _redact_json_value(item, is_secret)
             changed |= hit
@@ -149,8 +125,8 @@ def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
     if isinstance(value, list):
         items = [_redact_json_value(item, is_secret) for item in value]
         return [item for item, _ in items], any(hit for _, hit in items)
-    if isinstance(value, str) and is_secret is secret_name and has_shape(value):
-        return redact_shapes(value), True
+    if isinstance(value, str) and is_secret is sensitive.secret_name and sensitive.has_shape(value):
+        return sensitive.redact_shapes(value), True
     return value, False
 
 
@@ -172,11 +148,11 @@ def _redact_multipart(body: bytes, content_type: str, is_secret) -> bytes:
             continue
         field = (name[1] if name[1] is not None else name[2]).decode("latin-1").strip()
         value = content.removesuffix(b"\r\n").decode("latin-1")
-        if is_secret(field) and secret_value(value):
-            secret = redacted_field(field, value).encode()
+        if is_secret(field) and sensitive.secret_value(value):
+            secret = sensitive.redacted_field(field, value).encode()
             parts[i] = head + sep + secret + b"\r\n"
-        elif is_secret is secret_name and has_shape(value):
-            parts[i] = head + sep + redact_shapes(value).encode("latin-1") + b"\r\n"
+        elif is_secret is sensitive.secret_name and sensitive.has_shape(value):
+            parts[i] = head + sep + sensitive.redact_shapes(value).encode("latin-1") + b"\r\n"
     return delimiter.join(parts)
 
 
@@ -185,9 +161,9 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
     client secrets): the tokens a server makes stay, for correlation."""
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
-    if not hint.search(body.lower()) and not (sent and has_shape(body)):
+    if not hint.search(body.lower()) and not (sent and sensitive.has_shape(body)):
         return body  # no such field name and no such shape: skip (most bodies)
-    is_secret = secret_name if sent else personal_name
+    is_secret = sensitive.secret_name if sent else sensitive.personal_name
     mime = content_type.lower()
     if "x-www-form-urlencoded" in mime:
         return redact_form(body.decode("latin-1"), is_secret).encode("latin-1")
@@ -200,7 +176,7 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
         except ValueError:
             pass
         except RecursionError:  # nested too deep to look into: none of it reaches the disk
-            return REDACTED.encode()
+            return sensitive.REDACTED.encode()
         else:
             if not changed:
                 return body
@@ -208,7 +184,7 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     if not sent or "html" in mime:
         return body
     text = body.decode("latin-1")  # a text/plain form, a line protocol: `password=...` lines
-    redacted_text = redact_text(text)
+    redacted_text = sensitive.redact_text(text)
     return body if redacted_text == text else redacted_text.encode("latin-1")
 
 
@@ -477,8 +453,8 @@ class Capture:
             bool,
             True,
             "Replace credentials (Authorization, API-key headers, cookie values, password, "
-            f"token and key fields, JWTs and other secret shapes) with {REDACTED} before they "
-            "reach the disk (recorder/sensitive.py lists what is recognised).",
+            f"token and key fields, JWTs and other secret shapes) with {sensitive.REDACTED} "
+            "before they reach the disk (recorder/sensitive.py lists what is recognised).",
         )
         loader.add_option(
             "capture_redact_headers",

@@ -72,7 +72,7 @@ class Seen:
         """The JSON body, or None."""
         try:
             return self.json() if self.content else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
             return None
 
 
@@ -327,7 +327,7 @@ def sent_places(url: str, headers: list[tuple[str, str]], body: str) -> frozense
     places |= {value for name, value in headers if name.lower() not in BROWSER_HEADERS}
     try:
         document = json.loads(body) if body[:1] in ("{", "[") else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
         document = None
     if document is not None:
         places |= {leaf for _, leaf in json_leaves(document)}

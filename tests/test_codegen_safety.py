@@ -198,6 +198,10 @@ class Answer(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.do_GET()
+
     def log_message(self, *args):
         pass
 
@@ -249,6 +253,35 @@ def test_verify_fails_a_request_that_could_not_be_sent(call, reason, target, tmp
     failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
     assert len(failed) == 1 and f"not sent: {reason}" in failed[0], result.stdout
     assert "not run: second" in result.stdout
+
+
+DEEP = """
+from replay.runtime import RecordedSession, task
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+class Deep(RecordedSession):
+    @task
+    def send_deep(self):
+        self.post("/", data=DEEP, headers={"Content-Type": "application/json"})
+"""
+
+
+def test_verify_of_a_json_body_nested_past_the_parser_limit_is_no_crash(target, tmp_path):
+    """A JSON body too deep for json.loads (convert sends it as its recorded text) ended verify
+    with a RecursionError."""
+    recording = tmp_path / "deep.py"
+    recording.write_text(DEEP)
+    result = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "verify", str(recording), "--host", target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_generated_docstrings_say_what_the_user_did(tmp_path):

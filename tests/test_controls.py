@@ -233,7 +233,7 @@ def test_weights_hold_session_ratio_and_pacing_holds_arrival_rate(demo_app, reco
         "--config-users",
         '{"user_class_name": "DemoLogin", "weight": 1}',
         users=8,
-        run_time="30s",
+        run_time="20s",
         env=LOGIN_ACCOUNT,
         tmp=tmp_path,
     )

@@ -9,7 +9,7 @@ import sys
 
 from recorder.model import Exchange, Recording, Request, Response
 from replay.convert import Options, convert
-from replay.convert.correlate import left_boundary_regex
+from replay.convert.correlate import json_leaves, left_boundary_regex
 
 ORIGIN = "http://127.0.0.1:8000"
 HTML = (("Content-Type", "text/html; charset=utf-8"),)
@@ -234,3 +234,19 @@ def test_verify_diff_names_a_plain_value_the_server_made_anew_and_its_rule_fixes
 
     rows[0].live = Seen(200, list(JSON), b'{"n": 3, "of": 12}', 1.0)  # the same live: no finding
     assert _uncorrelated(rows, recording, ORIGIN) == []
+
+
+def test_json_leaves_walks_any_depth_in_document_order():
+    document: list = []
+    innermost = document
+    for _ in range(20_000):  # twenty times the interpreter's recursion limit
+        innermost.append([])
+        innermost = innermost[0]
+    innermost.append({"id": 7, "flag": True, "name": "x"})
+    [(path, leaf), (_, name)] = json_leaves(document)
+    assert path == "[0]" * 20_000 + "[0].id" and leaf == "7" and name == "x"
+    assert list(json_leaves({"a": [1, {"b": "x"}], "": {"": "q"}})) == [
+        ("a[0]", "1"),
+        ("a[1].b", "x"),
+        ("", "q"),
+    ]

@@ -146,3 +146,8 @@ def test_master_and_two_workers(demo_app, recordings, tmp_path):
     # Each login user of each worker took its own row of the accounts file.
     used = [email for email, password in accounts if _notes_of(demo_app, email, password)]
     assert len(used) == LOGIN_USERS, f"accounts used: {used}"
+
+    # The master's summary sums the workers' final counts: every recording ran sessions.
+    summaries = dict(re.findall(r"summary: (\w+): .*?(\d+) sessions started", output["master"]))
+    assert set(summaries) == {"DemoShop", "DemoLogin", "DemoBrowse"}, output["master"][-3000:]
+    assert all(int(n) > 0 for n in summaries.values()), summaries

@@ -38,6 +38,7 @@ FAULTS = {
     "ReadTimeout": ("/hang", "", "no response"),
     "DroppedConnection": ("/drop", "", "no response"),
     "EmptyBody": ("/empty", 'save={"token": json_path("token")}', "token not found"),
+    "DeepJson": ("/deep", 'save={"token": json_path("token")}', "token not found"),
     "Unsendable": ("/unsendable", 'headers={"X Bad": "1"}', "not sent: invalid header field"),
 }
 
@@ -113,6 +114,8 @@ class Handler(socketserver.StreamRequestHandler):
             return False
         elif path == "/empty":
             self._send("200 OK", b"", json_type)
+        elif path == "/deep":  # nested past the JSON parser's recursion limit
+            self._send("200 OK", b"[" * 100_000 + b"]" * 100_000, json_type)
         elif path == "/hang":  # read the request, never answer
             self.server.release.wait(30)  # type: ignore[attr-defined]
             return False

@@ -90,6 +90,17 @@ def test_a_create_user_form_gets_a_unique_name_and_one_generated_password():
     assert source.count("self.credential(") == 2, source
 
 
+def test_a_credential_is_read_from_the_column_named_after_its_field():
+    """A `user` field's attribute is `user_` (RecordedSession has a `user`); its accounts
+    column and variable were `user_` and $REPLAY_USER_ too."""
+    source = module(
+        entry("GET", "/login", 0),
+        entry("POST", "/login", 2, "user=alice&pass=Al1ce-pw-xyz", 302, "/"),
+    )
+    assert parameters(source)["user_"] == 'self.credential("user")', source
+    assert "$REPLAY_USER\n" in source and '"user_"' not in source
+
+
 def test_a_change_password_form_keeps_the_old_password_a_credential():
     source = module(
         entry("GET", "/password_change/", 0),

@@ -30,7 +30,6 @@ from mitmproxy.test import taddons, tflow
 import recorder
 from recorder.addon import (
     FORMAT,
-    REDACTED,
     Capture,
     redact_body,
     redact_header,
@@ -51,7 +50,7 @@ from recorder.proxy import (
     mitmdump_command,
     run_capture_proxy,
 )
-from recorder.sensitive import redaction_digest
+from recorder.sensitive import REDACTED, redaction_digest
 from replay.convert import Options, bodies_missing
 from replay.convert import convert as convert_recording
 

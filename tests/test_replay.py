@@ -28,7 +28,7 @@ def test_browsing_flow_replays_without_failures(demo_app, recordings, tmp_path):
     assert stats.count("/api/products") > 0
 
 
-@pytest.mark.parametrize(("users", "run_time"), [(2, "8s"), (20, "30s")])
+@pytest.mark.parametrize(("users", "run_time"), [(2, "8s"), (20, "15s")])
 def test_correlated_demo_flows_replay_clean(demo_app, recordings, tmp_path, users, run_time):
     """CSRF form login, bearer API, created ids, a redirect carrying an id: all correlated.
     Two recordings, so 2 users is one virtual user on each."""

@@ -357,17 +357,21 @@ def _tokens(text: str) -> Iterator[str]:
 
 
 def json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
-    """(path, leaf) of every string and integer in a JSON document, integers as text."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from json_leaves(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from json_leaves(item, f"{path}[{i}]")
-    elif isinstance(value, str):
-        yield path, value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        yield path, str(value)
+    """(path, leaf) of every string and integer in a JSON document, integers as text, in
+    document order. A stack, not recursion: a document may nest as deep as its parser allows."""
+    stack = [iter([(path, value)])]
+    while stack:
+        here, item = next(stack[-1], (None, None))
+        if here is None:
+            stack.pop()
+        elif isinstance(item, dict):
+            stack.append(iter([(f"{here}.{k}" if here else str(k), v) for k, v in item.items()]))
+        elif isinstance(item, list):
+            stack.append(iter([(f"{here}[{i}]", v) for i, v in enumerate(item)]))
+        elif isinstance(item, str):
+            yield here, item
+        elif isinstance(item, int) and not isinstance(item, bool):
+            yield here, str(item)
 
 
 # Pass 2: what responses made

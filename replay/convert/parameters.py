@@ -27,6 +27,7 @@ from recorder.sensitive import (
     secret_name,
     secret_value,
 )
+from replay.convert.literals import literal
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import (
     Call,
@@ -157,9 +158,16 @@ def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
     comment = _comment(item)
     if rule:
         return Parameter(var, rule.expr, comment, rule.kind, rule.credential)
-    if item.kind in ("secret", "credential"):  # $REPLAY_<VAR>, or the accounts column
-        return Parameter(var, f'self.credential("{var}")', comment, "credential", var)
+    if item.kind in ("secret", "credential"):
+        return credential_parameter(var, comment)
     return Parameter(var, item.expr, comment, "generated")
+
+
+def credential_parameter(var: str, comment: str) -> Parameter:
+    """`self.<var>` read from the accounts column (or $REPLAY_<NAME>) named after the field:
+    `user`, although the attribute is `user_` (RecordedSession has a `user`)."""
+    name = var.rstrip("_") or var
+    return Parameter(var, f"self.credential({literal(name)})", comment, "credential", name)
 
 
 def _typed_values(calls: list[Call]) -> dict[str, Typed]:
@@ -337,9 +345,7 @@ def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -
     def credential(match: re.Match) -> Ref:
         if match[0] not in found:
             var = numbered(match.lastgroup or "token", names, last)
-            expr = f'self.credential("{var}")'
-            comment = "never stored in the recording"
-            scenario.parameters.append(Parameter(var, expr, comment, "credential", var))
+            scenario.parameters.append(credential_parameter(var, "never stored in the recording"))
             found[match[0]] = Ref(f"self.{var}")
         return found[match[0]]
 

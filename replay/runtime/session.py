@@ -144,8 +144,8 @@ class Extractor:
     def __call__(self, session: RecordedSession | None, response) -> Any:
         try:
             return self.read(session, response)
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            return None
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
+            return None  # RecursionError: a live JSON body nested past the parser's limit
 
     def __repr__(self) -> str:
         return self.description
