@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from recorder.model import Exchange, Recording
+from recorder.model import Exchange, Recording, split_url
 from recorder.sensitive import has_shape, secret_header
 from replay.convert.filters import Filtered, is_document
 from replay.convert.scenario import Body, Call, Ref, Scenario, Step, Value, substitute_text
@@ -138,7 +138,7 @@ def to_call(exchange: Exchange, target: str) -> Call:
     url = request.url
     if url.startswith(target + "/") or url == target:
         url = url[len(target) :] or "/"
-    path = urlsplit(url).path
+    path = split_url(url)[2]
     template = url_template(path)
     location = response.header("location")
     if location and location.startswith(target):
