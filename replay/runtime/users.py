@@ -35,6 +35,7 @@ from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from replay.runtime.data import Accounts, MissingData
+from replay.runtime.loader import RecordingLoader
 from replay.runtime.session import RESTART_PAUSE, RecordedSession, UserState, deal_rows_afresh
 from replay.runtime.settings import (
     Settings,
@@ -67,11 +68,13 @@ def load_recordings(folder: str | Path) -> list[type[RecordedSession]]:
 
 
 def load_module(path: Path) -> list[type[RecordedSession]]:
-    """The recordings a module defines (imported as `recordings.<name>`), in source order."""
+    """The recordings a module defines (imported as `recordings.<name>`), in source order; a
+    big one compiles its steps as sessions first run them (`replay.runtime.loader`)."""
     if path.name.startswith("_"):
         return []
     module_name = f"recordings.{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    loader = RecordingLoader(module_name, str(path))
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
     if spec is None or spec.loader is None:
         raise ImportError(f"{path}: not a Python module")
     module = importlib.util.module_from_spec(spec)
