@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 REDACTED = "REDACTED"
@@ -62,8 +63,11 @@ USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>]{1,100})=([^&#\r\n"'<>]*)""")
 """`name=value` in a query, a fragment, a urlencoded or text/plain body, or a line of text."""
 JSON_PAIR = re.compile(r'"([^"\\]{1,100})"\s*:\s*"((?:[^"\\]|\\.)*)"')
+NAMES_CACHED = 4096
+"""Field and header names asked about, remembered: a capture sends a few names over and over."""
 
 
+@lru_cache(maxsize=NAMES_CACHED)
 def secret_name(name: str) -> bool:
     """Whether a field named `name` (form, query, JSON key, multipart part, header) holds a
     secret: `password`, `new_password1`, `user[password_confirmation]`, `pin_code`, `api_key`,
@@ -71,14 +75,17 @@ def secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 
 
+@lru_cache(maxsize=NAMES_CACHED)
 def personal_name(name: str) -> bool:
     return bool(PERSONAL_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 
 
+@lru_cache(maxsize=NAMES_CACHED)
 def password_name(name: str) -> bool:
     return bool(PASSWORD_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 
 
+@lru_cache(maxsize=NAMES_CACHED)
 def secret_header(name: str) -> bool:
     """`Authorization` and every header with a secret name: `X-Api-Key`, `X-Goog-Api-Key`,
     `apikey`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`."""

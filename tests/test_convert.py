@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -127,3 +128,15 @@ def test_har_read_in_small_chunks_reads_the_same(chunk: int, monkeypatch, tmp_pa
     with pytest.raises(json.JSONDecodeError) as expected:
         json.loads(broken.read_text())
     assert f"at line {expected.value.lineno})" in str(error.value)
+
+
+def test_the_garbage_collector_is_paused_while_converting_and_runs_again_after():
+    """Walking the millions of objects a big capture makes took a quarter of its conversion."""
+    recording = read_har(DATA / "demo-login.har")
+    seen = []
+    convert_recording(recording, stage=lambda name: seen.append(gc.isenabled()))
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        convert_recording(recording, stage=lambda name: int("not a stage"))
+    assert gc.isenabled()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -80,6 +81,7 @@ PIECES = re.compile(r"[|.:\-]")
 """Separators of compound tokens: `2|ab12|cd34|1700000000`, a JWT, `rev-3-ab12`."""
 DYNAMIC_RUN = re.compile(r"[\w\-.~+/=%:|]+")
 DIGITS = re.compile(r"\d\d")
+DATE_OR_VERSION = re.compile(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*")
 BOUNDARIES = (6, 12, 24, 40, 64)
 """Lengths of left-boundary text tried, shortest first, when a value sits inside text."""
 
@@ -87,8 +89,13 @@ BOUNDARIES = (6, 12, 24, 40, 64)
 def server_named(name: str) -> bool:
     """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
     server made, as opposed to `page`, `size` or `q`."""
-    keys = [k for k in re.split(r"[.\[\]]+", name) if k and not k.isdigit()]
-    last = keys[-1] if keys else ""
+    keys = name.replace("[", ".").replace("]", ".").split(".")
+    return _server_named_key(next((k for k in reversed(keys) if k and not k.isdigit()), ""))
+
+
+@lru_cache(maxsize=4096)
+def _server_named_key(last: str) -> bool:
+    """The last key of a name, read once: thousands of JSON paths end in the same few keys."""
     lower = last.lower()
     return (
         lower in SERVER_NAMED
@@ -134,7 +141,7 @@ def is_trivial(value: str) -> bool:
     (Cached: a token is sent with request after request.)"""
     if value.isdigit():
         return len(value) < 4 or len(set(value)) == 1
-    if len(value) < 8 or "://" in value or HOSTNAME.fullmatch(value):
+    if len(value) < 8 or "://" in value or ("." in value and HOSTNAME.fullmatch(value)):
         return True
     has_digit = DIGIT.search(value) is not None
     has_alpha = LETTER.search(value) is not None
@@ -147,7 +154,7 @@ def is_trivial(value: str) -> bool:
 
 
 def _looks_like_date_or_version(value: str) -> bool:
-    return bool(re.fullmatch(r"v?\d+([.\-/:T ]\d+)*Z?|\d{4}-\d\d-\d\d.*", value))
+    return DATE_OR_VERSION.fullmatch(value) is not None
 
 
 def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
@@ -173,6 +180,9 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     names = Names()
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
+    redirects = [
+        i for i, call in enumerate(calls) if call.location is not None and call.exchange is not None
+    ]
     for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
@@ -184,7 +194,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         ref = Ref(f"self.{var}")
         for sink in candidate.sinks:
             substitutions.setdefault(sink.call, []).append((candidate, ref))
-        _check_redirects(calls, candidate, source.call, var)
+        _check_redirects(calls, redirects, candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -219,19 +229,21 @@ def _whole(correlated: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def _check_redirects(calls: list[Call], candidate: Candidate, first: int, var: str) -> None:
+def _check_redirects(
+    calls: list[Call], redirects: list[int], candidate: Candidate, first: int, var: str
+) -> None:
     """A redirect check never holds the recorded value: the response it is read from expects
     a `[var]` segment there (any one segment), a later one expects the variable: `first` is
-    the call whose response the value is read from."""
-    for index in range(first, candidate.sinks[-1].call + 1):
+    the call whose response the value is read from. `redirects`: the calls with a check, in
+    order (a token sent all session long is not looked for in every call between)."""
+    start, end = bisect_left(redirects, first), bisect_right(redirects, candidate.sinks[-1].call)
+    for index in redirects[start:end]:
         call = calls[index]
-        if call.location is None or call.exchange is None:
-            continue
         ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
         if isinstance(call.location, str):
             raw = urlsplit(call.exchange.response.header("location") or "").path
             call.location = _named_segments(call.location, raw, candidate.value, ref)
-        else:
+        elif call.location is not None:
             call.location = substitute_value(call.location, partial(_replace, candidate, ref))
 
 
@@ -557,10 +569,13 @@ def _in_text(
     text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
 ) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
-    left. Tokens are matched against `wanted` as sets, so a page costs two regex scans.
+    left. Tokens are matched against `wanted` as sets, so a page costs one regex scan (a
+    token's pieces lie inside it: only tokens with a separator are split again).
     `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
     (all of them would take as much memory again as the bodies)."""
-    found = wanted.keys() & {*TOKEN.findall(text), *TOKEN_PIECE.findall(text)}
+    tokens = set(TOKEN.findall(text))
+    pieces = (TOKEN_PIECE.findall(token) for token in tokens if TOKEN_PARTS.search(token))
+    found = wanted.keys() & tokens.union(*pieces)
     for value in found:
         make = _regex_extraction(source, reread, text.find(value), value, note)
         yield value, make, False, False

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit
 
 from recorder.sensitive import (
@@ -115,7 +116,8 @@ def parameterize(
 ) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
-    typed = _typed_values(calls)
+    fields = [list(_fields(call)) for call in calls]  # read once: a body may hold thousands
+    typed = _typed_values(fields)
     site_made = served(
         [(item.value, calls[item.first_call]) for item in typed.values() if _key_like(item)]
     )
@@ -129,7 +131,7 @@ def parameterize(
             item.kind, item.expr = "rule", rule.expr
         else:
             if item.first_call not in forms:
-                forms[item.first_call] = _form(calls[item.first_call])
+                forms[item.first_call] = _form(calls[item.first_call], fields[item.first_call])
             _classify(item, forms[item.first_call], site_made)
         if item.kind == "fake" and item.places == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
@@ -170,10 +172,11 @@ def credential_parameter(var: str, comment: str) -> Parameter:
     return Parameter(var, f"self.credential({literal(name)})", comment, "credential", name)
 
 
-def _typed_values(calls: list[Call]) -> dict[str, Typed]:
+def _typed_values(fields: list[list[tuple[str, str]]]) -> dict[str, Typed]:
+    """Each distinct value of the calls' `fields`, with the first field and call sending it."""
     found: dict[str, Typed] = {}
-    for index, call in enumerate(calls):
-        for field, value in _fields(call):
+    for index, sent in enumerate(fields):
+        for field, value in sent:
             if not value:
                 continue
             item = found.get(value)
@@ -234,46 +237,73 @@ def _key_like(item: Typed) -> bool:
 
 
 def _classify(item: Typed, form: Form, site_made: set[str]) -> None:
-    field, value, role = item.field, item.value, form.role
+    value, role, field = item.value, form.role, _field(item.field)
     if not secret_value(value):
         return  # a checkbox, a radio button, a flag: `on`, `true`, `1` stay as recorded
     if value in site_made:
         return  # a key the site hands every visitor (in a page or a script): its own
-    if CACHE_BUSTER.match(field) and value.isdigit() and len(value) in (10, 13):
+    if field.cache_buster and value.isdigit() and len(value) in (10, 13):
         item.kind, item.expr = "inline", "self.now_ms()" if len(value) == 13 else "self.now()"
-    elif CLIENT_ID_HEADER.search(field) and UUID.match(value):
+    elif field.client_id and UUID.match(value):
         item.kind, item.expr = "inline", "self.uuid()"
-    elif NONCE.match(field) and len(value) >= 8:
+    elif field.nonce and len(value) >= 8:
         item.kind, item.expr = "fake", "self.unique.value()"
     elif value in form.new_passwords:
         item.kind, item.expr = "fake", "self.fake.password(length=14)"
-    elif secret_header(field) or secret_name(field):
+    elif field.secret:
         item.kind = "secret"
-    elif EMAIL.match(value) or re.search(r"e-?mail", field, re.I):
+    elif field.email or EMAIL.match(value):
         if role == "create":
             item.kind, item.expr = "unique", "self.unique.email()"
         elif role == "sign-in":
             item.kind = "credential"
         else:
             item.kind, item.expr = "fake", "self.fake.email()"
-    elif IDENTITY_FIELD.match(field) and role == "sign-in":
+    elif field.identity and role == "sign-in":
         item.kind = "credential"
     else:
-        provider = next(
-            (p for pattern, p, shape in PROVIDERS if pattern.search(field) and shape.match(value)),
-            "",
-        )
+        provider = next((p for p, shape in field.providers if shape.match(value)), "")
         if role == "create" and provider == "user_name()":
             item.kind, item.expr = "unique", "self.unique.user_name()"
         elif (
             role == "create"
-            and UNIQUE_FIELD.search(field)
+            and field.unique
             and TYPED_NAME.match(value)
             and not PERSON.search(provider)
         ):
-            item.kind, item.expr = "unique", _unique_expr(field)
+            item.kind, item.expr = "unique", _unique_expr(item.field)
         elif provider:
             item.kind, item.expr = "fake", f"self.fake.{provider}"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """What a field's name says about the values typed in it (see `_classify`)."""
+
+    cache_buster: bool
+    client_id: bool
+    nonce: bool
+    secret: bool
+    email: bool
+    identity: bool
+    unique: bool
+    providers: tuple[tuple[str, re.Pattern], ...]
+    """The Faker providers the name may stand for, each with the shape a value must have."""
+
+
+@lru_cache(maxsize=4096)
+def _field(name: str) -> Field:
+    """Read once per name: thousands of values typed in one field ask the same questions."""
+    return Field(
+        cache_buster=bool(CACHE_BUSTER.match(name)),
+        client_id=bool(CLIENT_ID_HEADER.search(name)),
+        nonce=bool(NONCE.match(name)),
+        secret=secret_header(name) or secret_name(name),
+        email=bool(re.search(r"e-?mail", name, re.I)),
+        identity=bool(IDENTITY_FIELD.match(name)),
+        unique=bool(UNIQUE_FIELD.search(name)),
+        providers=tuple((p, shape) for pattern, p, shape in PROVIDERS if pattern.search(name)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,11 +317,11 @@ class Form:
     """The passwords it sets (each one generated secret, whatever fields repeat it)."""
 
 
-def _form(call: Call) -> Form:
+def _form(call: Call, fields: list[tuple[str, str]]) -> Form:
+    """What `call`, which sends `fields`, does."""
     if call.method not in ("POST", "PUT", "PATCH"):
         return Form("")
     path = urlsplit(call.url if isinstance(call.url, str) else "").path
-    fields = list(_fields(call))
     secrets = [(f, v) for f, v in fields if secret_name(f) and secret_value(v)]
     sent = Counter(v for _, v in fields)
     signing_up = bool(SIGN_UP.search(path))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from itertools import groupby
 from os.path import commonprefix
 from typing import Any, Literal
@@ -189,9 +190,13 @@ def substitute_text(text: str, value: str, ref: Ref) -> Value:
 def substitute_all(refs: dict[str, Ref], after: str = "") -> Callable[[str], Value]:
     """A `find` that replaces every occurrence of any key of `refs` with its ref, leftmost first
     and at one place the longest, in one regex pass however many keys there are. `after` is a
-    lookahead an occurrence must satisfy."""
-    alternatives = _alternatives(sorted(k for k in refs if k)) or "(?!)"  # no key: no match
-    pattern = re.compile(f"(?:{alternatives}){after}")
+    lookahead an occurrence must satisfy. A few keys are looked for with `str.find` instead: a
+    request sends one or two correlated values, and a regex compiled for each request would
+    cost more than all the rest of correlation."""
+    keys = [k for k in refs if k]
+    if not after and len(keys) <= FEW_KEYS:
+        return partial(_substitute_few, refs, keys)
+    pattern = _pattern(tuple(sorted(keys)), after)
 
     def find(text: str) -> Value:
         parts: list[str | Ref] = []
@@ -205,6 +210,43 @@ def substitute_all(refs: dict[str, Ref], after: str = "") -> Callable[[str], Val
         return Text(tuple(p for p in parts if p != ""))
 
     return find
+
+
+FEW_KEYS = 16
+"""Up to this many keys, `str.find` for each (a scan in C) beats one regex pass."""
+
+
+@lru_cache(maxsize=8)
+def _pattern(keys: tuple[str, ...], after: str) -> re.Pattern:
+    """The regex for `keys`, built once for the requests that send the same thousands."""
+    return re.compile(f"(?:{_alternatives(list(keys)) or '(?!)'}){after}")  # none: no match
+
+
+def _substitute_few(refs: dict[str, Ref], keys: list[str], text: str) -> Value:
+    """`substitute_all`'s replacement by `str.find`: the leftmost occurrence of any key, at one
+    place the longest, and on from its end. Each key's next occurrence is looked for again only
+    once passed, so every key scans the text once."""
+    starts = [text.find(key) for key in keys]
+    parts: list[str | Ref] = []
+    position = 0
+    while True:
+        first = -1  # the index in `keys` of the next key to replace
+        for i, key in enumerate(keys):
+            if 0 <= starts[i] < position:
+                starts[i] = text.find(key, position)
+            if starts[i] >= 0 and (
+                first < 0 or (starts[i], -len(key)) < (starts[first], -len(keys[first]))
+            ):
+                first = i
+        if first < 0:
+            break
+        start, key = starts[first], keys[first]
+        parts += [text[position:start], refs[key]]
+        position = start + len(key)
+    if not parts:
+        return text
+    parts.append(text[position:])
+    return Text(tuple(p for p in parts if p != ""))
 
 
 def one_of(words: list[str]) -> str:
