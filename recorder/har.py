@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus
 
 from haralyzer import HarParser
 
-from recorder.model import CaptureError, Exchange, Page, Recording, Request, Response
+from recorder.model import CaptureError, Exchange, Page, Recording, Request, Response, split_url
 
 HTTP_SCHEMES = ("http://", "https://")
 LATEST = datetime(9000, 1, 1).timestamp()
@@ -251,7 +251,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
         return None, "request without method"
     body, mime, declared = _request_body(request)
     status = response.get("status")
-    status = status if type(status) is int else _int(status)
+    status = _int(status)
     content = response.get("content")
     content = content if isinstance(content, dict) else {}
     return (
@@ -285,12 +285,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
 
 def valid_url(url: str) -> bool:
     """An http(s) URL with a host, a port in range and no control characters."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError on a port out of range)
-    except ValueError:
-        return False
-    return bool(parts.hostname) and url.isprintable()
+    host, port, _ = split_url(url)
+    return bool(host) and port != -1 and url.isprintable()
 
 
 def _headers(message: dict, shared: dict) -> tuple[tuple[str, str], ...]:
@@ -362,6 +358,10 @@ def _error(entry: dict, status: int) -> str:
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:  # nearly always: no exception to raise and catch
+        return value
+    if value is None:  # a field left out
+        return 0
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):

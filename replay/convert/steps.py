@@ -8,16 +8,17 @@ read live.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from recorder.model import Exchange, Recording
+from recorder.model import Exchange, Recording, split_url
 from recorder.sensitive import has_shape, secret_header
 from replay.convert.filters import Filtered, is_document
-from replay.convert.scenario import Body, Call, Ref, Scenario, Step, substitute_text
+from replay.convert.scenario import Body, Call, Ref, Scenario, Step, Value, substitute_text
 from replay.convert.titles import step_title
 from replay.names import identifier, url_template
 
@@ -104,7 +105,7 @@ def _group(exchanges: list[Exchange], idle_gap: float) -> list[list[Exchange]]:
 
 def _step(exchanges: list[Exchange], target: str) -> Step:
     first = exchanges[0]
-    path = urlsplit(first.request.url).path or "/"
+    path = first.request.path or "/"
     return Step(
         name=_step_name(first.request.method, path),
         title=step_title(exchanges),
@@ -137,7 +138,7 @@ def to_call(exchange: Exchange, target: str) -> Call:
     url = request.url
     if url.startswith(target + "/") or url == target:
         url = url[len(target) :] or "/"
-    path = urlsplit(url).path
+    path = split_url(url)[2]
     template = url_template(path)
     location = response.header("location")
     if location and location.startswith(target):
@@ -147,11 +148,7 @@ def to_call(exchange: Exchange, target: str) -> Call:
     return Call(
         method=request.method,
         url=url,
-        headers=[
-            (name, substitute_text(value, target, HOST_REF))
-            for name, value in request.headers
-            if not _managed(name)
-        ],
+        headers=[kept for name, value in request.headers if (kept := _header(name, value, target))],
         body=_body(exchange),
         expect=200 if response.status == 304 else response.status,
         name=template if template != path or "?" in url or "://" in url else None,
@@ -177,6 +174,15 @@ def _template(location: str) -> str:
     parts = urlsplit(location)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
     return origin + url_template(parts.path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _header(name: str, value: str, target: str) -> tuple[str, Value] | None:
+    """A recorded request header as the call sends it, or None when the client manages it.
+    Remembered: most requests of a capture send the same few headers."""
+    if _managed(name):
+        return None
+    return name, substitute_text(value, target, HOST_REF)
 
 
 def _managed(name: str) -> bool:
@@ -236,14 +242,20 @@ def _hoist_default_headers(scenario: Scenario) -> None:
         if isinstance(v, str) and not secret_header(k) and not has_shape(v)
     }
     for call in calls[1:]:
-        common &= {(k.lower(), v) for k, v in call.headers}
+        if not common:
+            return
+        common &= {(k.lower(), v) for k, v in call.headers if isinstance(v, str)}
     if not common:
         return
     scenario.default_headers = [
         (k, v) for k, v in calls[0].headers if isinstance(v, str) and (k.lower(), v) in common
     ]
     for call in calls:
-        call.headers = [(k, v) for k, v in call.headers if (k.lower(), v) not in common]
+        call.headers = [
+            h
+            for h in call.headers
+            if not isinstance(h[1], str) or (h[0].lower(), h[1]) not in common
+        ]
 
 
 def _date(exchanges: list[Exchange]) -> str:
