@@ -118,6 +118,8 @@ def run_app(app: App, *, quick: bool) -> list[Row]:
     finally:
         if server:
             server.stop()
+        if (data / "server.log").is_file():  # the app's own account of a 500 under load
+            shutil.copyfile(data / "server.log", folder / "server.log")
         shutil.rmtree(data, ignore_errors=True)
     return rows
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ import locust  # noqa: F401  (gevent patches the standard library on import: bef
 import pytest
 
 from replay.demo.launch import running
+
+# A suite started in the background (`nohup pytest &`) inherits SIGINT ignored, and so would
+# every process it starts; the tests that press Ctrl-C need their child to hear it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
