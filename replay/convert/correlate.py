@@ -201,7 +201,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     step_of = {id(call): step for step in scenario.steps for call in step.calls}
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
     typed = {c.value: c.first_sent for c in candidates.values() if c.source is None}
-    shown: dict[int, list[tuple[int, str]]] = {}
+    shown: dict[int, tuple[str, list[tuple[int, str]]]] = {}
     redirects = [
         i for i, call in enumerate(calls) if call.location is not None and call.exchange is not None
     ]
@@ -262,17 +262,19 @@ def _beside_typed(
     calls: list[Call],
     value: str,
     typed: dict[str, int],
-    shown: dict[int, list[tuple[int, str]]],
+    shown: dict[int, tuple[str, list[tuple[int, str]]]],
 ) -> Extraction:
     """A value read from a list (`/users/show/25` in a table of users) is read beside the
     value the user typed that the list shows next to it (the new user's name in that row),
     not from the first row: at run time other users' rows come first."""
     if made.source != "regex" or not typed:
         return made
-    text = calls[index].exchange.response.body.decode("utf-8", "replace")
-    if index not in shown:  # one scan of a page, however many values are read from it
-        shown[index] = _typed_shown(text, index, typed)
-    anchors = shown[index]
+    if index not in shown:  # one decode and scan of a page, however many values it gives
+        text = calls[index].exchange.response.body.decode("utf-8", "replace")
+        shown[index] = text, _typed_shown(text, index, typed)
+    text, anchors = shown[index]
+    if not anchors:
+        return made  # the page shows nothing the user typed: no row to tell
     starts = [at for at, _ in anchors]
     near = []
     for found in re.finditer(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
