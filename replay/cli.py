@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -51,6 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log_to_terminal()
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    finally:
+        if argv is None:  # run as the program: its work is done and said, and a Ctrl-C now
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # would only break the exit, loudly
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, its failures said in one line."""
     try:
         return args.command(args)
     except (UserError, CaptureError, RulesError) as e:

@@ -231,7 +231,7 @@ def _convert_process(capture: Path, output: Path, **kwargs) -> subprocess.Popen:
     argv = ["convert", str(capture), "-o", str(output)]
     code = (
         "import sys; from replay import cli; print('ready', flush=True); "
-        f"sys.exit(cli.main({argv!r}))"
+        f"sys.argv[1:] = {argv!r}; sys.exit(cli.main())"  # as the `replay` command runs it
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code],
