@@ -44,6 +44,11 @@ def split_url(url: str) -> tuple[str, int | None, str]:
         port = int(plain[2]) if plain[2] else None
         host = plain[1].lower() if plain[1] else ""
         return host, port if port is None or port <= 65535 else -1, plain[3] or ""
+    return split_by_urlsplit(url)
+
+
+def split_by_urlsplit(url: str) -> tuple[str, int | None, str]:
+    """`split_url` for any URL, by urlsplit: the reference its fast path is held to."""
     try:
         parts = urlsplit(url)
     except ValueError:
