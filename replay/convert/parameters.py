@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit
 
 from recorder.sensitive import (
@@ -62,6 +61,7 @@ TYPED_NAME = re.compile(r"^(?=.*[^\W\d_])[^\r\n\\\"<>{}\[\]]{1,120}$")
 PERSON = re.compile(r"first_name|last_name|^name")
 """Providers of a person's names (a sign-up's `name`): realistic rather than unique."""
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
+EMAIL_FIELD = re.compile(r"e-?mail", re.I)
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
 CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
@@ -122,8 +122,13 @@ def parameterize(
     calls = list(scenario.calls)
     fields = [list(_fields(call)) for call in calls]  # read once: a body may hold thousands
     typed = _typed_values(fields)
+    by_name = Fields()
     site_made = served(
-        [(item.value, calls[item.first_call]) for item in typed.values() if _key_like(item)]
+        [
+            (item.value, calls[item.first_call])
+            for item in typed.values()
+            if by_name[item.field].key_like
+        ]
     )
     names, last = {correlation.var for correlation in scenario.correlations}, dict[str, int]()
     typed_per_field = Counter(item.field for item in typed.values())
@@ -139,8 +144,9 @@ def parameterize(
             item.kind, item.expr = "derived", f"self.slugify(self.{slugs[item.value]})"
         else:
             if item.first_call not in forms:
-                forms[item.first_call] = _form(calls[item.first_call], fields[item.first_call])
-            _classify(item, forms[item.first_call], site_made)
+                call = calls[item.first_call]
+                forms[item.first_call] = _form(call, fields[item.first_call], by_name)
+            _classify(item, by_name[item.field], forms[item.first_call], site_made)
         if item.kind == "fake" and item.places == 1 and typed_per_field[item.field] > 1:
             item.kind = "inline"  # a field typed anew each time: a fresh value each time
         if item.kind == "inline":
@@ -268,14 +274,8 @@ def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
         yield key, str(value)  # a PIN sent as a JSON number
 
 
-def _key_like(item: Typed) -> bool:
-    """Secret by its name (an API key, a token), not a password: maybe the site's own."""
-    field = item.field
-    return (secret_header(field) or secret_name(field)) and not password_name(field)
-
-
-def _classify(item: Typed, form: Form, site_made: set[str]) -> None:
-    value, role, field = item.value, form.role, _field(item.field)
+def _classify(item: Typed, field: Field, form: Form, site_made: set[str]) -> None:
+    value, role = item.value, form.role
     if not secret_value(value):
         return  # a checkbox, a radio button, a flag: `on`, `true`, `1` stay as recorded
     if value in site_made:
@@ -324,26 +324,47 @@ class Field:
     client_id: bool
     nonce: bool
     secret: bool
+    """A secret header or field name."""
+    named_secret: bool
+    """A secret field name (a form's, as `_form` reads them)."""
+    password: bool
+    """A secret that is a password."""
     email: bool
     identity: bool
     unique: bool
     providers: tuple[tuple[str, re.Pattern], ...]
     """The Faker providers the name may stand for, each with the shape a value must have."""
 
+    @property
+    def key_like(self) -> bool:
+        """Secret by its name (an API key, a token), not a password: maybe the site's own."""
+        return self.secret and not self.password
 
-@lru_cache(maxsize=4096)
+
 def _field(name: str) -> Field:
-    """Read once per name: thousands of values typed in one field ask the same questions."""
+    named_secret = secret_name(name)
+    secret = named_secret or secret_header(name)
     return Field(
         cache_buster=bool(CACHE_BUSTER.match(name)),
         client_id=bool(CLIENT_ID_HEADER.search(name)),
         nonce=bool(NONCE.match(name)),
-        secret=secret_header(name) or secret_name(name),
-        email=bool(re.search(r"e-?mail", name, re.I)),
+        secret=secret,
+        named_secret=named_secret,
+        password=secret and password_name(name),
+        email=bool(EMAIL_FIELD.search(name)),
         identity=bool(IDENTITY_FIELD.match(name)),
         unique=bool(UNIQUE_FIELD.search(name)),
         providers=tuple((p, shape) for pattern, p, shape in PROVIDERS if pattern.search(name)),
     )
+
+
+class Fields(dict[str, Field]):
+    """What each field name says, read once per conversion: thousands of values typed in one
+    field ask the same questions, and a body of thousands of names asks once for each."""
+
+    def __missing__(self, name: str) -> Field:
+        field = self[name] = _field(name)
+        return field
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,18 +378,18 @@ class Form:
     """The passwords it sets (each one generated secret, whatever fields repeat it)."""
 
 
-def _form(call: Call, fields: list[tuple[str, str]]) -> Form:
+def _form(call: Call, fields: list[tuple[str, str]], by_name: Fields) -> Form:
     """What `call`, which sends `fields`, does."""
     if call.method not in ("POST", "PUT", "PATCH"):
         return Form("")
     path = urlsplit(call.exchange.request.url).path  # as recorded: an id may be a variable now
-    secrets = [(f, v) for f, v in fields if secret_name(f) and secret_value(v)]
+    secrets = [(f, v) for f, v in fields if by_name[f].named_secret and secret_value(v)]
     sent = Counter(v for _, v in fields)
     signing_up = bool(SIGN_UP.search(path))
     new_passwords = frozenset(
         v
         for f, v in secrets
-        if password_name(f)
+        if by_name[f].password
         and not OLD_PASSWORD.search(f)
         and (signing_up or NEW_PASSWORD.search(f) or sent[v] > 1)
     )
