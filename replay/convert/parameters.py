@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from urllib.parse import unquote_plus, urlsplit
 
 from recorder.sensitive import (
@@ -120,7 +121,8 @@ def parameterize(
 ) -> Scenario:
     """Replace typed values with per-user parameters; secrets never stay in the scenario."""
     calls = list(scenario.calls)
-    fields = [list(_fields(call)) for call in calls]  # read once: a body may hold thousands
+    texts = Texts()
+    fields = [list(_fields(call, texts)) for call in calls]  # read once: a body may hold thousands
     typed = _typed_values(fields)
     by_name = Fields()
     site_made = served(
@@ -163,8 +165,8 @@ def parameterize(
         for call in calls:
             call.url = _substitute_query(call.url, refs)
             if call.body and call.body.kind == "text":
-                call.body.text = _substitute_spans(call.body.text, refs, _multipart_values)
-                call.body.text = _substitute_spans(call.body.text, refs, _pair_values)
+                spans = partial(_text_values, texts=texts, refs=refs)
+                call.body.text = _substitute_spans(call.body.text, refs, spans)
             call.headers = [
                 (k, _substitute_query(v, refs) if k.lower() == "referer" else v)
                 for k, v in call.headers
@@ -234,7 +236,7 @@ def _typed_values(fields: list[list[tuple[str, str]]]) -> dict[str, Typed]:
     return found
 
 
-def _fields(call: Call) -> Iterator[tuple[str, str]]:
+def _fields(call: Call, texts: Texts) -> Iterator[tuple[str, str]]:
     """(field name, literal value) for every value a user could have typed in this request."""
     for _, name, text in _query_pairs(call.url):
         yield name, text
@@ -250,9 +252,10 @@ def _fields(call: Call) -> Iterator[tuple[str, str]]:
         yield from _json_strings(body.value, "")
     elif body.kind == "text":
         for part in _literal_parts(body.text):
-            yield from ((name, part[start:end]) for name, start, end in multipart_fields(part))
+            walked = texts[part]
+            yield from ((name, part[start:end]) for name, start, end in walked.multipart)
             # A text/plain form (`password=...` lines): its secret fields only.
-            yield from ((m[1], m[2]) for m in PAIR.finditer(part) if secret_name(m[1]))
+            yield from ((n, part[start:end]) for n, start, end in walked.pairs if secret_name(n))
 
 
 def _literal_parts(value: Value) -> tuple:
@@ -503,13 +506,40 @@ def multipart_fields(text: str) -> Iterator[tuple[str, int, int]]:
         start = end + 4
 
 
-def _multipart_values(text: str) -> Iterator[tuple[int, int]]:
-    return ((start, end) for _, start, end in multipart_fields(text))
+@dataclass(frozen=True, slots=True)
+class TextFields:
+    """The fields of a piece of text body, each (name, start of its value, end)."""
+
+    multipart: tuple[tuple[str, int, int], ...]
+    """Multipart text fields."""
+    pairs: tuple[tuple[str, int, int], ...]
+    """`name=value` pairs (a text/plain form, or a line of a file part)."""
 
 
-def _pair_values(text: str) -> Iterator[tuple[int, int]]:
-    """The values of `name=value` pairs in a text body (a text/plain form)."""
-    return ((match.start(2), match.end(2)) for match in PAIR.finditer(text))
+class Texts(dict[str, TextFields]):
+    """Each piece of text body walked once: `_fields` reads what it sends, and the
+    substitution of parameters finds the same places again without a second walk."""
+
+    def __missing__(self, text: str) -> TextFields:
+        pairs = tuple((m[1], m.start(2), m.end(2)) for m in PAIR.finditer(text))
+        walked = self[text] = TextFields(tuple(multipart_fields(text)), pairs)
+        return walked
+
+
+def _text_values(text: str, texts: Texts, refs: dict[str, Ref]) -> list[tuple[int, int]]:
+    """The multipart values of `text` that are parameters, and the values of `name=value`
+    pairs outside those (inside, they went with the value), in order. A pair lies on one
+    line, and a multipart value is whole lines: the pair is inside one or outside all."""
+    walked = texts[text]
+    replaced = [(start, end) for _, start, end in walked.multipart if text[start:end] in refs]
+    spans = list(replaced)
+    ahead = 0
+    for _, start, end in walked.pairs:
+        while ahead < len(replaced) and replaced[ahead][1] <= start:
+            ahead += 1
+        if ahead == len(replaced) or start < replaced[ahead][0]:
+            spans.append((start, end))
+    return sorted(spans)
 
 
 def _query_values(text: str) -> Iterator[tuple[int, int]]:
