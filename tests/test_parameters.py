@@ -9,7 +9,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import hostile
 from conftest import DATA, convert, run_locust
+
+from recorder.har import read_har
+from replay.convert import convert as convert_in_process
 
 RECORDED_PASSWORDS = ("S3cret-pass!", "demo-password", "agent-pass")
 
@@ -184,3 +188,26 @@ def test_a_basic_authorization_is_built_from_the_accounts_username_and_password(
         assert source.count('"Authorization": self.authorization') == 2
         assert recorded.split()[1] not in source and "ada" not in source
     assert RecordedSession.basic_auth("ada", "Pw-8f3a9b2c") == raw
+
+
+def test_a_multipart_body_gets_its_typed_field_whole_and_a_file_parts_lines_by_name(tmp_path):
+    """A text field typed whole becomes its parameter, `name=value` lines inside it included;
+    lines of a file part are replaced one by one (a typed value, a secret)."""
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="comment"\r\n\r\nsearch=kettle blue\r\n'
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        "q=kettle blue\r\npassword=hunter2-secret\r\n--b--\r\n"
+    )
+    upload = hostile.entry(
+        f"{hostile.HOST}/upload", "POST", body=body, mime="multipart/form-data; boundary=b"
+    )
+    search = hostile.entry(f"{hostile.HOST}/search?q=kettle+blue", second=1)
+    capture = tmp_path / "upload.har"
+    hostile.write(hostile.har([upload, search]), capture)
+    source = convert_in_process(read_har(str(capture))).source
+    assert (
+        'name="comment"\\r\\n\\r\\n{self.comment}\\r\\n--b\\r\\n'
+        'Content-Disposition: form-data; name="file"; filename="a.txt"\\r\\n\\r\\n'
+        "q={self.q}\\r\\npassword={self.password}\\r\\n--b--"
+    ) in source
+    assert "hunter2" not in source
