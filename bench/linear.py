@@ -5,7 +5,8 @@ shopping session of bench/har_gen.py, each at n and 4n, the smaller at least 1 M
 converted in turn, round after round, each conversion by a fresh process pinned to CPU 0, so no
 cache a round filled makes a later one cheaper: read and convert, best of three each (the
 interpreter's start and writing the module are the same for every input: measure 2 has them).
-Targets: 4n takes at most 5 times as long as n; every input converts at 2 MB/s or more.
+Targets: 4n takes at most 5 times the CPU time of n; every input converts at 2 MB or more per
+CPU-second (CPU time, not wall time: on a shared machine the wall clock counts other processes).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ print(time.perf_counter() - started, time.process_time() - started_cpu)
 """One cold conversion: wall and CPU seconds."""
 MAX_RATIO = 5
 MIN_RATE = 2.0
-"""MB/s."""
+"""MB per CPU-second."""
 
 
 def _plain(entries: int, path: Path) -> None:
@@ -92,17 +93,18 @@ def linear(say, runs: int = 3) -> str:
         say(f"  {name}: " + ", ".join(f"{mb(b):.2f} MB in {t:.2f} s" for _, b, t, _ in measured))
         ratio, cpu_ratio = times[1] / times[0], cpu[1] / cpu[0]
         for i, (size, length, took, used) in enumerate(measured):
-            rate = mb(length) / took
+            rate = mb(length) / used
+            met = rate >= MIN_RATE and (i == 0 or cpu_ratio <= MAX_RATIO)
             rows.append(
                 [
                     name if i == 0 else "",
                     f"{size:,}",
                     f"{mb(length):.2f}",
                     f"{took:.2f}",
+                    f"{mb(length) / took:.1f}",
                     f"{rate:.1f}",
-                    f"{mb(length) / used:.1f}",
                     f"{ratio:.1f} ({cpu_ratio:.1f})" if i else "",
-                    "met" if rate >= MIN_RATE and (i == 0 or ratio <= MAX_RATIO) else "MISSED",
+                    "met" if met else "MISSED",
                 ]
             )
     return "\n".join(
@@ -110,8 +112,9 @@ def linear(say, runs: int = 3) -> str:
             f"Read and convert, each time in a fresh process pinned to CPU {GENERATOR_CPU}, "
             f"n and 4n in turn, best of {runs} each; "
             "the shapes are tests/hostile.py's (the test suite runs them small). Targets: "
-            f"time at 4n ≤ {MAX_RATIO} × time at n; ≥ {MIN_RATE:.0f} MB/s for every input, "
-            "judged on wall time; the CPU figures discount what other processes took.",
+            f"CPU time at 4n ≤ {MAX_RATIO} × CPU time at n; ≥ {MIN_RATE:.0f} MB per CPU-second "
+            "for every input. Judged on CPU time: the machine is shared, and the wall clock "
+            "counts what other processes took.",
             "",
             table(
                 ["shape", "n", "MB", "seconds", "MB/s", "MB per CPU-s", "4n / n (CPU)", ""], rows
