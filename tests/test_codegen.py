@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 
+import hostile
 from conftest import CORPUS, needs_corpus, run_locust
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,3 +86,17 @@ def test_a_count_reads_right_whatever_the_phrase_holds():
     """A drop reason comes from the capture (a line's `kind`), so it may hold a line break."""
     assert codegen.plural(10, "static asset") == "10 static assets"
     assert codegen.plural(2, "odd\nthing") == "2 odd\nthings"
+
+
+def test_a_graphql_get_is_named_by_its_operation_however_the_query_spells_it(tmp_path):
+    """The query is read only when it may name an operation: plainly or percent-encoded."""
+    capture = tmp_path / "graphql.har"
+    queries = ("operationName=Cart", "operation%4Eame=Basket", "query=%7Bme%7D")
+    entries = [
+        hostile.entry(f"{hostile.HOST}/graphql?{query}", second=i)
+        for i, query in enumerate(queries)
+    ]
+    hostile.write(hostile.har(entries), capture)
+    source = convert(read_har(str(capture))).source
+    assert 'name="/graphql Cart"' in source and 'name="/graphql Basket"' in source
+    assert 'name="/graphql"' in source

@@ -279,7 +279,8 @@ def _stats_name(call: Call) -> str | None:
     operation = None
     if call.body and call.body.kind == "json" and isinstance(call.body.value, dict):
         operation = call.body.value.get("operationName")
-    elif isinstance(call.url, str):
+    elif isinstance(call.url, str) and ("operationName" in call.url or "%" in call.url):
+        # (a URL that names no operation, plainly or percent-encoded, is not parsed)
         operation = dict(parse_qsl(urlsplit(call.url).query)).get("operationName")
     if not isinstance(operation, str) or not operation:
         return call.name
