@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from recorder.har import read_har
 from replay.convert import Options, codegen, convert
-from replay.convert.literals import literal
+from replay.convert.literals import comment, literal
 from replay.convert.scenario import Ref, Text
 
 
@@ -25,6 +25,12 @@ def test_any_string_literal_evaluates_to_itself(s):
 @given(st.binary())
 def test_any_bytes_literal_evaluates_to_itself(b):
     assert eval(literal(b)) == b
+
+
+@given(st.text())
+def test_a_comment_shows_printable_text_as_it_is_and_the_rest_escaped_on_one_line(s):
+    shown = comment(s)
+    assert shown.isprintable() and (shown == s) == s.isprintable()
 
 
 @given(st.lists(st.one_of(st.text(), st.sampled_from(["a", "b"])), max_size=6))

@@ -47,6 +47,8 @@ def docstring(*lines: str) -> str:
 
 def comment(text: str) -> str:
     """`text` on one comment line: line breaks and other controls are shown escaped."""
+    if text.isprintable():  # nearly always: one check, not one per character
+        return text
     return "".join(c if c.isprintable() else _escape_char(c) for c in text)
 
 
