@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from urllib.parse import unquote_plus, urlsplit
@@ -554,7 +554,7 @@ def _substitute_query(url: Value, refs: dict[str, Ref]) -> Value:
 def _substitute_spans(
     text: Value,
     refs: dict[str, Ref],
-    spans: Callable[[str], Iterator[tuple[int, int]]],
+    spans: Callable[[str], Iterable[tuple[int, int]]],
     decode=None,
 ) -> Value:
     """Replace the values at the `spans` of each literal piece that are parameters."""
