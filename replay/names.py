@@ -34,6 +34,7 @@ SESSION_NAMES = frozenset(
 step of that name would replace them."""
 TAKEN = MODULE_NAMES | SESSION_NAMES | frozenset(dir(builtins)) | frozenset(keyword.kwlist)
 MAX_IDENTIFIER = 40
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
 def url_template(path: str) -> str:
@@ -59,9 +60,12 @@ def identifier(
     name of one `taken`) and joins them. `style`: snake_case, UPPER_CASE
     (constants) or CamelCase (classes).
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_text)
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower()
+    if len(text) <= MAX_IDENTIFIER and SNAKE_CASE.fullmatch(text):
+        name = text  # already what the steps below make of it: a field's name, mostly
+    else:
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_text)
+        name = re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower()
     if len(name) > MAX_IDENTIFIER:  # whole words: `view_products_burr`, not `view_products_bu`
         cut = name[: MAX_IDENTIFIER + 1].rpartition("_")[0]
         name = cut if len(cut) >= MAX_IDENTIFIER // 2 else name[:MAX_IDENTIFIER].strip("_")
