@@ -513,7 +513,8 @@ class TextFields:
     multipart: tuple[tuple[str, int, int], ...]
     """Multipart text fields."""
     pairs: tuple[tuple[str, int, int], ...]
-    """`name=value` pairs (a text/plain form, or a line of a file part)."""
+    """`name=value` pairs with a value (a text/plain form, a line of a file part): not the
+    `name="..."` of every part's header."""
 
 
 class Texts(dict[str, TextFields]):
@@ -521,7 +522,7 @@ class Texts(dict[str, TextFields]):
     substitution of parameters finds the same places again without a second walk."""
 
     def __missing__(self, text: str) -> TextFields:
-        pairs = tuple((m[1], m.start(2), m.end(2)) for m in PAIR.finditer(text))
+        pairs = tuple((m[1], m.start(2), m.end(2)) for m in PAIR.finditer(text) if m[2])
         walked = self[text] = TextFields(tuple(multipart_fields(text)), pairs)
         return walked
 
