@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 from recorder.addon import redact_body
 from recorder.har import read_har
 from replay import cli
-from replay.convert import convert
+from replay.convert import convert, parameters
 
 MAX_RATIO = 8
 """Linear work measures 4 to 5.4 here at these sizes (a tenth of a second, noisy); quadratic
@@ -111,3 +112,14 @@ def test_a_request_body_nested_past_the_limit_is_sent_as_recorded(tmp_path, capl
 @pytest.mark.parametrize("where", hostile.SURROGATE_PLACES)
 def test_a_lone_surrogate_converts_or_is_refused_in_one_line(where, tmp_path, caplog):
     assert_converted_or_refused(*convert_cli(hostile.surrogate(where), tmp_path, caplog))
+
+
+def test_no_name_pattern_of_a_field_matches_a_digit():
+    """Field names that differ only in their numbers share what `parameters._field` says
+    (`parameters.Fields`): exact only while none of the patterns it reads can match a digit."""
+    read = [getattr(parameters, name, None) for name in parameters._field.__code__.co_names]
+    patterns = [p for p in read if isinstance(p, re.Pattern)]
+    patterns += [p for table in read if isinstance(table, tuple) for p, *_ in table]
+    assert len(patterns) >= 20
+    for pattern in patterns:
+        assert not re.search(r"\\|\.|\[\^|\d", pattern.pattern), pattern.pattern

@@ -63,6 +63,7 @@ PERSON = re.compile(r"first_name|last_name|^name")
 """Providers of a person's names (a sign-up's `name`): realistic rather than unique."""
 EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+(\.[\w\-]+)+$")
 EMAIL_FIELD = re.compile(r"e-?mail", re.I)
+DIGITS = re.compile(r"\d+")
 IDENTITY_FIELD = re.compile(r"^(e-?mail|user(name)?|login|user_?id|account)$", re.I)
 CACHE_BUSTER = re.compile(r"^(_|t|ts|time|timestamp|cb|cachebust(er)?|nocache|rnd|rand|v)$", re.I)
 CLIENT_ID_HEADER = re.compile(r"request-?id|idempotency|correlation-?id|trace-?id|nonce", re.I)
@@ -344,16 +345,14 @@ class Field:
         return self.secret and not self.password
 
 
-def _field(name: str) -> Field:
-    named_secret = secret_name(name)
-    secret = named_secret or secret_header(name)
+def _field(name: str, secret: bool, named_secret: bool, password: bool) -> Field:
     return Field(
         cache_buster=bool(CACHE_BUSTER.match(name)),
         client_id=bool(CLIENT_ID_HEADER.search(name)),
         nonce=bool(NONCE.match(name)),
         secret=secret,
         named_secret=named_secret,
-        password=secret and password_name(name),
+        password=password,
         email=bool(EMAIL_FIELD.search(name)),
         identity=bool(IDENTITY_FIELD.match(name)),
         unique=bool(UNIQUE_FIELD.search(name)),
@@ -362,11 +361,24 @@ def _field(name: str) -> Field:
 
 
 class Fields(dict[str, Field]):
-    """What each field name says, read once per conversion: thousands of values typed in one
-    field ask the same questions, and a body of thousands of names asks once for each."""
+    """What each field name says, read once per conversion. Thousands of values typed in one
+    field ask the same questions, and so do thousands of fields whose names differ only in
+    their numbers (`item_1` ... `item_12000`): no pattern `_field` reads matches a digit (a test
+    holds this), so they share one answer. Whether a name is secret is asked of each name:
+    sensitive's patterns may read its digits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alike: dict[tuple[str, bool, bool, bool], Field] = {}
 
     def __missing__(self, name: str) -> Field:
-        field = self[name] = _field(name)
+        named_secret = secret_name(name)
+        secret = named_secret or secret_header(name)
+        said = (DIGITS.sub("0", name), secret, named_secret, secret and password_name(name))
+        field = self.alike.get(said)
+        if field is None:
+            field = self.alike[said] = _field(*said)
+        self[name] = field
         return field
 
 
