@@ -11,6 +11,8 @@ beside it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from functools import lru_cache
@@ -20,26 +22,63 @@ REDACTED = "REDACTED"
 REDACTED_TOKEN = re.compile(r"REDACTED-([0-9a-f]{16})")
 """A token the recorder redacted, with its digest (see `redacted`)."""
 
-PASSWORD_NAME = re.compile(r"pass(?:w(?:or)?d|phrase|code)|pwd|(?:^|[^a-z])pass(?:$|[^a-z])", re.I)
-"""Passwords: `password`, `new_password1`, `user[password_confirmation]`, `passcode`, `pwd`."""
-PERSONAL_NAME = re.compile(
-    PASSWORD_NAME.pattern + r"|secret|(?:^|[^a-z])(?:pin|t?otp|mfa)(?:$|[^a-z]|code)", re.I
-)
-"""What a person or an operator holds (a password, a PIN, a client secret): never digested,
-in a request or a response."""
-SECRET_NAME = re.compile(
-    PERSONAL_NAME.pattern + r"|token|api[-_ ]?key|(?:access|private|subscription|signing|account)"
-    r"[-_ ]?key|^key$|signature|^sig$|credential|^auth$|session[-_]?key",
+PASSWORD_NAME = re.compile(
+    r"pass(?:w(?:or)?d|phrase|code|wort)|pwd|(?:^|[^a-z])pass(?:$|[^a-z])|kennwort"
+    r"|mot[-_ ]?de[-_ ]?passe|contrase.{1,2}a|senha",
     re.I,
 )
-"""Field and header names whose values are secrets (searched; see `secret_name`)."""
+"""Passwords: `password`, `new_password1`, `user[password_confirmation]`, `passcode`, `pwd`,
+and in other languages: `passwort`, `mot_de_passe`, `contraseña`, `senha`."""
+PERSONAL_NAME = re.compile(
+    PASSWORD_NAME.pattern + r"|secret|(?:^|[^a-z])(?:pin|t?otp|mfa)(?:$|[^a-z]|code)"
+    r"|security[-_ ]?answer|(?:^|[^a-z])(?:ssn|cvv2?|cvc2?)(?:$|[^a-z])"
+    r"|card[-_ ]?(?:number|num|no)(?:$|[^a-z])|(?:^|[^a-z])cc[-_ ]?(?:number|num)(?:$|[^a-z])",
+    re.I,
+)
+"""What a person or an operator holds (a password, a PIN, a client secret, a card number, a
+security answer): never digested, in a request or a response. Short words (`pin`, `ssn`,
+`cvv`) count as whole words only: `shipping` and `classname` are not secrets."""
+SECRET_NAME = re.compile(
+    PERSONAL_NAME.pattern + r"|token|api[-_ ]?key|(?:access|private|subscription|signing|account)"
+    r"[-_ ]?key|^key$|signature|^sig$|credential|^auth$|session[-_]?key"
+    r"|(?:^|[^a-z])session(?:[-_ ]?(?:id|token))?$",
+    re.I,
+)
+"""Field and header names whose values are secrets (searched; see `secret_name`). A `session`
+or `session_id` is a secret; `session_count` and `sessions` are not."""
+SECRET_HEADER = re.compile(r"(?:^|-)(?:auth|authentication|access)$|.-cookie$", re.I)
+"""Header names that hold a credential although the same field name would not (`X-Auth`,
+`Authentication`, `X-Access`, `X-Cookie`): the standard `Cookie` is handled as cookies."""
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+"""Where a camelCase name's words meet: `securityAnswer` is read as `security_Answer`."""
 NOT_SECRET_NAME = re.compile(r"csrf|xsrf|^_?token_?type$|expires|^grant_type$", re.I)
 """Per-session anti-forgery tokens and token metadata: server-made, correlated, harmless."""
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 FLAGS = frozenset({"on", "off", "true", "false", "yes", "no", "0", "1", "null", "none"})
 """Checkbox, radio and boolean values: they say nothing secret, whatever the field's name."""
 
+SCHEMES = ("Bearer", "bearer", "BEARER", "Token")
+CONTEXTS = (
+    *"token tokens key keys api apikey secret auth reset password verify verification".split(),
+    *"confirm confirmation invite invitation invitations activate activation".split(),
+    *"unsubscribe magic recover recovery".split(),
+)
+"""A path segment or query name after which a random value is a key or a one-time token:
+`/reset/<40 hex>`, `/api/<key>/...`, `?confirm=<hex>`; see README, "Safety"."""
+RANDOM = (
+    r"(?:[0-9a-fA-F]{32,}|(?=[\w-]*\d)(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[A-Za-z0-9_-]{24,})(?![\w-])"
+)
+"""32 or more hex digits, or 24 or more base64url characters mixing digits and both cases."""
 SHAPES = {
+    "bearer_token": "(?:"
+    + "|".join(rf"(?<=(?<![\w.-]){scheme} )" for scheme in SCHEMES)
+    + r")(?![A-Z]?[a-z]+(?![\w.~+/=-]))[A-Za-z0-9._~+/-]{16,}=*(?![\w.~+/=-])",
+    "basic_credentials": r"(?<=(?<![\w.-])Basic )(?![A-Z]?[a-z]+(?![\w+/=]))[A-Za-z0-9+/]{8,}={0,2}"
+    r"(?![\w.~+/=-])",
+    "url_token": r"(?<=[/=])(?:"
+    + "|".join(rf"(?<=/{word}/)|(?<=[?&;#]{word}=)" for word in CONTEXTS)
+    + ")"
+    + RANDOM,
     "jwt": r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
     "aws_access_key_id": r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}"
     r"(?![A-Z0-9])",
@@ -55,14 +94,25 @@ SHAPE_BYTES = re.compile(SHAPE.pattern.encode())
 SHAPE_HINTS = (
     *"eyJ AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA AIza ghp_ gho_ ghu_ ghs_ ghr_".split(),
     *"github_pat_ xox _live_ _test_ PRIVATE".split(),
+    *(f"{scheme} " for scheme in (*SCHEMES, "Basic")),
+    *(f"/{word}/" for word in CONTEXTS),
+    *(f"{word}=" for word in CONTEXTS),
 )
 """Each shape holds one of these: text with none is skipped (a shape search is slower)."""
 SHAPE_HINT_BYTES = tuple(hint.encode() for hint in SHAPE_HINTS)
 USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 """The `user:password@` of a URL."""
-PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>]{1,100})=([^&#\r\n"'<>]*)""")
-"""`name=value` in a query, a fragment, a urlencoded or text/plain body, or a line of text."""
-JSON_PAIR = re.compile(r'"([^"\\]{1,100})"\s*:\s*"((?:[^"\\]|\\.)*)"')
+PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>()]{1,100})=([^&#\r\n"'<>]*)""")
+"""`name=value` in a query, a fragment, a urlencoded or text/plain body, or a line of text;
+never a call's keyword argument (`password(length=14)` names no field)."""
+JSON_PAIR = re.compile(
+    r'(?:"([^"\\]{1,100})"|(?<![\w"])([A-Za-z_]\w{0,99}))\s*:\s*"((?:[^"\\]|\\.)*)"'
+)
+"""`"name": "value"` in JSON text, and a GraphQL argument `name: "value"`."""
+VALUE_KEYS = frozenset({"value", "val", "data"})
+LABEL_KEYS = ("name", "type", "key", "field", "id", "label")
+"""`{"name": "password", "value": "..."}`: the value's sibling key names it."""
+BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 NAMES_CACHED = 4096
 """Field and header names asked about, remembered: a capture sends a few names over and over."""
 
@@ -72,24 +122,43 @@ def secret_name(name: str) -> bool:
     """Whether a field named `name` (form, query, JSON key, multipart part, header) holds a
     secret: `password`, `new_password1`, `user[password_confirmation]`, `pin_code`, `api_key`,
     `access_token`, `client_secret`, `X-Amz-Signature`, `PRIVATE-TOKEN`; not `csrf_token`."""
-    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    return _named(SECRET_NAME, name)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
 def personal_name(name: str) -> bool:
-    return bool(PERSONAL_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    return _named(PERSONAL_NAME, name)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
 def password_name(name: str) -> bool:
-    return bool(PASSWORD_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    return _named(PASSWORD_NAME, name)
+
+
+def _named(pattern: re.Pattern, name: str) -> bool:
+    words = CAMEL.sub("_", name)
+    return bool(pattern.search(words)) and not NOT_SECRET_NAME.search(words)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
 def secret_header(name: str) -> bool:
     """`Authorization` and every header with a secret name: `X-Api-Key`, `X-Goog-Api-Key`,
-    `apikey`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`."""
-    return name.lower() in CREDENTIAL_HEADERS or secret_name(name)
+    `apikey`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`, `X-Auth`,
+    `X-Session-Id`."""
+    return (
+        name.lower() in CREDENTIAL_HEADERS or bool(SECRET_HEADER.search(name)) or secret_name(name)
+    )
+
+
+def json_field(document: dict, key: str) -> str:
+    """The name a JSON value is sent under: its key, or the secret name its sibling gives it
+    (`{"name": "password", "value": "..."}`, `{"type": "password", "value": "..."}`)."""
+    if key.lower() in VALUE_KEYS:
+        for label in LABEL_KEYS:
+            named = document.get(label)
+            if isinstance(named, str) and secret_name(named):
+                return named
+    return key
 
 
 def secret_value(value: object) -> bool:
@@ -139,6 +208,50 @@ def redact_shapes(text: str) -> str:
     return SHAPE.sub(lambda m: redacted(m[0]), text) if may_hold_shape(text) else text
 
 
+def encoded_secret(value: str) -> bool:
+    """Whether `value` is base64 of text that shows a secret (a `state` holding
+    `{"password": ...}`): what no rule would let through in clear stays hidden encoded too."""
+    if not BASE64.fullmatch(value):
+        return False
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/")).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return redact_text(decoded) != decoded
+
+
+def shows_secret(name: str, value: str) -> bool:
+    """Whether any rule here calls `value`, sent under `name`, a secret: never print it."""
+    return (
+        secret_name(name)
+        or has_shape(value)
+        or redact_text(value) != value
+        or encoded_secret(value)
+    )
+
+
+def secret_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each secret inside free text (a URL, a GraphQL query, JSON sent as
+    text): values of a secret shape, named after it; `"name": "value"` strings under a secret
+    name; tokens the recorder redacted. Left to right, never overlapping."""
+    spans = []
+    if may_hold_shape(text):
+        spans += [(m.start(), m.end(), m.lastgroup or "token") for m in SHAPE.finditer(text)]
+    if '"' in text and ":" in text:
+        for m in JSON_PAIR.finditer(text):
+            name = m[1] or m[2]
+            if secret_name(name) and secret_value(m[3]):
+                spans.append((m.start(3), m.end(3), name))
+    if "REDACTED-" in text:
+        spans += [(m.start(), m.end(), "token") for m in REDACTED_TOKEN.finditer(text)]
+    kept: list[tuple[int, int, str]] = []
+    for span in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
 def redact_text(text: str) -> str:
     """Free text (a URL, a header value, a text body, a line of a summary) with every secret
     it shows replaced: URL credentials, secret-named `name=value` and `"name": "value"` pairs,
@@ -160,7 +273,7 @@ def _pair(match: re.Match) -> str:
 
 
 def _json_pair(match: re.Match) -> str:
-    name, value = match[1], match[2]
+    name, value = match[1] or match[2], match[3]
     if not secret_name(name) or not secret_value(value):
         return match[0]
-    return f'"{name}":"{redacted_field(name, value)}"'
+    return f'{match[0][: match.start(3) - match.start()]}{redacted_field(name, value)}"'

@@ -19,14 +19,15 @@ from urllib.parse import unquote_plus, urlsplit
 from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
-    SHAPE,
     USERINFO,
-    may_hold_shape,
+    json_field,
     password_name,
     redact_text,
     secret_header,
     secret_name,
+    secret_spans,
     secret_value,
+    shows_secret,
 )
 from replay.convert.literals import literal
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
@@ -258,7 +259,7 @@ def _literal_parts(value: Value) -> tuple:
 def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _json_strings(v, str(k))
+            yield from _json_strings(v, json_field(value, str(k)))
     elif isinstance(value, list):
         for v in value:
             yield from _json_strings(v, key)
@@ -395,39 +396,38 @@ def _var_for(item: Typed) -> str:
 
 
 def _comment(item: Typed) -> str:
-    if item.kind == "secret" or (item.kind == "fake" and "password" in item.expr):
+    if (
+        item.kind == "secret"
+        or (item.kind == "fake" and "password" in item.expr)
+        or shows_secret(item.field, item.value)
+    ):
         return "never stored in the recording"
     shown = redact_text(item.value)
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
-SCRUBBED = re.compile(f"{SHAPE.pattern}|{REDACTED_TOKEN.pattern}")
-"""A secret by its shape, or a token the recorder redacted (its digest is no use at run time)."""
-
-
 def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -> None:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
-    segment, an AWS key id inside a URL, a private key in a body) becomes a credential,
-    one per distinct value; a URL's credentials are dropped. A Referer's secret fields,
-    which no request of the recording sends, are sent as REDACTED."""
+    segment, an AWS key id inside a URL, a private key in a body), a secret-named string
+    inside text (a GraphQL `password: "..."`, JSON sent as text/plain) or a token the recorder
+    redacted becomes a credential, one per distinct value; a URL's credentials are dropped.
+    A Referer's secret fields, which no request of the recording sends, are sent as REDACTED."""
     found: dict[str, Ref] = {}
 
-    def credential(match: re.Match) -> Ref:
-        if match[0] not in found:
-            var = numbered(match.lastgroup or "token", names, last)
+    def credential(value: str, name: str) -> Ref:
+        if value not in found:
+            var = numbered(identifier(name, "token"), names, last)
             scenario.parameters.append(credential_parameter(var, "never stored in the recording"))
-            found[match[0]] = Ref(f"self.{var}")
-        return found[match[0]]
+            found[value] = Ref(f"self.{var}")
+        return found[value]
 
     def find(text: str) -> Value:
         text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
-        if not may_hold_shape(text) and "REDACTED-" not in text:
-            return text
         parts: list[str | Ref] = []
         position = 0
-        for match in SCRUBBED.finditer(text):
-            parts += [text[position : match.start()], credential(match)]
-            position = match.end()
+        for start, end, name in secret_spans(text):
+            parts += [text[position:start], credential(text[start:end], name)]
+            position = end
         return _merge([*parts, text[position:]]) if parts else text
 
     for call in calls:
@@ -454,7 +454,8 @@ def _replacer(refs: dict[str, Ref]):
     return find
 
 
-QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
+QUERY_PAIR = re.compile(r"([?&#])([^=&#?]+)=([^&#]*)")
+"""A query pair, or a fragment's (`#access_token=...`: never sent by a browser, yet recorded)."""
 MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="?([^"\r\n;]+)"?', re.I)
 """The header line of a multipart text field (file parts have a filename and stay as recorded)."""
 
