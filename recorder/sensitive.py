@@ -231,11 +231,17 @@ def shows_secret(name: str, value: str) -> bool:
     )
 
 
-def secret_spans(text: str) -> list[tuple[int, int, str]]:
+def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, name) of each secret inside free text (a URL, a GraphQL query, JSON sent as
     text): values of a secret shape, named after it; `"name": "value"` strings under a secret
-    name; tokens the recorder redacted. Left to right, never overlapping."""
+    name; tokens the recorder redacted; with `pairs`, secret `name=value` pairs too (a URL
+    inside a field: `/cb?access_token=...`). Left to right, never overlapping."""
     spans = []
+    if pairs and "=" in text:
+        for m in PAIR.finditer(text):
+            name = unquote_plus(m[1])
+            if secret_name(name) and secret_value(unquote_plus(m[2])) and m[2] != REDACTED:
+                spans.append((m.start(2), m.end(2), name))
     if may_hold_shape(text):
         spans += [(m.start(), m.end(), m.lastgroup or "token") for m in SHAPE.finditer(text)]
     if '"' in text and ":" in text:

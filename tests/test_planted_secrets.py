@@ -318,6 +318,17 @@ def _plants() -> list[Plant]:
             },
             "/graphql",
         ),
+        as_json(
+            "token URL inside a JSON string",
+            f"{p}json-url-token",
+            {"next": f"/cb?access_token={p}json-url-token&x=1"},
+        ),
+        form(
+            "token URL inside a form value",
+            f"{p}form-url-token",
+            f"next=%2Fcb%3Faccess_token%3D{p}form-url-token",
+        ),
+        header("token URL in a header", "X-Original-Uri", f"{p}hdr-url-token", "/cb?api_key="),
         *(form(f"{name} field", f"{p}{name}-field", f"{name}={p}{name}-field") for name in NAMES),
         *(header(f"{name} header", name, f"{p}{name}-header") for name in HEADER_NAMES),
         Plant(

@@ -409,8 +409,9 @@ def _comment(item: Typed) -> str:
 def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -> None:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
     segment, an AWS key id inside a URL, a private key in a body), a secret-named string
-    inside text (a GraphQL `password: "..."`, JSON sent as text/plain) or a token the recorder
-    redacted becomes a credential, one per distinct value; a URL's credentials are dropped.
+    inside text (a GraphQL `password: "..."`, JSON sent as text/plain, a URL with `?token=`
+    inside a header or a field) or a token the recorder redacted becomes a credential, one
+    per distinct value; a URL's credentials are dropped.
     A Referer's secret fields, which no request of the recording sends, are sent as REDACTED."""
     found: dict[str, Ref] = {}
 
@@ -421,23 +422,30 @@ def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -
             found[value] = Ref(f"self.{var}")
         return found[value]
 
-    def find(text: str) -> Value:
-        text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
-        parts: list[str | Ref] = []
-        position = 0
-        for start, end, name in secret_spans(text):
-            parts += [text[position:start], credential(text[start:end], name)]
-            position = end
-        return _merge([*parts, text[position:]]) if parts else text
+    def finder(pairs: bool) -> Callable[[str], Value]:
+        def find(text: str) -> Value:
+            text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
+            parts: list[str | Ref] = []
+            position = 0
+            for start, end, name in secret_spans(text, pairs):
+                parts += [text[position:start], credential(text[start:end], name)]
+                position = end
+            return _merge([*parts, text[position:]]) if parts else text
 
+        return find
+
+    # A URL's and a text body's own `name=value` pairs were read above (a site's own key
+    # stays); a header's or a field's are not.
+    in_place, in_values = finder(pairs=False), finder(pairs=True)
     for call in calls:
+        call.url = substitute_value(call.url, in_place)
         call.headers = [
-            (k, substitute_value(v, _redact_referer) if k.lower() == "referer" else v)
+            (k, substitute_value(v, _redact_referer if k.lower() == "referer" else in_values))
             for k, v in call.headers
         ]
-        call.substitute(find)
+        call.substitute_body(in_place if call.body and call.body.kind == "text" else in_values)
         if call.location is not None:
-            call.location = substitute_value(call.location, find)
+            call.location = substitute_value(call.location, in_place)
 
 
 def _redact_referer(text: str) -> str:
