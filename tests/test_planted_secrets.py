@@ -115,6 +115,7 @@ def _plants() -> list[Plant]:
     basic = base64.b64encode(f"alice:{p}basic-pw".encode()).decode()
     any_basic = base64.b64encode(f"bob:{p}any-basic-pw".encode()).decode()
     state = _b64({"password": f"{p}state-pw"})
+    blob = _b64({"user": "alice", "password": f"{p}blob-pw"})
     new_password = f"{p}new-password1"
     confirmation = f"{p}password-confirmation"
     return [
@@ -271,6 +272,7 @@ def _plants() -> list[Plant]:
             wire=False,
         ),
         query("base64 of a password in a state", state, f"state={state}", "/oauth/start"),
+        query("base64 of a password in a query", blob, f"blob={blob}", "/api/export"),
         as_json(
             "JSON name/value pair",
             f"{p}name-value-pw",

@@ -20,6 +20,7 @@ from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
     USERINFO,
+    encoded_secret,
     json_field,
     password_name,
     redact_text,
@@ -291,7 +292,7 @@ def _classify(item: Typed, form: Form, site_made: set[str]) -> None:
         item.kind = "basic"
     elif value in form.new_passwords:
         item.kind, item.expr = "fake", "self.fake.password(length=14)"
-    elif field.secret:
+    elif field.secret or encoded_secret(value):
         item.kind = "secret"
     elif field.email or EMAIL.match(value):
         if role == "create":
