@@ -198,8 +198,11 @@ def _basic_auth(scenario: Scenario, item: Typed, names: set[str], last: dict) ->
             held[column] = numbered(column, names, last)
             expr = f'self.credential("{column}")'
             scenario.parameters.append(Parameter(held[column], expr, "", "credential", column))
-    var = numbered(_var_for(item), names, last)
     expr = f"self.basic_auth(self.{held['username']}, self.{held['password']})"
+    built = next((p.var for p in scenario.parameters if p.expr == expr), None)
+    if built:  # another recorded account: this user signs in with its own, once
+        return built
+    var = numbered(_var_for(item), names, last)
     note = "HTTP Basic sign-in with the account above"
     scenario.parameters.append(Parameter(var, expr, note, "generated"))
     return var
