@@ -51,8 +51,10 @@ SECRET_HEADER = re.compile(r"(?:^|-)(?:auth|authentication|access)$|.-cookie$", 
 `Authentication`, `X-Access`, `X-Cookie`): the standard `Cookie` is handled as cookies."""
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 """Where a camelCase name's words meet: `securityAnswer` is read as `security_Answer`."""
-NOT_SECRET_NAME = re.compile(r"csrf|xsrf|^_?token_?type$|expires|^grant_type$", re.I)
-"""Per-session anti-forgery tokens and token metadata: server-made, correlated, harmless."""
+ANTI_FORGERY = re.compile(r"csrf|xsrf", re.I)
+"""Per-session anti-forgery tokens: server-made and correlated, never a credential."""
+NOT_SECRET_NAME = re.compile(ANTI_FORGERY.pattern + r"|^_?token_?type$|expires|^grant_type$", re.I)
+"""Anti-forgery tokens and token metadata: server-made, correlated, harmless."""
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 FLAGS = frozenset({"on", "off", "true", "false", "yes", "no", "0", "1", "null", "none"})
 """Checkbox, radio and boolean values: they say nothing secret, whatever the field's name."""

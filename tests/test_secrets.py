@@ -18,7 +18,10 @@ from urllib.parse import parse_qs
 import pytest
 from conftest import convert, run_locust
 
+from recorder.har import parse_har
 from recorder.sensitive import redact_text, secret_header, secret_name
+from replay.convert import convert as convert_recording
+from replay.convert import summary
 
 # What the recording marks secret: password fields (form, JSON, any *password, pin, *secret),
 # Authorization and API-key headers, cookies, and a token the server made (correlated).
@@ -436,3 +439,33 @@ def test_secret_shapes_in_text(text):
 )
 def test_ordinary_text_is_left_alone(text):
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("handed_out", [False, True])
+def test_an_anti_forgery_token_no_response_gave_is_named_in_the_summary(handed_out, tmp_path):
+    """A recorded X-CSRF-Token is no secret, but sent as recorded by every user it is refused:
+    convert says so, unless a response of the capture hands it out (then it is correlated)."""
+    token = "e3b0c44298fc1c149afbf4c8996fb924"
+    page = f'<meta name="csrf-token" content="{token}">' if handed_out else "<p>hi</p>"
+    entries = [
+        _entry("GET", "/", body=page),
+        _entry(
+            "POST",
+            "/api/notes",
+            headers=[("X-CSRF-Token", token), ("Content-Type", "application/json")],
+            post=_json({"title": "hello"}),
+            body="{}",
+            mime="application/json",
+        ),
+    ]
+    for second, entry in enumerate(entries):
+        entry["startedDateTime"] = f"2026-01-01T10:00:0{second}.000Z"
+    recording = parse_har(json.dumps({"log": {"version": "1.2", "entries": entries}}), "c.har")
+    result = convert_recording(recording)
+    warned = [
+        line
+        for line in summary(recording, result, tmp_path / "c.py")
+        if line.startswith("warning: X-CSRF")
+    ]
+    assert bool(warned) != handed_out, warned
+    assert (f'"X-CSRF-Token": "{token}"' in result.source) != handed_out, result.source
