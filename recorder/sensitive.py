@@ -46,9 +46,10 @@ SECRET_NAME = re.compile(
 )
 """Field and header names whose values are secrets (searched; see `secret_name`). A `session`
 or `session_id` is a secret; `session_count` and `sessions` are not."""
-SECRET_HEADER = re.compile(r"(?:^|-)(?:auth|authentication|access)$|.-cookie$", re.I)
-"""Header names that hold a credential although the same field name would not (`X-Auth`,
-`Authentication`, `X-Access`, `X-Cookie`): the standard `Cookie` is handled as cookies."""
+SECRET_HEADER = re.compile(r".-(?:auth|access|cookie)$|^authentication$", re.I)
+"""Header names that hold a credential (`X-Auth`, `Authentication`, `X-Access`, `X-Cookie`)
+where a field of the same word is a setting (`"access": "public"`): the standard `Cookie` is
+handled as cookies."""
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 """Where a camelCase name's words meet: `securityAnswer` is read as `security_Answer`."""
 ANTI_FORGERY = re.compile(r"csrf|xsrf", re.I)

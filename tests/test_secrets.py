@@ -469,3 +469,19 @@ def test_an_anti_forgery_token_no_response_gave_is_named_in_the_summary(handed_o
     ]
     assert bool(warned) != handed_out, warned
     assert (f'"X-CSRF-Token": "{token}"' in result.source) != handed_out, result.source
+
+
+def test_a_field_named_like_a_credential_header_is_no_secret(tmp_path):
+    """`X-Access` is a credential header; a JSON `"access": "public"` is a setting."""
+    entry = _entry(
+        "POST",
+        "/api/notes",
+        headers=[("Content-Type", "application/json")],
+        post=_json({"title": "hello", "access": "public-read", "x_access": "all"}),
+        body="{}",
+        mime="application/json",
+    )
+    entry["startedDateTime"] = "2026-01-01T10:00:00.000Z"
+    recording = parse_har(json.dumps({"log": {"version": "1.2", "entries": [entry]}}), "a.har")
+    source = convert_recording(recording).source
+    assert '"access": "public-read"' in source and "self.credential(" not in source, source
