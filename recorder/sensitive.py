@@ -69,19 +69,11 @@ CONTEXTS = (
 """A path segment or query name after which a random value is a key or a one-time token:
 `/reset/<40 hex>`, `/api/<key>/...`, `?confirm=<hex>`; see README, "Safety"."""
 RANDOM = (
-    r"(?:[0-9a-fA-F]{32,}|(?=[\w-]*\d)(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[A-Za-z0-9_-]{24,})(?![\w-])"
+    r"(?:[0-9a-fA-F]{32,}|(?=[\w-]*\d)(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[A-Za-z0-9_-]{24,})(?![\w.-])"
 )
-"""32 or more hex digits, or 24 or more base64url characters mixing digits and both cases."""
-SHAPES = {
-    "bearer_token": "(?:"
-    + "|".join(rf"(?<=(?<![\w.-]){scheme} )" for scheme in SCHEMES)
-    + r")(?![A-Z]?[a-z]+(?![\w.~+/=-]))[A-Za-z0-9._~+/-]{16,}=*(?![\w.~+/=-])",
-    "basic_credentials": r"(?<=(?<![\w.-])Basic )(?![A-Z]?[a-z]+(?![\w+/=]))[A-Za-z0-9+/]{8,}={0,2}"
-    r"(?![\w.~+/=-])",
-    "url_token": r"(?<=[/=])(?:"
-    + "|".join(rf"(?<=/{word}/)|(?<=[?&;#]{word}=)" for word in CONTEXTS)
-    + ")"
-    + RANDOM,
+"""32 or more hex digits, or 24 or more base64url characters mixing digits and both cases: a
+whole segment or value (the first part of a JWT is left to the JWT shape)."""
+KNOWN_SHAPES = {
     "jwt": r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
     "aws_access_key_id": r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}"
     r"(?![A-Z0-9])",
@@ -92,19 +84,38 @@ SHAPES = {
     "stripe_key": r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}",
 }
 """Secrets recognisable by shape alone, by what they are (the name a credential gets)."""
-SHAPE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in SHAPES.items()))
-SHAPE_BYTES = re.compile(SHAPE.pattern.encode())
-SHAPE_HINTS = (
+SCHEME_SHAPES = {
+    "bearer_token": rf"(?<![\w.-])(?:{'|'.join(SCHEMES)}) (?P<bearer_token_value>"
+    r"(?![A-Z]?[a-z]+(?![\w.~+/=-]))[A-Za-z0-9._~+/-]{16,}=*)(?![\w.~+/=-])",
+    "basic_credentials": r"(?<![\w.-])Basic (?P<basic_credentials_value>"
+    r"(?![A-Z]?[a-z]+(?![\w+/=]))[A-Za-z0-9+/]{8,}={0,2})(?![\w.~+/=-])",
+}
+"""The credential after an authorization scheme, in any header or string (the secret is the
+`<kind>_value` group: the scheme stays)."""
+PLACED_SHAPES = {
+    "url_token": f"(?:/(?:{'|'.join(CONTEXTS)})/|[?&;#](?:{'|'.join(CONTEXTS)})=)"
+    f"(?P<url_token_value>{RANDOM})",
+}
+"""A random value where a key or a one-time token stands (the `url_token_value` group)."""
+FAMILIES = (KNOWN_SHAPES, SCHEME_SHAPES, PLACED_SHAPES)
+"""Searched apart, each only where its hints are (see `_families`)."""
+KNOWN_HINTS = (
     *"eyJ AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA AIza ghp_ gho_ ghu_ ghs_ ghr_".split(),
     *"github_pat_ xox _live_ _test_ PRIVATE".split(),
-    *(f"{scheme} " for scheme in (*SCHEMES, "Basic")),
 )
-"""Each shape but `url_token` holds one of these: text with none is skipped (a shape search
-is slower)."""
-SHAPE_HINT_BYTES = tuple(hint.encode() for hint in SHAPE_HINTS)
-CONTEXT_HINT = re.compile(f"[/?&;#](?:{'|'.join(CONTEXTS)})[/=]")
-"""Where a `url_token` may stand: one search, faster than a test for each word."""
-CONTEXT_HINT_BYTES = re.compile(CONTEXT_HINT.pattern.encode())
+"""Each known shape holds one of these."""
+SCHEME_HINTS = tuple(f"{scheme} " for scheme in (*SCHEMES, "Basic"))
+PLACE_STEMS = (
+    *"token key api secret auth reset password verif confirm invit activat".split(),
+    *"unsubscribe magic recover".split(),
+)
+"""Every word of `CONTEXTS` holds one: substring tests that skip most text cheaply."""
+PLACE_HINT = re.compile(f"[/?&;#](?:{'|'.join(CONTEXTS)})[/=]")
+"""Where a `url_token` may stand."""
+KNOWN_HINT_BYTES = tuple(hint.encode() for hint in KNOWN_HINTS)
+SCHEME_HINT_BYTES = tuple(hint.encode() for hint in SCHEME_HINTS)
+PLACE_STEM_BYTES = tuple(stem.encode() for stem in PLACE_STEMS)
+PLACE_HINT_BYTES = re.compile(PLACE_HINT.pattern.encode())
 USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 """The `user:password@` of a URL."""
 PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>()]{1,100})=([^&#\r\n"'<>]*)""")
@@ -194,23 +205,56 @@ def redacted_field(name: str, value: object) -> str:
     return REDACTED if personal_name(name) or not isinstance(value, str) else redacted(value)
 
 
-def may_hold_shape(text: str | bytes) -> bool:
+def _families(text: str | bytes) -> tuple[int, ...]:
+    """The families of shapes `text` may hold, by their hints: each family is searched only
+    where it may be, as a search trying every shape at every position is several times
+    slower than these substring tests."""
     if isinstance(text, str):
-        return any(hint in text for hint in SHAPE_HINTS) or bool(CONTEXT_HINT.search(text))
-    return any(hint in text for hint in SHAPE_HINT_BYTES) or bool(CONTEXT_HINT_BYTES.search(text))
+        found = (
+            any(hint in text for hint in KNOWN_HINTS),
+            any(hint in text for hint in SCHEME_HINTS),
+            any(stem in text for stem in PLACE_STEMS) and PLACE_HINT.search(text) is not None,
+        )
+    else:
+        found = (
+            any(hint in text for hint in KNOWN_HINT_BYTES),
+            any(hint in text for hint in SCHEME_HINT_BYTES),
+            any(stem in text for stem in PLACE_STEM_BYTES)
+            and PLACE_HINT_BYTES.search(text) is not None,
+        )
+    return tuple(i for i, hit in enumerate(found) if hit)
+
+
+@lru_cache(maxsize=2 * 2 ** len(FAMILIES))
+def _shape(families: tuple[int, ...], binary: bool = False) -> re.Pattern:
+    """One search for the shapes of these families; a match's `lastgroup` is its kind."""
+    shapes = [item for family in families for item in FAMILIES[family].items()]
+    pattern = "|".join(f"(?P<{kind}>{shape})" for kind, shape in shapes)
+    return re.compile(pattern.encode() if binary else pattern)
+
+
+def _secret(match: re.Match) -> tuple[int, int]:
+    """The span of the secret a shape matched: its `<kind>_value` group, or all of it."""
+    inner = f"{match.lastgroup}_value"
+    return match.span(inner) if inner in match.re.groupindex else match.span()
 
 
 def has_shape(text: str | bytes) -> bool:
     """Whether `text` holds a secret of a known shape."""
-    if not may_hold_shape(text):
-        return False
-    if isinstance(text, str):
-        return SHAPE.search(text) is not None
-    return SHAPE_BYTES.search(text) is not None
+    families = _families(text)
+    return bool(families) and _shape(families, isinstance(text, bytes)).search(text) is not None
 
 
 def redact_shapes(text: str) -> str:
-    return SHAPE.sub(lambda m: redacted(m[0]), text) if may_hold_shape(text) else text
+    families = _families(text)
+    if not families:
+        return text
+    parts, position = [], 0
+    for match in _shape(families).finditer(text):
+        start, end = _secret(match)
+        parts += [text[position:start], redacted(text[start:end])]
+        position = end
+    return "".join([*parts, text[position:]])
 
 
 def encoded_secret(value: str) -> bool:
@@ -247,8 +291,8 @@ def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
             name = unquote_plus(m[1])
             if secret_name(name) and secret_value(unquote_plus(m[2])) and m[2] != REDACTED:
                 spans.append((m.start(2), m.end(2), name))
-    if may_hold_shape(text):
-        spans += [(m.start(), m.end(), m.lastgroup or "token") for m in SHAPE.finditer(text)]
+    if families := _families(text):
+        spans += [(*_secret(m), m.lastgroup or "token") for m in _shape(families).finditer(text)]
     if '"' in text and ":" in text:
         for m in JSON_PAIR.finditer(text):
             name = m[1] or m[2]
