@@ -452,7 +452,11 @@ def test_an_anti_forgery_token_no_response_gave_is_named_in_the_summary(handed_o
         _entry(
             "POST",
             "/api/notes",
-            headers=[("X-CSRF-Token", token), ("Content-Type", "application/json")],
+            headers=[
+                ("X-CSRF-Token", token),
+                ("X-CSRF-Protection", "1"),
+                ("Content-Type", "application/json"),
+            ],
             post=_json({"title": "hello"}),
             body="{}",
             mime="application/json",
