@@ -14,7 +14,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -273,7 +273,7 @@ def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
         recording = recorder.read(capture)
         result = _converted(recording, output, options, stage)
     created = not output.parent.exists()
-    write_atomically(output, result.source)
+    write_atomically(output, result.pieces)
     if created:
         logger.info(
             "created %s/ (`replay init` adds its replay.toml and .gitignore)", output.parent
@@ -428,8 +428,9 @@ def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
         raise UserError(str(e)) from None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written module."""
+def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written module.
+    `text` may come in pieces, written one after another."""
     if path.is_dir():
         raise UserError(f"{path}: cannot write: is a directory")
     for parent in path.parents:
@@ -442,7 +443,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise UserError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.writelines([text] if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())  # the rename must not land before the data (power loss)
         os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
@@ -691,7 +692,7 @@ def model_command(args: argparse.Namespace) -> int:
         raise UserError(f"{recording.source}: {e}") from None
     stale = report.stale_recordings(args.output / MODEL_FILE, built)
     for flow in built.flows:
-        write_atomically(args.output / f"{flow.module}.py", flow.result.source)
+        write_atomically(args.output / f"{flow.module}.py", flow.result.pieces)
     write_atomically(args.output / "replay.toml", weights)
     sources = ", ".join(str(c) for c in args.captures)
     write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))

@@ -52,8 +52,8 @@ class Pair:
 Node = Code | Collection | Pair
 
 
-def render(scenario: Scenario) -> str:
-    """The module for one recording."""
+def render(scenario: Scenario) -> list[str]:
+    """The module for one recording, in pieces (one for each step) that join to its source."""
     lines = [
         docstring(
             f"Recorded from {scenario.source} by `replay convert`: {_summary(scenario)}.",
@@ -100,15 +100,19 @@ def render(scenario: Scenario) -> str:
             if note:
                 lines.append(f"{INDENT * 2}# {comment(note)}")
             lines += _assign(f"self.{p.var}", p.expr, 2)
-    # Each step joined on its own: a module of 20,000 requests is never 300,000 separate lines.
-    steps = ["\n".join(["", *_step(step, constants)]) for step in scenario.steps]
     main = [
         "",
         "",
         'if __name__ == "__main__":',
         f"{INDENT}run_single_user(single_pass({scenario.name}))",
     ]
-    return "\n".join([*lines, *steps, *main]) + "\n"
+    # Each step joined on its own: a module of 20,000 requests is never 300,000 separate lines,
+    # nor one string of megabytes beside its pieces.
+    return [
+        "\n".join([*lines, ""]),
+        *("\n".join(["", *_step(step, constants), ""]) for step in scenario.steps),
+        "\n".join([*main, ""]),
+    ]
 
 
 def _credential_note(name: str) -> str:
