@@ -7,9 +7,11 @@ generated files pass `ruff format --check` and `ruff check` without our help.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
@@ -100,6 +102,13 @@ def render(scenario: Scenario) -> list[str]:
             if note:
                 lines.append(f"{INDENT * 2}# {comment(note)}")
             lines += _assign(f"self.{p.var}", p.expr, 2)
+
+    @functools.cache
+    def header(name: str, value: Value) -> Pair:
+        """A header as a call's dict holds it, made once: most calls send the same few."""
+        shown = constants.get(value) if isinstance(value, str) else None
+        return Pair(Code(literal(name)), ": ", Code(shown or literal(value)))
+
     main = [
         "",
         "",
@@ -110,7 +119,7 @@ def render(scenario: Scenario) -> list[str]:
     # nor one string of megabytes beside its pieces.
     return [
         "\n".join([*lines, ""]),
-        *("\n".join(["", *_step(step, constants), ""]) for step in scenario.steps),
+        *("\n".join(["", *_step(step, header), ""]) for step in scenario.steps),
         "\n".join([*main, ""]),
     ]
 
@@ -220,20 +229,24 @@ def plural(n: int, phrase: str) -> str:
     return f"{n} {' '.join([*words[:-1], last])}{tail or ''}"
 
 
-def _step(step: Step, constants: dict[str, str]) -> list[str]:
+HeaderNode = Callable[[str, Value], Pair]
+"""A header's name and value → its node in a call's `headers=`."""
+
+
+def _step(step: Step, header: HeaderNode) -> list[str]:
     lines = [
         f"{INDENT}@task",
         f"{INDENT}def {step.name}(self):",
         INDENT * 2 + docstring(step.title),
     ]
     for call in step.calls:
-        lines += _statement("", _call(call, constants), 2)
+        lines += _statement("", _call(call, header), 2)
     if math.isfinite(step.think) and step.think > 0:
         lines.append(f"{INDENT * 2}self.think({literal(step.think)})")
     return lines
 
 
-def _call(call: Call, constants: dict[str, str]) -> Collection:
+def _call(call: Call, header: HeaderNode) -> Collection:
     method = call.method.lower()
     known = method in ("get", "post", "put", "patch", "delete")
     items: list[Node] = [] if known else [Code(literal(call.method))]
@@ -242,13 +255,7 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     if name:
         items.append(Pair(Code("name"), "=", Code(literal(name))))
     if call.headers:
-        headers = _dict(
-            (
-                Code(literal(k)),
-                Code(constants.get(v) or literal(v) if isinstance(v, str) else literal(v)),
-            )
-            for k, v in call.headers
-        )
+        headers = Collection("{", "}", [header(k, v) for k, v in call.headers])
         items.append(Pair(Code("headers"), "=", headers))
     if call.body:
         items.append(_body(call.body))
