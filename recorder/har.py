@@ -20,7 +20,16 @@ from urllib.parse import quote_plus
 
 from haralyzer import HarParser
 
-from recorder.model import CaptureError, Exchange, Page, Recording, Request, Response, split_url
+from recorder.model import (
+    CaptureError,
+    Exchange,
+    Page,
+    Recording,
+    Request,
+    Response,
+    header,
+    split_url,
+)
 
 HTTP_SCHEMES = ("http://", "https://")
 LATEST = datetime(9000, 1, 1).timestamp()
@@ -246,7 +255,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
         return None, "not HTTP (websocket, data: or browser-internal URL)"
     if not valid_url(url):
         return None, "invalid URL (no host, bad port or control characters)"
-    if entry.get("_webSocketMessages") or _header_value(request, "upgrade") == "websocket":
+    headers = _headers(request, shared)
+    if entry.get("_webSocketMessages") or (header(headers, "upgrade") or "").lower() == "websocket":
         return None, "websocket"
     method = request.get("method")
     if not isinstance(method, str) or not method:
@@ -262,7 +272,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
                 method=_once(shared, method.upper()),
                 url=url,
                 http_version=_once(shared, str(request.get("httpVersion") or "HTTP/1.1")),
-                headers=_headers(request, shared),
+                headers=headers,
                 body=body,
                 mime_type=_once(shared, mime),
                 declared_size=declared,
@@ -299,20 +309,18 @@ def valid_url(url: str) -> bool:
 def _headers(message: dict, shared: dict) -> tuple[tuple[str, str], ...]:
     """Header pairs, each stored once however many requests repeat it (most do), and so is a
     whole list of them."""
+    listed = message.get("headers")
+    if not isinstance(listed, list):
+        return ()
     pairs = []
-    for h in _dicts(message.get("headers")):
-        if isinstance(h.get("name"), str):
-            pair = (h["name"], str(h.get("value", "")))
+    for h in listed:
+        name = h.get("name") if isinstance(h, dict) else None
+        if isinstance(name, str):
+            value = h.get("value", "")
+            pair = (name, value if isinstance(value, str) else str(value))
             pairs.append(shared.setdefault(pair, pair))
     headers = tuple(pairs)
     return shared.setdefault(headers, headers)
-
-
-def _header_value(message: dict, name: str) -> str:
-    for h in _dicts(message.get("headers")):
-        if str(h.get("name", "")).lower() == name:
-            return str(h.get("value", "")).lower()
-    return ""
 
 
 def _request_body(request: dict) -> tuple[bytes, str, int]:
