@@ -282,17 +282,20 @@ def _alternatives(words: list[str], depth: int = 0) -> str:
 
 
 def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
-    """`value` with `find` applied to each literal piece (a Ref stays as it is)."""
+    """`value` with `find` applied to each literal piece (a Ref stays as it is); `value` itself
+    when `find` changed none (every stage rewrites every header: most are left as they were)."""
     if isinstance(value, str):
         return find(value)
     parts: list[str | Ref] = []
+    changed = False
     for part in value.parts:
         if isinstance(part, str):
             new = find(part)
+            changed = changed or new is not part
             parts.extend(new.parts if isinstance(new, Text) else (new,))
         else:
             parts.append(part)
-    return Text(tuple(parts))
+    return Text(tuple(parts)) if changed else value
 
 
 def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:
