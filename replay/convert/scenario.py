@@ -97,7 +97,7 @@ class Call:
     def substitute(self, find: Callable[[str], Value]) -> None:
         """Rewrite every string of the request with `find`, which returns it or a Text."""
         self.url = substitute_value(self.url, find)
-        self.headers = [(k, substitute_value(v, find)) for k, v in self.headers]
+        self.headers = [_substitute_header(header, find) for header in self.headers]
         self.substitute_body(find)
 
     def substitute_body(self, find: Callable[[str], Value]) -> None:
@@ -279,6 +279,15 @@ def _alternatives(words: list[str], depth: int = 0) -> str:
             optional = "?" if len(rest) < len(same) else ""  # a word ends here: longest first
             branches.append(f"{re.escape(prefix)}(?:{_alternatives(rest, depth + 1)}){optional}")
     return "|".join(branches)
+
+
+def _substitute_header(
+    header: tuple[str, Value], find: Callable[[str], Value]
+) -> tuple[str, Value]:
+    """The pair itself when its value does not change: most calls share their header pairs."""
+    name, value = header
+    new = substitute_value(value, find)
+    return header if new is value else (name, new)
 
 
 def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
