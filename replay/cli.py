@@ -286,7 +286,11 @@ def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
 @contextlib.contextmanager
 def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
     """A bar of the conversion's stages on a terminal, once it has taken a second
-    (a 20,000-entry capture takes several); nothing when stderr is a file or a pipe."""
+    (a 20,000-entry capture takes several); nothing when stderr is a file or a pipe, and then
+    tqdm is not even loaded (its import takes longer than converting a small capture)."""
+    if not sys.stderr.isatty():
+        yield lambda name: None
+        return
     from tqdm import tqdm
 
     stages = ("read", *pipeline.STAGES)
@@ -296,7 +300,6 @@ def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
         unit="stage",
         delay=PROGRESS_DELAY,
         leave=False,
-        disable=not sys.stderr.isatty(),
         bar_format="{desc}: {postfix} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
     ) as bar:
 
