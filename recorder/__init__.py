@@ -1,7 +1,7 @@
 """Capture: traffic → Recording. `read(path)` reads any capture file the recorder knows.
 
-The flow readers load mitmproxy, so they are imported when a file of theirs is read:
-`recorder.model` stays importable without it.
+The readers load mitmproxy or haralyzer, so they are imported when a file of theirs is read:
+`recorder.model` stays importable without either.
 """
 
 from __future__ import annotations
