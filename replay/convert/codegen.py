@@ -159,8 +159,7 @@ def _media_kind(accept: str) -> str:
 def _imports(scenario: Scenario) -> list[str]:
     names = {"RecordedSession", "single_pass", "task"}
     names |= {EXTRACTORS[e.source] for call in scenario.calls for e in call.extractions}
-    if any(_uses_url_encoding(call) for call in scenario.calls):
-        names.add("urlencoded")
+    names |= {ENCODERS[e] for call in scenario.calls for e in _encodings(call) if e in ENCODERS}
     runtime = ", ".join(sorted(names, key=lambda n: (not n[0].isupper(), n)))
     return [f"from replay.runtime import {runtime}"]
 
@@ -174,12 +173,16 @@ EXTRACTORS = {
 }
 
 
-def _uses_url_encoding(call: Call) -> bool:
+ENCODERS = {"url": "urlencoded", "json": "json_escaped"}
+"""The runtime function that escapes a Ref of each encoding (see literals.ref_expression)."""
+
+
+def _encodings(call: Call) -> set[str]:
     texts = [call.url, *(v for _, v in call.headers)]
     if call.body:
         texts += [v for _, v in call.body.fields] + [call.body.text]
         texts += _json_texts(call.body.value)
-    return any(isinstance(t, Text) and any(r.encode == "url" for r in t.refs) for t in texts)
+    return {r.encode for t in texts if isinstance(t, Text) for r in t.refs}
 
 
 def _json_texts(value) -> list[Text]:

@@ -24,7 +24,8 @@ class Ref:
 
     expr: str
     encode: str = ""
-    """"" (the string as is), "url" (percent-encoded) or "int" (a JSON number)."""
+    """"" (the string as is), "url" (percent-encoded), "json" (escaped inside a JSON string of
+    a text body) or "int" (a JSON number)."""
 
 
 @dataclass(frozen=True, slots=True)
