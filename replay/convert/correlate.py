@@ -277,11 +277,11 @@ def _beside_typed(
         return made  # the page shows nothing the user typed: no row to tell
     starts = [at for at, _ in anchors]
     near = []
-    for found in re.finditer(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
-        i = bisect_right(starts, found.start())
+    for found in _standing(text, value, _in_word):
+        i = bisect_right(starts, found)
         for anchor_at, anchor in anchors[max(0, i - 1) : i + 1]:  # the nearest on each side
-            if abs(anchor_at - found.start()) < ROW:
-                near.append((abs(anchor_at - found.start()), found.start(), anchor_at, anchor))
+            if abs(anchor_at - found) < ROW:
+                near.append((abs(anchor_at - found), found, anchor_at, anchor))
     if not near:
         return made
     _, position, anchor_at, anchor = min(near)
@@ -306,12 +306,34 @@ ROW = 3000
 
 
 def _typed_shown(text: str, index: int, typed: dict[str, int]) -> list[tuple[int, str]]:
-    """(position, value) of the values typed before call `index` that `text` shows, in order."""
-    return [
-        (token.start(), token.group())
-        for token in TOKEN.finditer(text)
-        if typed.get(token.group(), index) < index
-    ]
+    """(position, value) of the values typed before call `index` that `text` shows as whole
+    tokens, in order. The page's tokens are matched against `typed` as sets; only the few
+    typed ones are then looked for again, where they stand."""
+    shown = [v for v in typed.keys() & set(TOKEN.findall(text)) if typed[v] < index]
+    return sorted((at, v) for v in shown for at in _standing(text, v, TOKEN_CHARS.__contains__))
+
+
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=%:|")
+"""The characters of TOKEN."""
+
+
+def _standing(text: str, value: str, joins: Callable[[str], bool]) -> Iterator[int]:
+    """Where `value` stands in `text` with no character `joins` accepts on either side, as
+    `(?<!c)value(?!c)` would match it (left to right, not overlapping), but by `str.find`:
+    no regex compiled per value."""
+    at = text.find(value)
+    while at >= 0:
+        end = at + len(value)
+        if (at == 0 or not joins(text[at - 1])) and (end == len(text) or not joins(text[end])):
+            yield at
+            at = text.find(value, end)
+        else:
+            at = text.find(value, at + 1)
+
+
+def _in_word(char: str) -> bool:
+    """`[\\w-]`: a word character (Unicode, as `re` has it) or a hyphen."""
+    return char.isalnum() or char in "_-"
 
 
 def _check_redirects(
