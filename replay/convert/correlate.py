@@ -21,7 +21,7 @@ import heapq
 import json
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from http.cookies import SimpleCookie
@@ -179,8 +179,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     echoed = _echoed(calls, {rule.value for rule in rules.extract})
     taken = frozenset((sink.call, c.field) for c in echoed for sink in c.sinks)
     candidates = _index_sinks(calls, {rule.value for rule in rules.extract}, taken=taken)
-    if candidates:
-        _find_sources(calls, candidates)
+    shows = _find_sources(calls, candidates) if candidates else {}
     _prefilled(calls, candidates)
     for rule in rules.extract:
         _apply_rule(rule, candidates.get(rule.value), calls)
@@ -212,7 +211,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             continue
         var = names.allocate(var, source.call, candidate.sinks[-1].call)
         if not source.from_rule:
-            made = _beside_typed(made, source.call, calls, candidate.value, typed, shown)
+            made = _beside_typed(made, source.call, calls, candidate.value, typed, shows, shown)
         extraction = replace(made, var=var)
         calls[source.call].extractions.append(extraction)
         ref = Ref(f"self.{var}")
@@ -262,16 +261,19 @@ def _beside_typed(
     calls: list[Call],
     value: str,
     typed: dict[str, int],
+    shows: dict[int, frozenset[str]],
     shown: dict[int, tuple[str, list[tuple[int, str]]]],
 ) -> Extraction:
     """A value read from a list (`/users/show/25` in a table of users) is read beside the
     value the user typed that the list shows next to it (the new user's name in that row),
-    not from the first row: at run time other users' rows come first."""
+    not from the first row: at run time other users' rows come first. `shows`: the values
+    each page scanned for sources shows as whole tokens."""
     if made.source != "regex" or not typed:
         return made
     if index not in shown:  # one decode and scan of a page, however many values it gives
         text = calls[index].exchange.response.body.decode("utf-8", "replace")
-        shown[index] = text, _typed_shown(text, index, typed)
+        tokens = shows.get(index)
+        shown[index] = text, _typed_shown(text, index, typed, tokens)
     text, anchors = shown[index]
     if not anchors:
         return made  # the page shows nothing the user typed: no row to tell
@@ -305,11 +307,15 @@ ROW = 3000
 """How far from a value in a list the typed value that tells its row may be."""
 
 
-def _typed_shown(text: str, index: int, typed: dict[str, int]) -> list[tuple[int, str]]:
+def _typed_shown(
+    text: str, index: int, typed: dict[str, int], tokens: Collection[str] | None = None
+) -> list[tuple[int, str]]:
     """(position, value) of the values typed before call `index` that `text` shows as whole
-    tokens, in order. The page's tokens are matched against `typed` as sets; only the few
-    typed ones are then looked for again, where they stand."""
-    shown = [v for v in typed.keys() & set(TOKEN.findall(text)) if typed[v] < index]
+    tokens, in order. The page's tokens (those given: the ones among the typed, if known) are
+    matched against `typed` as sets; only the few typed ones are looked for again."""
+    if tokens is None:
+        tokens = set(TOKEN.findall(text))
+    shown = [v for v in typed.keys() & tokens if typed[v] < index]
     return sorted((at, v) for v in shown for at in _standing(text, v, TOKEN_CHARS.__contains__))
 
 
@@ -566,16 +572,19 @@ def json_leaves(value, path: str = "") -> Iterator[tuple[str, str]]:
 # Pass 2: what responses made
 
 
-def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
+def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> dict[int, frozenset[str]]:
     """For each value, the last response that carried it before a request first sent it;
     a named place (a key, a header) wins over a position in a list. A plain value (`59`)
     counts only where the response says the server made it, and a page that holds the URL
-    it is first sent in (`/ping/page/4/1/` in a `data-url`) wins over any other place."""
+    it is first sent in (`/ping/page/4/1/` in a `data-url`) wins over any other place.
+    Returns the values each page read as text shows as whole tokens (see `_beside_typed`)."""
     last_use = max(c.first_sent for c in candidates.values())
     plain = {c.value for c in candidates.values() if c.value.isdigit() and is_trivial(c.value)}
     links = _link_contexts(calls, candidates, plain)
+    shows: dict[int, frozenset[str]] = {}
     for index, call in enumerate(calls[:last_use]):
-        for value, make, positional, named in _made_values(call, candidates, plain):
+        made = _made_values(call, candidates, plain, partial(shows.__setitem__, index))
+        for value, make, positional, named in made:
             candidate = candidates[value]
             if index >= candidate.first_sent or (candidate.trivial and not named):
                 continue
@@ -587,6 +596,7 @@ def _find_sources(calls: list[Call], candidates: dict[str, Candidate]) -> None:
         for value, make in _linked(call, links):
             if index < candidates[value].first_sent:
                 candidates[value].source = Source(index, make, linked=True)
+    return shows
 
 
 def _link_contexts(
@@ -758,12 +768,13 @@ def _reads(rule: ExtractRule, call: Call) -> str | None:
 
 
 def _made_values(
-    call: Call, wanted: dict, plain: set[str]
+    call: Call, wanted: dict, plain: set[str], shows: Callable[[frozenset[str]], None]
 ) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Every value of `wanted` a response carries, with how to read it from the live response,
     whether it sits at a position in a JSON list, and whether its place is server-named.
     Numbers of `plain` are looked for only in server-named places (a redirect's path segment,
-    an HTML link's path segment or a `value=` attribute)."""
+    an HTML link's path segment or a `value=` attribute). A body read as text is told to
+    `shows` as the values of `wanted` it holds as whole tokens."""
     exchange = call.exchange
     response = exchange.response
     what = f"{call.method} {url_template(urlsplit(exchange.request.url).path)}"
@@ -776,7 +787,8 @@ def _made_values(
                 yield cookie[1], _extraction("cookie", cookie[0], note), False, False
         elif lower == "location":
             note = f"Location of {what}"
-            yield from _in_text(value, _kept(value), "location", note, wanted)
+            tokens = set(TOKEN.findall(value))
+            yield from _in_text(value, tokens, _kept(value), "location", note, wanted)
             path = value.split("?", 1)[0]
             numbers = ((m.group(1), m.start(1)) for m in LINK_NUMBER.finditer(path))
             yield from _numbers(numbers, plain, _kept(value), "location", note)
@@ -807,7 +819,9 @@ def _made_values(
             return
     note = f"{_html_context(text)} of {what}"
     reread = partial(body.decode, "utf-8")
-    yield from _in_text(text, reread, "regex", note, wanted)
+    tokens = set(TOKEN.findall(text))
+    shows(frozenset(wanted.keys() & tokens))
+    yield from _in_text(text, tokens, reread, "regex", note, wanted)
     if plain:
         yield from _numbers(_html_numbers(text), plain, reread, "regex", note)
 
@@ -867,14 +881,18 @@ def _child(path: str, key, container) -> str:
 
 
 def _in_text(
-    text: str, reread: Callable[[], str], source: str, note: str, wanted: dict
+    text: str,
+    tokens: set[str],
+    reread: Callable[[], str],
+    source: str,
+    note: str,
+    wanted: dict,
 ) -> Iterator[tuple[str, MakeExtraction, bool, bool]]:
     """Wanted values in free text, each with a regex that finds it again by the text on its
-    left. Tokens are matched against `wanted` as sets, so a page costs one regex scan (a
-    token's pieces lie inside it: only tokens with a separator are split again).
-    `reread` gives the text again for that regex: a page's decoded text is not kept meanwhile
-    (all of them would take as much memory again as the bodies)."""
-    tokens = set(TOKEN.findall(text))
+    left. The text's `tokens` (TOKEN's matches) are matched against `wanted` as sets, so a
+    page costs one regex scan (a token's pieces lie inside it: only tokens with a separator
+    are split again). `reread` gives the text again for that regex: a page's decoded text is
+    not kept meanwhile (all of them would take as much memory again as the bodies)."""
     pieces = (TOKEN_PIECE.findall(token) for token in tokens if TOKEN_PARTS.search(token))
     found = wanted.keys() & tokens.union(*pieces)
     for value in found:
