@@ -517,15 +517,12 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
         yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
-            bare = AUTH_SCHEME.sub("", value)
-            yield bare, f"header {name}", server_named(name)
-            yield from ((t, f"header {name}", False) for t in _tokens(bare) if t != bare)
+            yield from _header_values(name, value)
         elif name.lower() in PAGE_HEADERS:
             literal = value.parts if isinstance(value, Text) else (value,)
             for part in literal:
                 if isinstance(part, str):
-                    yield from ((t, SECONDARY, False) for t in _tokens(part))
-                    yield from ((n, SECONDARY, True) for n in LINK_NUMBER.findall(part))
+                    yield from _page_values(part)
     body = call.body
     if body is None:
         return
@@ -538,6 +535,28 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
                 yield value, f"form field {name}", server_named(name)
     elif body.kind == "text" and isinstance(body.text, str):
         yield from ((t, "body", False) for t in _tokens(body.text))
+
+
+@lru_cache(maxsize=4096)
+def _header_values(name: str, value: str) -> tuple[tuple[str, str, bool], ...]:
+    """What a header sends, as `_sent_values` gives it. Cached: request after request sends
+    the same cookie, token and client headers."""
+    bare = AUTH_SCHEME.sub("", value)
+    where = f"header {name}"
+    return (
+        (bare, where, server_named(name)),
+        *((t, where, False) for t in _tokens(bare) if t != bare),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _page_values(url: str) -> tuple[tuple[str, str, bool], ...]:
+    """What the page's URL in a Referer or Origin holds: never a reason to correlate alone.
+    Cached: the requests a page makes all name it."""
+    return (
+        *((t, SECONDARY, False) for t in _tokens(url)),
+        *((n, SECONDARY, True) for n in LINK_NUMBER.findall(url)),
+    )
 
 
 def _tokens(text: str) -> Iterator[str]:
