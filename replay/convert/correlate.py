@@ -1167,7 +1167,7 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
             _substitute_field(call, candidate.field, candidate.value, ref)
     pairs = [(c, r) for c, r in pairs if not c.field]
     shaped = [(c.value, r) for c, r in pairs if not c.trivial]
-    refs = {quote(v, safe="", errors="surrogatepass"): Ref(r.expr, "url") for v, r in shaped}
+    refs = {_percent_encoded(v): Ref(r.expr, "url") for v, r in shaped}
     refs.update(shaped)
     if refs:
         call.substitute(substitute_all(refs))
@@ -1193,6 +1193,12 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
         ]
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
+
+
+@lru_cache(maxsize=1 << 14)
+def _percent_encoded(value: str) -> str:
+    """`value` as a URL sends it encoded. Cached: a token is sent request after request."""
+    return quote(value, safe="", errors="surrogatepass")
 
 
 def _substitute_field(call: Call, name: str, value: str, ref: Ref) -> None:
