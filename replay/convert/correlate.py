@@ -1107,8 +1107,14 @@ def _var_name(extraction: Extraction, call: Call) -> str:
 
 
 def _resource(call: Call) -> str:
-    path = call.url if isinstance(call.url, str) else ""
-    words = [w for w in urlsplit(path).path.split("/") if w and url_template(w) == w]
+    return _resource_in(call.url if isinstance(call.url, str) else "")
+
+
+@lru_cache(maxsize=4096)
+def _resource_in(url: str) -> str:
+    """`order` for `/api/orders/8f3a`. Cached: the values of one response are named after
+    the same URL."""
+    words = [w for w in urlsplit(url).path.split("/") if w and url_template(w) == w]
     return identifier(_singular(words[-1]) if words else "value")
 
 
