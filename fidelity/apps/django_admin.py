@@ -32,6 +32,22 @@ for row in json.loads(os.environ["FIDELITY_ACCOUNTS"]):
 """
 
 
+def serve(
+    python: str, site: Path, settings: Path, accounts: list[dict[str, str]], data: Path
+) -> Server:
+    """Run a generated Django project: our SETTINGS appended, migrated, the accounts seeded as
+    superusers, then `runserver` on a free port of 127.0.0.1."""
+    with settings.open("a") as f:
+        f.write(SETTINGS)
+    manage = [python, str(site / "manage.py")]
+    check([*manage, "migrate", "-v", "0"], "migrate", cwd=site)
+    env = {**os.environ, "FIDELITY_ACCOUNTS": json.dumps(accounts)}
+    check([*manage, "shell", "-c", SEED], "seeding accounts", cwd=site, env=env)
+    port = free_port()
+    command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
+    return start(command, port=port, ready="/admin/login/", log=data / "server.log", cwd=site)
+
+
 class DjangoAdmin:
     name = "django-admin"
     version = "5.2.19"
@@ -54,17 +70,9 @@ class DjangoAdmin:
         site = data / "adminsite"
         site.mkdir()
         check([python, "-m", "django", "startproject", "adminsite", str(site)], "startproject")
-        with (site / "adminsite" / "settings.py").open("a") as f:
-            f.write(SETTINGS)
         self.database = site / "db.sqlite3"
         self.seeded = [row["username"] for row in accounts]
-        manage = [python, str(site / "manage.py")]
-        check([*manage, "migrate", "-v", "0"], "migrate", cwd=site)
-        env = {**os.environ, "FIDELITY_ACCOUNTS": json.dumps(accounts)}
-        check([*manage, "shell", "-c", SEED], "seeding accounts", cwd=site, env=env)
-        port = free_port()
-        command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
-        return start(command, port=port, ready="/admin/login/", log=data / "server.log", cwd=site)
+        return serve(python, site, site / "adminsite" / "settings.py", accounts, data)
 
     def state(self, server: Server, flow: Flow) -> State:
         """Users other than the seeded accounts; edited ones carry the e-mail the edit sets."""

@@ -4,15 +4,12 @@ a slug the page's script derives from the typed title, CSRF tokens, a POST logou
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 from pathlib import Path
 
 from fidelity.apps import FLOWS, Flow, State
-from fidelity.apps.django_admin import SEED, SETTINGS
-from fidelity.harness import Server, check, pip_venv, start
-from recorder.proxy import free_port
+from fidelity.apps.django_admin import serve
+from fidelity.harness import Server, check, pip_venv
 
 
 class Wagtail:
@@ -37,16 +34,9 @@ class Wagtail:
         site = data / "cms"
         site.mkdir()
         check([str(bin_ / "wagtail"), "start", "cms", str(site)], "wagtail start")
-        with (site / "cms" / "settings" / "dev.py").open("a") as f:
-            f.write(SETTINGS)
         self.database = site / "db.sqlite3"
-        manage = [str(bin_ / "python"), str(site / "manage.py")]
-        check([*manage, "migrate", "-v", "0"], "migrate", cwd=site)
-        env = {**os.environ, "FIDELITY_ACCOUNTS": json.dumps(accounts)}
-        check([*manage, "shell", "-c", SEED], "seeding accounts", cwd=site, env=env)
-        port = free_port()
-        command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
-        return start(command, port=port, ready="/admin/login/", log=data / "server.log", cwd=site)
+        settings = site / "cms" / "settings" / "dev.py"
+        return serve(str(bin_ / "python"), site, settings, accounts, data)
 
     def state(self, server: Server, flow: Flow) -> State:
         """Pages under the home page; edited ones have a second revision (the rename)."""
