@@ -7,7 +7,14 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from replay.convert.correlate import TOKEN, TOKEN_CHARS, _in_word, _standing, _typed_shown
+from replay.convert.correlate import (
+    TOKEN,
+    TOKEN_CHARS,
+    _in_word,
+    _standing,
+    _typed_shown,
+    token_set,
+)
 
 ALPHABET = ["a", "b", "1", "_", "-", ".", "|", "/", " ", '"', "é", "٣", "ß", "\u2028"]
 texts = st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join)
@@ -34,3 +41,15 @@ def test_typed_values_shown_are_the_pages_whole_tokens(text, index):
 
 def test_token_chars_are_the_characters_of_a_token():
     assert {c for c in map(chr, range(0x3000)) if TOKEN.fullmatch(c * 5)} == TOKEN_CHARS
+
+
+@settings(max_examples=200, deadline=None)
+@example("ab\x1ccdefg\tabcde:x")  # split() also parts at ASCII separators: none is a token's
+@given(
+    st.lists(st.sampled_from([*ALPHABET, "abcde", "\t", "\x1c", ":", "%", "=", "<"]), max_size=30)
+)
+def test_a_pages_tokens_are_tokens_matches(words):
+    text = "".join(words)
+    ascii_text = text.encode("ascii", "ignore").decode()  # the fast path's input
+    for page in (text, ascii_text):
+        assert token_set(page) == set(TOKEN.findall(page))

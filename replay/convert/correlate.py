@@ -314,13 +314,23 @@ def _typed_shown(
     tokens, in order. The page's tokens (those given: the ones among the typed, if known) are
     matched against `typed` as sets; only the few typed ones are looked for again."""
     if tokens is None:
-        tokens = set(TOKEN.findall(text))
+        tokens = token_set(text)
     shown = [v for v in typed.keys() & tokens if typed[v] < index]
     return sorted((at, v) for v in shown for at in _standing(text, v, TOKEN_CHARS.__contains__))
 
 
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=%:|")
 """The characters of TOKEN."""
+TOKEN_SPLIT = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in TOKEN_CHARS})
+"""ASCII text with every character TOKEN stops at made a space."""
+
+
+def token_set(text: str) -> set[str]:
+    """TOKEN's matches in `text`, as a set. ASCII text (most pages) is split on what is not a
+    token character instead: the same runs, about a third faster than the regex."""
+    if not text.isascii():
+        return set(TOKEN.findall(text))
+    return {run for run in set(text.translate(TOKEN_SPLIT).split()) if len(run) >= 5}
 
 
 def _standing(text: str, value: str, joins: Callable[[str], bool]) -> Iterator[int]:
@@ -806,7 +816,7 @@ def _made_values(
                 yield cookie[1], _extraction("cookie", cookie[0], note), False, False
         elif lower == "location":
             note = f"Location of {what}"
-            tokens = set(TOKEN.findall(value))
+            tokens = token_set(value)
             yield from _in_text(value, tokens, _kept(value), "location", note, wanted)
             path = value.split("?", 1)[0]
             numbers = ((m.group(1), m.start(1)) for m in LINK_NUMBER.finditer(path))
@@ -838,7 +848,7 @@ def _made_values(
             return
     note = f"{_html_context(text)} of {what}"
     reread = partial(body.decode, "utf-8")
-    tokens = set(TOKEN.findall(text))
+    tokens = token_set(text)
     shows(frozenset(wanted.keys() & tokens))
     yield from _in_text(text, tokens, reread, "regex", note, wanted)
     if plain:
