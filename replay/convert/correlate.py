@@ -271,6 +271,7 @@ def _beside_typed(
     if made.source != "regex" or not typed:
         return made
     if index not in shown:  # one decode and scan of a page, however many values it gives
+        shown.clear()  # values come in the order of their pages: only this one is kept
         text = calls[index].exchange.response.body.decode("utf-8", "replace")
         tokens = shows.get(index)
         shown[index] = text, _typed_shown(text, index, typed, tokens)
