@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from mitmproxy import ctx, exceptions, flowfilter, http, version
 from mitmproxy.websocket import WebSocketMessage
@@ -35,8 +35,10 @@ FORMAT = "locust-replay-capture"
 VERSION = 1
 PASSWORD_SCHEMES = frozenset({"basic", "digest", "ntlm", "negotiate"})
 """Authorization schemes that carry a password (or a hash of one): never digested."""
-PERSONAL_HINT = rb"pass|pwd|secret|pin|otp|mfa"
-SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth")
+PERSONAL_HINT = (
+    rb"pass|pwd|secret|pin|otp|mfa|kennwort|contrase|senha|answer|ssn|cvv|cvc|card|cc[-_]?n"
+)
+SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth|session|basic")
 """In a lowered body: no such word, no secret field (most bodies); re.I is several times slower."""
 PERSONAL_IN_RESPONSE = re.compile(PERSONAL_HINT)
 
@@ -92,8 +94,10 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
         field, plain = unquote_plus(name), unquote_plus(value)
         if is_secret(field) and sensitive.secret_value(plain):
             parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
-        elif sensitive.has_shape(plain):
+        elif sensitive.has_shape(f"?{field}={plain}") or sensitive.encoded_secret(plain):
             parts[i] = f"{name}={sensitive.redacted(plain)}"
+        elif "=" in plain and (shown := sensitive.redact_text(plain)) != plain:
+            parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"  # a URL with `?token=...`
     return "&".join(parts)
 
 
@@ -116,8 +120,9 @@ def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
     if isinstance(value, dict):
         out, changed = {}, False
         for key, item in value.items():
-            if is_secret(key) and sensitive.secret_value(item):
-                out[key], hit = sensitive.redacted_field(key, item), True
+            field = sensitive.json_field(value, key)
+            if is_secret(field) and sensitive.secret_value(item):
+                out[key], hit = sensitive.redacted_field(field, item), True
             else:
                 out[key], hit = _redact_json_value(item, is_secret)
             changed |= hit
@@ -125,8 +130,9 @@ def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
     if isinstance(value, list):
         items = [_redact_json_value(item, is_secret) for item in value]
         return [item for item, _ in items], any(hit for _, hit in items)
-    if isinstance(value, str) and is_secret is sensitive.secret_name and sensitive.has_shape(value):
-        return sensitive.redact_shapes(value), True
+    if isinstance(value, str) and is_secret is sensitive.secret_name:
+        redacted_text = sensitive.redact_text(value)  # a shape, a GraphQL `password: "..."`
+        return redacted_text, redacted_text != value
     return value, False
 
 

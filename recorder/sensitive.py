@@ -11,6 +11,8 @@ beside it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from functools import lru_cache
@@ -20,26 +22,58 @@ REDACTED = "REDACTED"
 REDACTED_TOKEN = re.compile(r"REDACTED-([0-9a-f]{16})")
 """A token the recorder redacted, with its digest (see `redacted`)."""
 
-PASSWORD_NAME = re.compile(r"pass(?:w(?:or)?d|phrase|code)|pwd|(?:^|[^a-z])pass(?:$|[^a-z])", re.I)
-"""Passwords: `password`, `new_password1`, `user[password_confirmation]`, `passcode`, `pwd`."""
-PERSONAL_NAME = re.compile(
-    PASSWORD_NAME.pattern + r"|secret|(?:^|[^a-z])(?:pin|t?otp|mfa)(?:$|[^a-z]|code)", re.I
-)
-"""What a person or an operator holds (a password, a PIN, a client secret): never digested,
-in a request or a response."""
-SECRET_NAME = re.compile(
-    PERSONAL_NAME.pattern + r"|token|api[-_ ]?key|(?:access|private|subscription|signing|account)"
-    r"[-_ ]?key|^key$|signature|^sig$|credential|^auth$|session[-_]?key",
+PASSWORD_NAME = re.compile(
+    r"pass(?:w(?:or)?d|phrase|code|wort)|pwd|(?:^|[^a-z])pass(?:$|[^a-z])|kennwort"
+    r"|mot[-_ ]?de[-_ ]?passe|contrase.{1,2}a|senha",
     re.I,
 )
-"""Field and header names whose values are secrets (searched; see `secret_name`)."""
-NOT_SECRET_NAME = re.compile(r"csrf|xsrf|^_?token_?type$|expires|^grant_type$", re.I)
-"""Per-session anti-forgery tokens and token metadata: server-made, correlated, harmless."""
+"""Passwords: `password`, `new_password1`, `user[password_confirmation]`, `passcode`, `pwd`,
+and in other languages: `passwort`, `mot_de_passe`, `contraseña`, `senha`."""
+PERSONAL_NAME = re.compile(
+    PASSWORD_NAME.pattern + r"|secret|(?:^|[^a-z])(?:pin|t?otp|mfa)(?:$|[^a-z]|code)"
+    r"|security[-_ ]?answer|(?:^|[^a-z])(?:ssn|cvv2?|cvc2?)(?:$|[^a-z])"
+    r"|card[-_ ]?(?:number|num|no)(?:$|[^a-z])|(?:^|[^a-z])cc[-_ ]?(?:number|num)(?:$|[^a-z])",
+    re.I,
+)
+"""What a person or an operator holds (a password, a PIN, a client secret, a card number, a
+security answer): never digested, in a request or a response. Short words (`pin`, `ssn`,
+`cvv`) count as whole words only: `shipping` and `classname` are not secrets."""
+SECRET_NAME = re.compile(
+    PERSONAL_NAME.pattern + r"|token|api[-_ ]?key|(?:access|private|subscription|signing|account)"
+    r"[-_ ]?key|^key$|signature|^sig$|credential|^auth$|session[-_]?key"
+    r"|(?:^|[^a-z])session(?:[-_ ]?(?:id|token))?$",
+    re.I,
+)
+"""Field and header names whose values are secrets (searched; see `secret_name`). A `session`
+or `session_id` is a secret; `session_count` and `sessions` are not."""
+SECRET_HEADER = re.compile(r".-(?:auth|access|cookie)$|^authentication$", re.I)
+"""Header names that hold a credential (`X-Auth`, `Authentication`, `X-Access`, `X-Cookie`)
+where a field of the same word is a setting (`"access": "public"`): the standard `Cookie` is
+handled as cookies."""
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+"""Where a camelCase name's words meet: `securityAnswer` is read as `security_Answer`."""
+ANTI_FORGERY = re.compile(r"csrf|xsrf", re.I)
+"""Per-session anti-forgery tokens: server-made and correlated, never a credential."""
+NOT_SECRET_NAME = re.compile(ANTI_FORGERY.pattern + r"|^_?token_?type$|expires|^grant_type$", re.I)
+"""Anti-forgery tokens and token metadata: server-made, correlated, harmless."""
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 FLAGS = frozenset({"on", "off", "true", "false", "yes", "no", "0", "1", "null", "none"})
 """Checkbox, radio and boolean values: they say nothing secret, whatever the field's name."""
 
-SHAPES = {
+SCHEMES = ("Bearer", "bearer", "BEARER", "Token")
+CONTEXTS = (
+    *"token tokens key keys api apikey secret auth reset password verify verification".split(),
+    *"confirm confirmation invite invitation invitations activate activation".split(),
+    *"unsubscribe magic recover recovery".split(),
+)
+"""A path segment or query name after which a random value is a key or a one-time token:
+`/reset/<40 hex>`, `/api/<key>/...`, `?confirm=<hex>`; see README, "Safety"."""
+RANDOM = (
+    r"(?:[0-9a-fA-F]{32,}|(?=[\w-]*\d)(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[A-Za-z0-9_-]{24,})(?![\w.-])"
+)
+"""32 or more hex digits, or 24 or more base64url characters mixing digits and both cases: a
+whole segment or value (the first part of a JWT is left to the JWT shape)."""
+KNOWN_SHAPES = {
     "jwt": r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
     "aws_access_key_id": r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}"
     r"(?![A-Z0-9])",
@@ -50,19 +84,51 @@ SHAPES = {
     "stripe_key": r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}",
 }
 """Secrets recognisable by shape alone, by what they are (the name a credential gets)."""
-SHAPE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in SHAPES.items()))
-SHAPE_BYTES = re.compile(SHAPE.pattern.encode())
-SHAPE_HINTS = (
+SCHEME_SHAPES = {
+    "bearer_token": rf"(?<![\w.-])(?:{'|'.join(SCHEMES)}) (?P<bearer_token_value>"
+    r"(?![A-Z]?[a-z]+(?![\w.~+/=-]))[A-Za-z0-9._~+/-]{16,}=*)(?![\w.~+/=-])",
+    "basic_credentials": r"(?<![\w.-])Basic (?P<basic_credentials_value>"
+    r"(?![A-Z]?[a-z]+(?![\w+/=]))[A-Za-z0-9+/]{8,}={0,2})(?![\w.~+/=-])",
+}
+"""The credential after an authorization scheme, in any header or string (the secret is the
+`<kind>_value` group: the scheme stays)."""
+PLACED_SHAPES = {
+    "url_token": f"(?:/(?:{'|'.join(CONTEXTS)})/|[?&;#](?:{'|'.join(CONTEXTS)})=)"
+    f"(?P<url_token_value>{RANDOM})",
+}
+"""A random value where a key or a one-time token stands (the `url_token_value` group)."""
+FAMILIES = (KNOWN_SHAPES, SCHEME_SHAPES, PLACED_SHAPES)
+"""Searched apart, each only where its hints are (see `_families`)."""
+KNOWN_HINTS = (
     *"eyJ AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA AIza ghp_ gho_ ghu_ ghs_ ghr_".split(),
     *"github_pat_ xox _live_ _test_ PRIVATE".split(),
 )
-"""Each shape holds one of these: text with none is skipped (a shape search is slower)."""
-SHAPE_HINT_BYTES = tuple(hint.encode() for hint in SHAPE_HINTS)
+"""Each known shape holds one of these."""
+SCHEME_HINTS = tuple(f"{scheme} " for scheme in (*SCHEMES, "Basic"))
+PLACE_STEMS = (
+    *"token key api secret auth reset password verif confirm invit activat".split(),
+    *"unsubscribe magic recover".split(),
+)
+"""Every word of `CONTEXTS` holds one: substring tests that skip most text cheaply."""
+PLACE_HINT = re.compile(f"[/?&;#](?:{'|'.join(CONTEXTS)})[/=]")
+"""Where a `url_token` may stand."""
+KNOWN_HINT_BYTES = tuple(hint.encode() for hint in KNOWN_HINTS)
+SCHEME_HINT_BYTES = tuple(hint.encode() for hint in SCHEME_HINTS)
+PLACE_STEM_BYTES = tuple(stem.encode() for stem in PLACE_STEMS)
+PLACE_HINT_BYTES = re.compile(PLACE_HINT.pattern.encode())
 USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 """The `user:password@` of a URL."""
-PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>]{1,100})=([^&#\r\n"'<>]*)""")
-"""`name=value` in a query, a fragment, a urlencoded or text/plain body, or a line of text."""
-JSON_PAIR = re.compile(r'"([^"\\]{1,100})"\s*:\s*"((?:[^"\\]|\\.)*)"')
+PAIR = re.compile(r"""(?<![^\s?&#;,"'(<])([^\s=&#?;,"'<>()]{1,100})=([^&#\r\n"'<>]*)""")
+"""`name=value` in a query, a fragment, a urlencoded or text/plain body, or a line of text;
+never a call's keyword argument (`password(length=14)` names no field)."""
+JSON_PAIR = re.compile(
+    r'(?:"([^"\\]{1,100})"|(?<![\w"])([A-Za-z_]\w{0,99}))\s*:\s*"((?:[^"\\]|\\.)*)"'
+)
+"""`"name": "value"` in JSON text, and a GraphQL argument `name: "value"`."""
+VALUE_KEYS = frozenset({"value", "val", "data"})
+LABEL_KEYS = ("name", "type", "key", "field", "id", "label")
+"""`{"name": "password", "value": "..."}`: the value's sibling key names it."""
+BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 NAMES_CACHED = 4096
 """Field and header names asked about, remembered: a capture sends a few names over and over."""
 
@@ -72,24 +138,43 @@ def secret_name(name: str) -> bool:
     """Whether a field named `name` (form, query, JSON key, multipart part, header) holds a
     secret: `password`, `new_password1`, `user[password_confirmation]`, `pin_code`, `api_key`,
     `access_token`, `client_secret`, `X-Amz-Signature`, `PRIVATE-TOKEN`; not `csrf_token`."""
-    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    return _named(SECRET_NAME, name)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
 def personal_name(name: str) -> bool:
-    return bool(PERSONAL_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    return _named(PERSONAL_NAME, name)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
 def password_name(name: str) -> bool:
-    return bool(PASSWORD_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    return _named(PASSWORD_NAME, name)
+
+
+def _named(pattern: re.Pattern, name: str) -> bool:
+    words = CAMEL.sub("_", name)
+    return bool(pattern.search(words)) and not NOT_SECRET_NAME.search(words)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
 def secret_header(name: str) -> bool:
     """`Authorization` and every header with a secret name: `X-Api-Key`, `X-Goog-Api-Key`,
-    `apikey`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`."""
-    return name.lower() in CREDENTIAL_HEADERS or secret_name(name)
+    `apikey`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`, `X-Auth`,
+    `X-Session-Id`."""
+    return (
+        name.lower() in CREDENTIAL_HEADERS or bool(SECRET_HEADER.search(name)) or secret_name(name)
+    )
+
+
+def json_field(document: dict, key: str) -> str:
+    """The name a JSON value is sent under: its key, or the secret name its sibling gives it
+    (`{"name": "password", "value": "..."}`, `{"type": "password", "value": "..."}`)."""
+    if key.lower() in VALUE_KEYS:
+        for label in LABEL_KEYS:
+            named = document.get(label)
+            if isinstance(named, str) and secret_name(named):
+                return named
+    return key
 
 
 def secret_value(value: object) -> bool:
@@ -120,23 +205,106 @@ def redacted_field(name: str, value: object) -> str:
     return REDACTED if personal_name(name) or not isinstance(value, str) else redacted(value)
 
 
-def may_hold_shape(text: str | bytes) -> bool:
+def _families(text: str | bytes) -> tuple[int, ...]:
+    """The families of shapes `text` may hold, by their hints: each family is searched only
+    where it may be, as a search trying every shape at every position is several times
+    slower than these substring tests."""
     if isinstance(text, str):
-        return any(hint in text for hint in SHAPE_HINTS)
-    return any(hint in text for hint in SHAPE_HINT_BYTES)
+        found = (
+            any(hint in text for hint in KNOWN_HINTS),
+            any(hint in text for hint in SCHEME_HINTS),
+            any(stem in text for stem in PLACE_STEMS) and PLACE_HINT.search(text) is not None,
+        )
+    else:
+        found = (
+            any(hint in text for hint in KNOWN_HINT_BYTES),
+            any(hint in text for hint in SCHEME_HINT_BYTES),
+            any(stem in text for stem in PLACE_STEM_BYTES)
+            and PLACE_HINT_BYTES.search(text) is not None,
+        )
+    return tuple(i for i, hit in enumerate(found) if hit)
+
+
+@lru_cache(maxsize=2 * 2 ** len(FAMILIES))
+def _shape(families: tuple[int, ...], binary: bool = False) -> re.Pattern:
+    """One search for the shapes of these families; a match's `lastgroup` is its kind."""
+    shapes = [item for family in families for item in FAMILIES[family].items()]
+    pattern = "|".join(f"(?P<{kind}>{shape})" for kind, shape in shapes)
+    return re.compile(pattern.encode() if binary else pattern)
+
+
+def _secret(match: re.Match) -> tuple[int, int]:
+    """The span of the secret a shape matched: its `<kind>_value` group, or all of it."""
+    inner = f"{match.lastgroup}_value"
+    return match.span(inner) if inner in match.re.groupindex else match.span()
 
 
 def has_shape(text: str | bytes) -> bool:
     """Whether `text` holds a secret of a known shape."""
-    if not may_hold_shape(text):
-        return False
-    if isinstance(text, str):
-        return SHAPE.search(text) is not None
-    return SHAPE_BYTES.search(text) is not None
+    families = _families(text)
+    return bool(families) and _shape(families, isinstance(text, bytes)).search(text) is not None
 
 
 def redact_shapes(text: str) -> str:
-    return SHAPE.sub(lambda m: redacted(m[0]), text) if may_hold_shape(text) else text
+    families = _families(text)
+    if not families:
+        return text
+    parts, position = [], 0
+    for match in _shape(families).finditer(text):
+        start, end = _secret(match)
+        parts += [text[position:start], redacted(text[start:end])]
+        position = end
+    return "".join([*parts, text[position:]])
+
+
+def encoded_secret(value: str) -> bool:
+    """Whether `value` is base64 of text that shows a secret (a `state` holding
+    `{"password": ...}`): what no rule would let through in clear stays hidden encoded too."""
+    if not BASE64.fullmatch(value):
+        return False
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/")).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return redact_text(decoded) != decoded
+
+
+def shows_secret(name: str, value: str) -> bool:
+    """Whether any rule here calls `value`, sent under `name`, a secret: never print it."""
+    return (
+        secret_name(name)
+        or has_shape(value)
+        or redact_text(value) != value
+        or encoded_secret(value)
+    )
+
+
+def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each secret inside free text (a URL, a GraphQL query, JSON sent as
+    text): values of a secret shape, named after it; `"name": "value"` strings under a secret
+    name; tokens the recorder redacted; with `pairs`, secret `name=value` pairs too (a URL
+    inside a field: `/cb?access_token=...`). Left to right, never overlapping."""
+    spans = []
+    if pairs and "=" in text:
+        for m in PAIR.finditer(text):
+            name = unquote_plus(m[1])
+            if secret_name(name) and secret_value(unquote_plus(m[2])) and m[2] != REDACTED:
+                spans.append((m.start(2), m.end(2), name))
+    if families := _families(text):
+        spans += [(*_secret(m), m.lastgroup or "token") for m in _shape(families).finditer(text)]
+    if '"' in text and ":" in text:
+        for m in JSON_PAIR.finditer(text):
+            name = m[1] or m[2]
+            if secret_name(name) and secret_value(m[3]):
+                spans.append((m.start(3), m.end(3), name))
+    if "REDACTED-" in text:
+        spans += [(m.start(), m.end(), "token") for m in REDACTED_TOKEN.finditer(text)]
+    kept: list[tuple[int, int, str]] = []
+    for span in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
 
 
 def redact_text(text: str) -> str:
@@ -160,7 +328,7 @@ def _pair(match: re.Match) -> str:
 
 
 def _json_pair(match: re.Match) -> str:
-    name, value = match[1], match[2]
+    name, value = match[1] or match[2], match[3]
     if not secret_name(name) or not secret_value(value):
         return match[0]
-    return f'"{name}":"{redacted_field(name, value)}"'
+    return f'{match[0][: match.start(3) - match.start()]}{redacted_field(name, value)}"'

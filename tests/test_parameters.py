@@ -166,21 +166,26 @@ def test_a_basic_authorization_is_built_from_the_accounts_username_and_password(
     from replay.runtime.session import RecordedSession
 
     raw = "Basic " + base64.b64encode(b"ada:Pw-8f3a9b2c").decode()
-    for recorded in (raw, "Basic REDACTED"):
+    other = "Basic " + base64.b64encode(b"bob:Pw-0c1d2e3f").decode()
+    for recorded, then in ((raw, raw), ("Basic REDACTED", "Basic REDACTED"), (raw, other)):
         exchanges = [
             Exchange(
                 Request(
-                    method, f"http://127.0.0.1:8888{path}", headers=(("Authorization", recorded),)
+                    method, f"http://127.0.0.1:8888{path}", headers=(("Authorization", header),)
                 ),
                 Response(200, headers=(("Content-Type", "application/json"),), body=b"{}"),
                 started=1_764_000_000.0 + i,
             )
-            for i, (method, path) in enumerate((("GET", "/v1/"), ("DELETE", "/v1/notes/a1")))
+            for i, (method, path, header) in enumerate(
+                (("GET", "/v1/", recorded), ("DELETE", "/v1/notes/a1", then))
+            )
         ]
         source = convert_recording(Recording("k.har", exchanges=exchanges), Options()).source
         assert 'self.username = self.credential("username")' in source, source
         assert 'self.password = self.credential("password")' in source
         assert "self.authorization = self.basic_auth(self.username, self.password)" in source
         assert source.count('"Authorization": self.authorization') == 2
-        assert recorded.split()[1] not in source and "ada" not in source
+        assert "basic_auth" not in source.replace("self.authorization = self.basic_auth", "")
+        assert recorded.split()[1] not in source and then.split()[1] not in source
+        assert "ada" not in source and "bob" not in source
     assert RecordedSession.basic_auth("ada", "Pw-8f3a9b2c") == raw

@@ -30,7 +30,8 @@ from mitmproxy.test import tflow, tutils
 from recorder.addon import flow_record
 from recorder.har import parse_har
 from recorder.proxy import run_capture_proxy
-from replay.convert import convert, summary
+from replay.convert import Options, convert, summary
+from replay.convert.rules import parse_rules
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -53,6 +54,14 @@ AKIA = "AKIA" + fill("PLANTED", 16).upper()
 PEM_BODY = "MIIEowIBAAKCAQEAPLANTEDpemKeyMaterial0123456789abcdef"
 PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
 SERVER_JWT = jwt("server-made-login")
+HEX = [f"{i:x}" * 8 + "0123456789abcdef0123456789abcdef"[: 40 - 8] for i in range(10, 15)]
+"""Distinct 40-hex tokens (a Rails or Devise reset token, a GitLab-style key)."""
+NAMES = (
+    *"passwort mot_de_passe contraseña contrasena senha securityAnswer security_answer".split(),
+    *"ssn user_ssn cvv cvc card_number cardnumber cc_number cardNumber session".split(),
+)
+"""Field names in other languages and of other personal secrets."""
+HEADER_NAMES = "X-Auth X-Session X-Session-Id Authentication X-Access X-Cookie".split()
 """A token the site made: it must stay correlated (extracted live), never a credential."""
 
 
@@ -104,6 +113,9 @@ def multipart(what: str, marker: str, disposition: str) -> Plant:
 def _plants() -> list[Plant]:
     p = "PLANTED-"
     basic = base64.b64encode(f"alice:{p}basic-pw".encode()).decode()
+    any_basic = base64.b64encode(f"bob:{p}any-basic-pw".encode()).decode()
+    state = _b64({"password": f"{p}state-pw"})
+    blob = _b64({"user": "alice", "password": f"{p}blob-pw"})
     new_password = f"{p}new-password1"
     confirmation = f"{p}password-confirmation"
     return [
@@ -238,6 +250,89 @@ def _plants() -> list[Plant]:
             answer="",
             from_server=True,
         ),
+        # Shapes an outside attacker found copied into a module (issue #13, second round).
+        header("Bearer under any header", "X-Upstream", f"{p}any-header-bearer", "Bearer "),
+        header("Token scheme under any header", "X-Relay", f"{p}token-scheme-0123", "Token "),
+        header("Basic under any header", "X-Legacy", any_basic, "Basic "),
+        as_json(
+            "Bearer in a JSON string",
+            f"{p}json-bearer-0123",
+            {"relay": f"Bearer {p}json-bearer-0123"},
+        ),
+        Plant(
+            "access_token fragment of a requested URL",
+            f"{p}requested-fragment",
+            path=f"/app/cb#access_token={p}requested-fragment&token_type=bearer",
+            wire=False,
+        ),
+        Plant(
+            "id_token fragment of a requested URL",
+            jwt("fragment"),
+            path=f"/cb#id_token={jwt('fragment')}",
+            wire=False,
+        ),
+        query("base64 of a password in a state", state, f"state={state}", "/oauth/start"),
+        query("base64 of a password in a query", blob, f"blob={blob}", "/api/export"),
+        as_json(
+            "JSON name/value pair",
+            f"{p}name-value-pw",
+            {
+                "fields": [
+                    {"name": "email", "value": "a@b.c"},
+                    {"name": "password", "value": f"{p}name-value-pw"},
+                ]
+            },
+        ),
+        as_json(
+            "JSON type/value credential",
+            f"{p}type-value-pw",
+            {
+                "username": "alice",
+                "credentials": [{"type": "password", "value": f"{p}type-value-pw"}],
+            },
+        ),
+        Plant(
+            "JSON body sent as text/plain",
+            f"{p}text-json-pw",
+            "POST",
+            "/api/beacon-login",
+            [("Content-Type", "text/plain;charset=UTF-8")],
+            json.dumps({"email": "a@b.c", "password": f"{p}text-json-pw"}),
+            "text/plain;charset=UTF-8",
+        ),
+        Plant("40-hex after /reset/", HEX[0], path=f"/reset/{HEX[0]}"),
+        Plant("40-hex after /api/", HEX[1], path=f"/api/{HEX[1]}/projects"),
+        Plant("40-hex after /invite/", HEX[2], path=f"/invite/{HEX[2]}/accept"),
+        query("40-hex under confirm=", HEX[3], f"confirm={HEX[3]}", "/account"),
+        query("32-hex under verify=", HEX[4][:32], f"verify={HEX[4][:32]}", "/email"),
+        as_json(
+            "GraphQL password inline",
+            f"{p}graphql-inline",
+            {"query": f'mutation {{ login(email: "a@b.c", password: "{p}graphql-inline") }}'},
+            "/graphql",
+        ),
+        as_json(
+            "GraphQL password in variables",
+            f"{p}graphql-variables",
+            {
+                "query": "mutation Login($password: String!) { login(password: $password) }",
+                "variables": {"email": "a@b.c", "password": f"{p}graphql-variables"},
+            },
+            "/graphql",
+        ),
+        as_json(
+            "token URL inside a JSON string",
+            f"{p}json-url-token",
+            {"next": f"/cb?access_token={p}json-url-token&x=1"},
+        ),
+        form(
+            "token URL inside a form value",
+            f"{p}form-url-token",
+            f"next=%2Fcb%3Faccess_token%3D{p}form-url-token",
+        ),
+        header("token URL in a header", "X-Original-Uri", f"{p}hdr-url-token", "/cb?api_key="),
+        *(form(f"{name} field", f"{p}{name}-field", f"{name}={p}{name}-field") for name in NAMES),
+        *(header(f"{name} header", name, f"{p}{name}-header") for name in HEADER_NAMES),
         Plant(
             "redirect fragment token",
             f"{p}fragment-token",
@@ -532,3 +627,13 @@ def test_convert_warnings_never_print_a_token_named_query_value(tmp_path):
     warnings = [line for line in lines if line.startswith("warning:")]
     assert warnings and "/api/doc?access_token=REDACTED" in warnings[0], lines
     assert not _leaks({"summary": "\n".join(lines), "module": result.source}, {"w": marker})
+
+
+def test_a_comment_never_prints_a_value_under_a_secret_name():
+    """A rules file may make a password a generated value; its comment still hides the
+    recorded one (as it hides any value a rule here would call secret)."""
+    recording = parse_har(json.dumps(har([])), "planted.har")
+    rules = parse_rules('[parameters]\npassword = "faker.word"\n', "planted.rules.toml")
+    source = convert(recording, Options(rules=rules)).source
+    assert "self.fake.word()" in source, source
+    assert not _leaks({"module": source}, {"login password": "PLANTED-login-pw"})

@@ -18,6 +18,11 @@ from urllib.parse import parse_qs
 import pytest
 from conftest import convert, run_locust
 
+from recorder.har import parse_har
+from recorder.sensitive import redact_text, secret_header, secret_name
+from replay.convert import convert as convert_recording
+from replay.convert import summary
+
 # What the recording marks secret: password fields (form, JSON, any *password, pin, *secret),
 # Authorization and API-key headers, cookies, and a token the server made (correlated).
 RECORDED = {
@@ -354,3 +359,133 @@ def test_secret_fields_stay_out_of_the_recording(place, tmp_path):
     assert result.returncode == 0, result.stderr
     assert marker not in output.read_text() + result.stdout + result.stderr
     assert "self.credential(" in output.read_text()
+
+
+# --- what recorder/sensitive.py calls secret, and what it leaves alone ------------------------
+
+HEX40 = "3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *"passwort mot_de_passe contraseña contrasena senha securityAnswer security_answer".split(),
+        *"ssn user_ssn userSsn cvv cvc2 card_number cardnumber cardNumber cc_number".split(),
+        *"session session_id sessionId user_session".split(),
+    ],
+)
+def test_secret_names(name):
+    assert secret_name(name) and secret_header(name)
+
+
+@pytest.mark.parametrize(
+    "name", "X-Auth X-Session X-Session-Id Authentication X-Access X-Cookie".split()
+)
+def test_secret_header_names(name):
+    assert secret_header(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *"session_count sessions session_timeout classname lesson shipping opinion".split(),
+        *"cardinality access accessible discard success auth_method".split(),
+    ],
+)
+def test_names_that_are_not_secrets(name):
+    assert not secret_name(name)
+
+
+@pytest.mark.parametrize(
+    "name", "Cookie Access-Control-Request-Method Accept X-Requested-With".split()
+)
+def test_headers_that_are_not_credentials(name):
+    assert not secret_header(name)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"/reset/{HEX40}",
+        f"/api/{HEX40}/projects",
+        f"/account?confirm={HEX40}&next=/",
+        f"/invite/{HEX40[:32]}",
+        "/unsubscribe/aB3dE5fG7hJ9kL1mN3pQ5rS7tU",
+        "X-Relay: Bearer abc123def456ghi789",
+        "Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+        '{"relay": "Basic Ym9iOnNlY3JldA=="}',
+        'mutation { login(user: "bob", password: "hunter2") }',
+    ],
+)
+def test_secret_shapes_in_text(text):
+    assert redact_text(text) != text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"/commit/{HEX40}",  # a git hash is no secret
+        f"/blob/{HEX40}/README.md",
+        f"/search?sha={HEX40}",
+        f"/static/app.{HEX40[:32]}.js",
+        f'If-None-Match: "{HEX40[:32]}"',
+        "/api/v1/users/8412/some-long-resource-name-2",
+        "WWW-Authenticate: Bearer realm=api",
+        "Bearer authentication is required",
+        "Basic Information",
+        "parameter password = self.fake.password(length=14)",
+        '{"session_count": "12", "title": "Token economics"}',
+    ],
+)
+def test_ordinary_text_is_left_alone(text):
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("handed_out", [False, True])
+def test_an_anti_forgery_token_no_response_gave_is_named_in_the_summary(handed_out, tmp_path):
+    """A recorded X-CSRF-Token is no secret, but sent as recorded by every user it is refused:
+    convert says so, unless a response of the capture hands it out (then it is correlated)."""
+    token = "e3b0c44298fc1c149afbf4c8996fb924"
+    page = f'<meta name="csrf-token" content="{token}">' if handed_out else "<p>hi</p>"
+    entries = [
+        _entry("GET", "/", body=page),
+        _entry(
+            "POST",
+            "/api/notes",
+            headers=[
+                ("X-CSRF-Token", token),
+                ("X-CSRF-Protection", "1"),
+                ("Content-Type", "application/json"),
+            ],
+            post=_json({"title": "hello"}),
+            body="{}",
+            mime="application/json",
+        ),
+    ]
+    for second, entry in enumerate(entries):
+        entry["startedDateTime"] = f"2026-01-01T10:00:0{second}.000Z"
+    recording = parse_har(json.dumps({"log": {"version": "1.2", "entries": entries}}), "c.har")
+    result = convert_recording(recording)
+    warned = [
+        line
+        for line in summary(recording, result, tmp_path / "c.py")
+        if line.startswith("warning: X-CSRF")
+    ]
+    assert bool(warned) != handed_out, warned
+    assert (f'"X-CSRF-Token": "{token}"' in result.source) != handed_out, result.source
+
+
+def test_a_field_named_like_a_credential_header_is_no_secret(tmp_path):
+    """`X-Access` is a credential header; a JSON `"access": "public"` is a setting."""
+    entry = _entry(
+        "POST",
+        "/api/notes",
+        headers=[("Content-Type", "application/json")],
+        post=_json({"title": "hello", "access": "public-read", "x_access": "all"}),
+        body="{}",
+        mime="application/json",
+    )
+    entry["startedDateTime"] = "2026-01-01T10:00:00.000Z"
+    recording = parse_har(json.dumps({"log": {"version": "1.2", "entries": [entry]}}), "a.har")
+    source = convert_recording(recording).source
+    assert '"access": "public-read"' in source and "self.credential(" not in source, source

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from recorder.model import Recording
-from recorder.sensitive import redact_text
+from recorder.sensitive import ANTI_FORGERY, redact_text
 from replay.convert import codegen
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
@@ -176,6 +176,26 @@ def uncontacted(scenario: Scenario) -> list[str]:
     ]
 
 
+def anti_forgery_as_recorded(scenario: Scenario) -> list[str]:
+    """Anti-forgery tokens (`X-CSRF-Token`, `csrfmiddlewaretoken`) left as recorded: no
+    response of the capture held them (it began after the page that made them), so every
+    user would send the recorded session's token, which a site that checks it refuses. Not a
+    secret, nor a credential anyone could give a run: said, so it can be fixed. A short value
+    (`X-CSRF-Protection: 1`) is a constant the site asks for, not a token."""
+    sent: Counter[str] = Counter()
+    for call in scenario.calls:
+        fields = call.body.fields if call.body is not None and call.body.kind == "form" else []
+        for name, value in [*call.headers, *fields]:
+            if isinstance(value, str) and len(value) >= 8 and ANTI_FORGERY.search(name):
+                sent[name] += 1
+    return [
+        f"{name} is sent as recorded by {_count(n, 'request')}: no response of the capture "
+        "holds its value, so a site that checks it will refuse them; record from the page "
+        "that hands it out, or add a [[correlation.extract]] rule"
+        for name, n in sent.most_common()
+    ]
+
+
 def bodies_missing(filtered: Filtered) -> list[str]:
     """Kept requests that declared a body the capture does not hold (Playwright's HAR leaves
     out some PUT bodies; the proxy streams bodies over its limit through): each is replayed
@@ -222,5 +242,6 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     lines += [f"warning: {w}" for w in warnings[:SHOWN_WARNINGS]]
     lines += _more(warnings, SHOWN_WARNINGS, "warnings")
     lines += [f"warning: {w}" for w in uncontacted(scenario)]
+    lines += [f"warning: {w}" for w in anti_forgery_as_recorded(scenario)]
     lines.append(f"wrote {output}")
     return [redact_text(line) for line in lines]

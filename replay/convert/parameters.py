@@ -19,14 +19,16 @@ from urllib.parse import unquote_plus, urlsplit
 from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
-    SHAPE,
     USERINFO,
-    may_hold_shape,
+    encoded_secret,
+    json_field,
     password_name,
     redact_text,
     secret_header,
     secret_name,
+    secret_spans,
     secret_value,
+    shows_secret,
 )
 from replay.convert.literals import literal
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
@@ -196,8 +198,11 @@ def _basic_auth(scenario: Scenario, item: Typed, names: set[str], last: dict) ->
             held[column] = numbered(column, names, last)
             expr = f'self.credential("{column}")'
             scenario.parameters.append(Parameter(held[column], expr, "", "credential", column))
-    var = numbered(_var_for(item), names, last)
     expr = f"self.basic_auth(self.{held['username']}, self.{held['password']})"
+    built = next((p.var for p in scenario.parameters if p.expr == expr), None)
+    if built:  # another recorded account: this user signs in with its own, once
+        return built
+    var = numbered(_var_for(item), names, last)
     note = "HTTP Basic sign-in with the account above"
     scenario.parameters.append(Parameter(var, expr, note, "generated"))
     return var
@@ -258,7 +263,7 @@ def _literal_parts(value: Value) -> tuple:
 def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _json_strings(v, str(k))
+            yield from _json_strings(v, json_field(value, str(k)))
     elif isinstance(value, list):
         for v in value:
             yield from _json_strings(v, key)
@@ -290,7 +295,7 @@ def _classify(item: Typed, form: Form, site_made: set[str]) -> None:
         item.kind = "basic"
     elif value in form.new_passwords:
         item.kind, item.expr = "fake", "self.fake.password(length=14)"
-    elif field.secret:
+    elif field.secret or encoded_secret(value):
         item.kind = "secret"
     elif field.email or EMAIL.match(value):
         if role == "create":
@@ -395,49 +400,56 @@ def _var_for(item: Typed) -> str:
 
 
 def _comment(item: Typed) -> str:
-    if item.kind == "secret" or (item.kind == "fake" and "password" in item.expr):
+    if (
+        item.kind == "secret"
+        or (item.kind == "fake" and "password" in item.expr)
+        or shows_secret(item.field, item.value)
+    ):
         return "never stored in the recording"
     shown = redact_text(item.value)
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
-SCRUBBED = re.compile(f"{SHAPE.pattern}|{REDACTED_TOKEN.pattern}")
-"""A secret by its shape, or a token the recorder redacted (its digest is no use at run time)."""
-
-
 def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -> None:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
-    segment, an AWS key id inside a URL, a private key in a body) becomes a credential,
-    one per distinct value; a URL's credentials are dropped. A Referer's secret fields,
-    which no request of the recording sends, are sent as REDACTED."""
+    segment, an AWS key id inside a URL, a private key in a body), a secret-named string
+    inside text (a GraphQL `password: "..."`, JSON sent as text/plain, a URL with `?token=`
+    inside a header or a field) or a token the recorder redacted becomes a credential, one
+    per distinct value; a URL's credentials are dropped.
+    A Referer's secret fields, which no request of the recording sends, are sent as REDACTED."""
     found: dict[str, Ref] = {}
 
-    def credential(match: re.Match) -> Ref:
-        if match[0] not in found:
-            var = numbered(match.lastgroup or "token", names, last)
+    def credential(value: str, name: str) -> Ref:
+        if value not in found:
+            var = numbered(identifier(name, "token"), names, last)
             scenario.parameters.append(credential_parameter(var, "never stored in the recording"))
-            found[match[0]] = Ref(f"self.{var}")
-        return found[match[0]]
+            found[value] = Ref(f"self.{var}")
+        return found[value]
 
-    def find(text: str) -> Value:
-        text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
-        if not may_hold_shape(text) and "REDACTED-" not in text:
-            return text
-        parts: list[str | Ref] = []
-        position = 0
-        for match in SCRUBBED.finditer(text):
-            parts += [text[position : match.start()], credential(match)]
-            position = match.end()
-        return _merge([*parts, text[position:]]) if parts else text
+    def finder(pairs: bool) -> Callable[[str], Value]:
+        def find(text: str) -> Value:
+            text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
+            parts: list[str | Ref] = []
+            position = 0
+            for start, end, name in secret_spans(text, pairs):
+                parts += [text[position:start], credential(text[start:end], name)]
+                position = end
+            return _merge([*parts, text[position:]]) if parts else text
 
+        return find
+
+    # A URL's and a text body's own `name=value` pairs were read above (a site's own key
+    # stays); a header's or a field's are not.
+    in_place, in_values = finder(pairs=False), finder(pairs=True)
     for call in calls:
+        call.url = substitute_value(call.url, in_place)
         call.headers = [
-            (k, substitute_value(v, _redact_referer) if k.lower() == "referer" else v)
+            (k, substitute_value(v, _redact_referer if k.lower() == "referer" else in_values))
             for k, v in call.headers
         ]
-        call.substitute(find)
+        call.substitute_body(in_place if call.body and call.body.kind == "text" else in_values)
         if call.location is not None:
-            call.location = substitute_value(call.location, find)
+            call.location = substitute_value(call.location, in_place)
 
 
 def _redact_referer(text: str) -> str:
@@ -454,7 +466,8 @@ def _replacer(refs: dict[str, Ref]):
     return find
 
 
-QUERY_PAIR = re.compile(r"([?&])([^=&#?]+)=([^&#]*)")
+QUERY_PAIR = re.compile(r"([?&#])([^=&#?]+)=([^&#]*)")
+"""A query pair, or a fragment's (`#access_token=...`: never sent by a browser, yet recorded)."""
 MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="?([^"\r\n;]+)"?', re.I)
 """The header line of a multipart text field (file parts have a filename and stay as recorded)."""
 
