@@ -451,16 +451,13 @@ def _echoed(calls: list[Call], wanted: set[str]) -> list[Candidate]:
         body = call.exchange.response.body
         if body and b"<input" in body:
             text = body.decode("utf-8", "replace")
-            for tag in HTML_INPUT_TAG.finditer(text):
+            for tag in INPUT_TAG.finditer(text):
                 named = re.search(r"""\bname=["']([^"']+)""", tag.group())
                 valued = re.search(r"""\bvalue=["'](\d+)["']""", tag.group())
                 if named and valued:
                     position = tag.start() + valued.start(1)
                     inputs[named.group(1)] = (valued.group(1), index, position)
     return list(found.values())
-
-
-HTML_INPUT_TAG = re.compile(r"<input\b[^<>]*>", re.IGNORECASE)
 
 
 def _fields_sent(call: Call) -> Iterator[tuple[str, str]]:
@@ -672,15 +669,6 @@ def _linked(call: Call, links: dict[str, set[str]]) -> Iterator[tuple[str, MakeE
             word = pattern.split(r"/(\d+)", 1)[0].rsplit("/", 1)[-1].replace("\\", "")
             name = identifier(f"{_singular(word)}_id") if word.isidentifier() else ""
             yield match.group(1), partial(Extraction, name, "regex", pattern, note)
-
-
-INPUT_START = re.compile(rb"<input\b", re.IGNORECASE)
-INPUT_TAG = re.compile(r"<input\b[^<>]*>", re.IGNORECASE)
-INPUT_ATTRIBUTE = re.compile(
-    r"""\b(name|value|type)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
-)
-CHOICE_INPUTS = frozenset("checkbox radio submit button image reset file".split())
-"""Inputs whose value is a fixed choice (which one the user picked is what counts): constants."""
 
 
 def _prefilled(calls: list[Call], candidates: dict[str, Candidate]) -> None:
