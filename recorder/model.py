@@ -79,6 +79,10 @@ class Request:
         # would reach the target origin, the module's docstring and the summary.
         if "@" in self.url:
             object.__setattr__(self, "url", USERINFO.sub("", self.url, count=1))
+        # Nor does a fragment: a browser never sends one (an OAuth callback's
+        # `#access_token=...`), so a replay must not either.
+        if "#" in self.url:
+            object.__setattr__(self, "url", self.url.partition("#")[0])
         object.__setattr__(self, "host", sys.intern(split_url(self.url)[0]))
 
     @property

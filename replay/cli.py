@@ -14,7 +14,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -273,7 +273,7 @@ def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
         recording = recorder.read(capture)
         result = _converted(recording, output, options, stage)
     created = not output.parent.exists()
-    write_atomically(output, result.source)
+    write_atomically(output, result.pieces)
     if created:
         logger.info(
             "created %s/ (`replay init` adds its replay.toml and .gitignore)", output.parent
@@ -286,7 +286,11 @@ def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
 @contextlib.contextmanager
 def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
     """A bar of the conversion's stages on a terminal, once it has taken a second
-    (a 20,000-entry capture takes several); nothing when stderr is a file or a pipe."""
+    (a 20,000-entry capture takes several); nothing when stderr is a file or a pipe, and then
+    tqdm is not even loaded (its import takes longer than converting a small capture)."""
+    if not sys.stderr.isatty():
+        yield lambda name: None
+        return
     from tqdm import tqdm
 
     stages = ("read", *pipeline.STAGES)
@@ -296,7 +300,6 @@ def _progress(capture: Path) -> Iterator[Callable[[str], None]]:
         unit="stage",
         delay=PROGRESS_DELAY,
         leave=False,
-        disable=not sys.stderr.isatty(),
         bar_format="{desc}: {postfix} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
     ) as bar:
 
@@ -334,7 +337,19 @@ def _capture_name(capture: Path, output: Path) -> str:
         return str(capture)
 
 
-CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
+CLASS = re.compile(r"class (\w+)\(")
+LATER_CLASS = re.compile(r"\nclass (\w+)\(")
+"""A class at the top of a module after its first line: a pattern that starts with text is
+searched for as text, ten times as fast as `^` (re.MULTILINE) is tried at every position, and
+a folder of recordings may hold megabytes of them."""
+
+
+def _classes(module: Path) -> list[str]:
+    """Names of the classes at the top of a module."""
+    text = module.read_text(encoding="utf-8", errors="replace")
+    names = LATER_CLASS.findall(text)
+    first = CLASS.match(text)
+    return [first[1], *names] if first else names
 
 
 def _free_class_name(recording: Recording, output: Path) -> str:
@@ -345,7 +360,7 @@ def _free_class_name(recording: Recording, output: Path) -> str:
         name
         for path in output.parent.glob("*.py")
         if path.resolve() != output.resolve()
-        for name in CLASS.findall(path.read_text(encoding="utf-8", errors="replace"))
+        for name in _classes(path)
     }
     name = class_name(Path(recording.source).stem)
     if name not in taken:
@@ -428,8 +443,9 @@ def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
         raise UserError(str(e)) from None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written module."""
+def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written module.
+    `text` may come in pieces, written one after another."""
     if path.is_dir():
         raise UserError(f"{path}: cannot write: is a directory")
     for parent in path.parents:
@@ -442,7 +458,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise UserError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.writelines([text] if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())  # the rename must not land before the data (power loss)
         os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
@@ -691,7 +707,7 @@ def model_command(args: argparse.Namespace) -> int:
         raise UserError(f"{recording.source}: {e}") from None
     stale = report.stale_recordings(args.output / MODEL_FILE, built)
     for flow in built.flows:
-        write_atomically(args.output / f"{flow.module}.py", flow.result.source)
+        write_atomically(args.output / f"{flow.module}.py", flow.result.pieces)
     write_atomically(args.output / "replay.toml", weights)
     sources = ", ".join(str(c) for c in args.captures)
     write_atomically(args.output / MODEL_FILE, model_text(built.model, f"replay model {sources}"))

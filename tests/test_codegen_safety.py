@@ -98,6 +98,21 @@ def test_userinfo_of_a_recorded_url_never_becomes_code_nor_shows(tmp_path):
     assert namespace["Hostile"].recorded_host == "http://app.example.com"
 
 
+def test_a_requested_urls_fragment_is_never_sent():
+    """A browser never sends a fragment, yet a capture may hold one in a request's URL (an
+    OAuth callback's `#access_token=...`): replayed, Locust would put it on the wire."""
+    _, result = converted(
+        [
+            entry("http://app.example.com/"),
+            entry("http://app.example.com/docs?page=2#section-2"),
+            entry("http://app.example.com/cb#access_token=" + "a1B2" * 8 + "&state=xyz"),
+        ]
+    )
+    sent = [ast.unparse(call.args[0]) for call in calls(ast.parse(result.source), "get")]
+    assert sent == ["'/'", "'/docs?page=2'", "'/cb'"]
+    assert "credential" not in result.source
+
+
 @pytest.mark.parametrize("header", ["ᵗᵃˢᵏ", "1-Forwarded", "X²", "HEADERS", "Hostile", "ˢᵉˡᶠ"])
 def test_header_names_become_valid_constants_that_shadow_nothing(header, tmp_path):
     """A constant named from `ᵗᵃˢᵏ` was `task` once Python normalised it (NFKC), replacing the

@@ -205,6 +205,26 @@ def test_two_recordings_of_one_capture_are_both_listed(tmp_path):
     assert "DemoBrowse is also defined in" in listed.stderr
 
 
+def test_a_class_on_any_line_of_a_module_is_taken(tmp_path):
+    """Another module's classes, on its first line or any later one (CRLF line ends too), are
+    not given again."""
+    from recorder.model import Recording
+    from replay.cli import _free_class_name
+
+    (tmp_path / "mine.py").write_text(
+        "class DemoBrowse(Base):\r\n    pass\r\nclass Mine(Base): ...\n"
+    )
+    (tmp_path / "other.py").write_text(
+        '"""Hand-written."""\r\n\r\nclass Mine1(Base):\r\n    pass\n'
+    )
+    recording = Recording(source="raw/demo-browse.har")
+    assert _free_class_name(recording, tmp_path / "mine.py") == "DemoBrowse"  # its own
+    assert _free_class_name(recording, tmp_path / "new.py") == "New"
+    (tmp_path / "new.py").write_text("class New(Base): ...\n")
+    assert _free_class_name(recording, tmp_path / "mine.py") == "DemoBrowse"
+    assert _free_class_name(recording, tmp_path / "new2.py") == "New2"
+
+
 def test_an_empty_recordings_folder_says_what_to_do(tmp_path):
     (tmp_path / "recordings").mkdir()
     result = replay_cli("run", "--headless", "-t", "1s", cwd=tmp_path)

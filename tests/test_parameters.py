@@ -189,3 +189,50 @@ def test_a_basic_authorization_is_built_from_the_accounts_username_and_password(
         assert recorded.split()[1] not in source and then.split()[1] not in source
         assert "ada" not in source and "bob" not in source
     assert RecordedSession.basic_auth("ada", "Pw-8f3a9b2c") == raw
+
+
+def test_a_secret_in_json_sent_as_text_is_one_credential_escaped_as_json():
+    """The same password in a JSON body sent as text/plain and in a text/plain form is one
+    credential (it was two), and in the JSON it is escaped: a live password holding `"` or
+    a backslash ended the string and broke the body."""
+    import ast
+    from types import SimpleNamespace
+
+    from recorder.model import Exchange, Recording, Request, Response
+    from replay.convert import Options
+    from replay.convert import convert as convert_recording
+    from replay.runtime.session import json_escaped
+
+    bodies = (
+        '{"user":"ada@example.com","password":"Pw-8f3a9b2c-long"}',
+        "user=ada@example.com\npassword=Pw-8f3a9b2c-long\n",
+    )
+    exchanges = [
+        Exchange(
+            Request(
+                "POST",
+                f"http://127.0.0.1:8888/api/{i}",
+                headers=(("Content-Type", "text/plain"),),
+                body=body.encode(),
+                mime_type="text/plain",
+            ),
+            Response(200, headers=(("Content-Type", "text/html"),), body=b"ok"),
+            started=1_764_000_000.0 + i,
+        )
+        for i, body in enumerate(bodies)
+    ]
+    source = convert_recording(Recording("t.har", exchanges=exchanges), Options()).source
+    assert "Pw-8f3a9b2c" not in source
+    assert source.count("self.credential(") == 1, source
+    sent = [
+        k.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        for k in node.keywords
+        if k.arg == "data"
+    ]
+    live = 'a"quote\\back\nslash'
+    scope = {"self": SimpleNamespace(password=live), "json_escaped": json_escaped}
+    json_body, form_body = (eval(compile(ast.Expression(e), "t", "eval"), scope) for e in sent)
+    assert json.loads(json_body) == {"user": "ada@example.com", "password": live}
+    assert form_body == f"user=ada@example.com\npassword={live}\n"

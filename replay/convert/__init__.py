@@ -49,7 +49,13 @@ class Options:
 class Result:
     scenario: Scenario
     filtered: Filtered
-    source: str
+    pieces: list[str]
+    """The module's source in pieces to write one after another: a big capture's module is
+    megabytes, and joined it would be in memory twice at the conversion's peak."""
+
+    @property
+    def source(self) -> str:
+        return "".join(self.pieces)
 
 
 STAGES = ("filter", "steps", "correlate", "parameters", "generate")
@@ -104,7 +110,7 @@ def _convert(recording: Recording, options: Options, stage: Callable[[str], None
     served = _served_by_site(recording, filtered.target)
     scenario = map_origins(parameterize(scenario, options.rules, served))
     stage("generate")
-    return Result(scenario=scenario, filtered=filtered, source=codegen.render(scenario))
+    return Result(scenario=scenario, filtered=filtered, pieces=codegen.render(scenario))
 
 
 def _served_by_site(recording: Recording, target: str) -> Served:

@@ -7,9 +7,11 @@ generated files pass `ruff format --check` and `ruff check` without our help.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
@@ -52,8 +54,8 @@ class Pair:
 Node = Code | Collection | Pair
 
 
-def render(scenario: Scenario) -> str:
-    """The module for one recording."""
+def render(scenario: Scenario) -> list[str]:
+    """The module for one recording, in pieces (one for each step) that join to its source."""
     lines = [
         docstring(
             f"Recorded from {scenario.source} by `replay convert`: {_summary(scenario)}.",
@@ -100,15 +102,26 @@ def render(scenario: Scenario) -> str:
             if note:
                 lines.append(f"{INDENT * 2}# {comment(note)}")
             lines += _assign(f"self.{p.var}", p.expr, 2)
-    # Each step joined on its own: a module of 20,000 requests is never 300,000 separate lines.
-    steps = ["\n".join(["", *_step(step, constants)]) for step in scenario.steps]
+
+    @functools.cache
+    def header(name: str, value: Value) -> Pair:
+        """A header as a call's dict holds it, made once: most calls send the same few."""
+        shown = constants.get(value) if isinstance(value, str) else None
+        return Pair(Code(literal(name)), ": ", Code(shown or literal(value)))
+
     main = [
         "",
         "",
         'if __name__ == "__main__":',
         f"{INDENT}run_single_user(single_pass({scenario.name}))",
     ]
-    return "\n".join([*lines, *steps, *main]) + "\n"
+    # Each step joined on its own: a module of 20,000 requests is never 300,000 separate lines,
+    # nor one string of megabytes beside its pieces.
+    return [
+        "\n".join([*lines, ""]),
+        *("\n".join(["", *_step(step, header), ""]) for step in scenario.steps),
+        "\n".join([*main, ""]),
+    ]
 
 
 def _credential_note(name: str) -> str:
@@ -146,8 +159,7 @@ def _media_kind(accept: str) -> str:
 def _imports(scenario: Scenario) -> list[str]:
     names = {"RecordedSession", "single_pass", "task"}
     names |= {EXTRACTORS[e.source] for call in scenario.calls for e in call.extractions}
-    if any(_uses_url_encoding(call) for call in scenario.calls):
-        names.add("urlencoded")
+    names |= {ENCODERS[e] for call in scenario.calls for e in _encodings(call) if e in ENCODERS}
     runtime = ", ".join(sorted(names, key=lambda n: (not n[0].isupper(), n)))
     return [f"from replay.runtime import {runtime}"]
 
@@ -161,12 +173,16 @@ EXTRACTORS = {
 }
 
 
-def _uses_url_encoding(call: Call) -> bool:
+ENCODERS = {"url": "urlencoded", "json": "json_escaped"}
+"""The runtime function that escapes a Ref of each encoding (see literals.ref_expression)."""
+
+
+def _encodings(call: Call) -> set[str]:
     texts = [call.url, *(v for _, v in call.headers)]
     if call.body:
         texts += [v for _, v in call.body.fields] + [call.body.text]
         texts += _json_texts(call.body.value)
-    return any(isinstance(t, Text) and any(r.encode == "url" for r in t.refs) for t in texts)
+    return {r.encode for t in texts if isinstance(t, Text) for r in t.refs}
 
 
 def _json_texts(value) -> list[Text]:
@@ -216,20 +232,24 @@ def plural(n: int, phrase: str) -> str:
     return f"{n} {' '.join([*words[:-1], last])}{tail or ''}"
 
 
-def _step(step: Step, constants: dict[str, str]) -> list[str]:
+HeaderNode = Callable[[str, Value], Pair]
+"""A header's name and value → its node in a call's `headers=`."""
+
+
+def _step(step: Step, header: HeaderNode) -> list[str]:
     lines = [
         f"{INDENT}@task",
         f"{INDENT}def {step.name}(self):",
         INDENT * 2 + docstring(step.title),
     ]
     for call in step.calls:
-        lines += _statement("", _call(call, constants), 2)
+        lines += _statement("", _call(call, header), 2)
     if math.isfinite(step.think) and step.think > 0:
         lines.append(f"{INDENT * 2}self.think({literal(step.think)})")
     return lines
 
 
-def _call(call: Call, constants: dict[str, str]) -> Collection:
+def _call(call: Call, header: HeaderNode) -> Collection:
     method = call.method.lower()
     known = method in ("get", "post", "put", "patch", "delete")
     items: list[Node] = [] if known else [Code(literal(call.method))]
@@ -238,13 +258,7 @@ def _call(call: Call, constants: dict[str, str]) -> Collection:
     if name:
         items.append(Pair(Code("name"), "=", Code(literal(name))))
     if call.headers:
-        headers = _dict(
-            (
-                Code(literal(k)),
-                Code(constants.get(v) or literal(v) if isinstance(v, str) else literal(v)),
-            )
-            for k, v in call.headers
-        )
+        headers = Collection("{", "}", [header(k, v) for k, v in call.headers])
         items.append(Pair(Code("headers"), "=", headers))
     if call.body:
         items.append(_body(call.body))

@@ -229,7 +229,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     for index, pairs in substitutions.items():
         _substitute(calls[index], pairs)
     for call in calls:
-        call.headers = [(k, v) for k, v in call.headers if not _stale_condition(k, v)]
+        call.headers = [h for h in call.headers if not _stale_condition(*h)]
     return scenario
 
 

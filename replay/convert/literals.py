@@ -54,6 +54,8 @@ def ref_expression(ref: Ref) -> str:
     """A run-time value, encoded as the request sends it."""
     if ref.encode == "url":
         return f"urlencoded({ref.expr})"
+    if ref.encode == "json":
+        return f"json_escaped({ref.expr})"
     return f"int({ref.expr})" if ref.encode == "int" else ref.expr
 
 

@@ -167,7 +167,7 @@ def parameterize(
             ]
             call.substitute(_replacer(refs))
             call.extractions = [_near_typed(e, refs) for e in call.extractions]
-    _scrub(scenario, calls, names, last)
+    _scrub(scenario, calls, names, last, refs)
     return scenario
 
 
@@ -410,14 +410,16 @@ def _comment(item: Typed) -> str:
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
-def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -> None:
+def _scrub(
+    scenario: Scenario, calls: list[Call], names: set[str], last: dict, known: dict[str, Ref]
+) -> None:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
     segment, an AWS key id inside a URL, a private key in a body), a secret-named string
     inside text (a GraphQL `password: "..."`, JSON sent as text/plain, a URL with `?token=`
     inside a header or a field) or a token the recorder redacted becomes a credential, one
     per distinct value; a URL's credentials are dropped.
     A Referer's secret fields, which no request of the recording sends, are sent as REDACTED."""
-    found: dict[str, Ref] = {}
+    found = dict(known)  # a value a field rule made a parameter already: the same variable
 
     def credential(value: str, name: str) -> Ref:
         if value not in found:
@@ -432,7 +434,10 @@ def _scrub(scenario: Scenario, calls: list[Call], names: set[str], last: dict) -
             parts: list[str | Ref] = []
             position = 0
             for start, end, name in secret_spans(text, pairs):
-                parts += [text[position:start], credential(text[start:end], name)]
+                ref = credential(text[start:end], name)
+                if text[start - 1 : start] == '"':  # inside a JSON string of text: escaped
+                    ref = Ref(ref.expr, "json")
+                parts += [text[position:start], ref]
                 position = end
             return _merge([*parts, text[position:]]) if parts else text
 

@@ -24,7 +24,8 @@ class Ref:
 
     expr: str
     encode: str = ""
-    """"" (the string as is), "url" (percent-encoded) or "int" (a JSON number)."""
+    """"" (the string as is), "url" (percent-encoded), "json" (escaped inside a JSON string of
+    a text body) or "int" (a JSON number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class Call:
     def substitute(self, find: Callable[[str], Value]) -> None:
         """Rewrite every string of the request with `find`, which returns it or a Text."""
         self.url = substitute_value(self.url, find)
-        self.headers = [(k, substitute_value(v, find)) for k, v in self.headers]
+        self.headers = [_substitute_header(header, find) for header in self.headers]
         self.substitute_body(find)
 
     def substitute_body(self, find: Callable[[str], Value]) -> None:
@@ -281,18 +282,30 @@ def _alternatives(words: list[str], depth: int = 0) -> str:
     return "|".join(branches)
 
 
+def _substitute_header(
+    header: tuple[str, Value], find: Callable[[str], Value]
+) -> tuple[str, Value]:
+    """The pair itself when its value does not change: most calls share their header pairs."""
+    name, value = header
+    new = substitute_value(value, find)
+    return header if new is value else (name, new)
+
+
 def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
-    """`value` with `find` applied to each literal piece (a Ref stays as it is)."""
+    """`value` with `find` applied to each literal piece (a Ref stays as it is); `value` itself
+    when `find` changed none (every stage rewrites every header: most are left as they were)."""
     if isinstance(value, str):
         return find(value)
     parts: list[str | Ref] = []
+    changed = False
     for part in value.parts:
         if isinstance(part, str):
             new = find(part)
+            changed = changed or new is not part
             parts.extend(new.parts if isinstance(new, Text) else (new,))
         else:
             parts.append(part)
-    return Text(tuple(parts))
+    return Text(tuple(parts)) if changed else value
 
 
 def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 _SESSION_NAMES = frozenset(
-    "RecordedSession task json_path header cookie regex location urlencoded".split()
+    "RecordedSession task json_path header cookie regex location urlencoded json_escaped".split()
 )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import html
 import inspect
 import itertools
+import json
 import logging
 import re
 import time
@@ -43,6 +44,7 @@ __all__ = [
     "RecordedSession",
     "cookie",
     "header",
+    "json_escaped",
     "json_path",
     "location",
     "regex",
@@ -226,6 +228,12 @@ def location(pattern: str) -> Extractor:
 def urlencoded(value: Any) -> str:
     """A run-time value placed in a URL or form, percent-encoded as the browser sent it."""
     return quote(str(value), safe="")
+
+
+def json_escaped(value: Any) -> str:
+    """A run-time value placed inside a JSON string of a text body (JSON sent as text/plain):
+    a password holding `"` or `\\` must not end the string."""
+    return json.dumps(str(value), ensure_ascii=False)[1:-1]
 
 
 def _json(response):
