@@ -33,6 +33,7 @@ SIZES = {
     "e-mails in one request": 3000,
     "correlated values in one request": 1200,
     "first-party subdomains": 300,
+    "page of unclosed titles": 2000,
 }
 """Shape → the smaller n: big enough that quadratic work shows, small enough to take well
 under a second."""
