@@ -9,16 +9,18 @@ megabyte and more are bench/'s job (`linear`).
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import re
 import time
+import tracemalloc
 from pathlib import Path
 
 import hostile
 import pytest
 
 from recorder.addon import redact_body
-from recorder.har import read_har
+from recorder.har import parse_har, read_har
 from replay import cli
 from replay.convert import convert, parameters
 
@@ -124,3 +126,40 @@ def test_no_name_pattern_of_a_field_matches_a_digit():
     assert len(patterns) >= 20
     for pattern in patterns:
         assert not re.search(r"\\|\.|\[\^|\d", pattern.pattern), pattern.pattern
+
+
+def _path_capture(path: str):
+    """A page, then a request to `path`: correlation looks for its values in the page."""
+    entries = [hostile.entry(f"{hostile.HOST}/"), hostile.entry(f"{hostile.HOST}/{path}")]
+    return parse_har(json.dumps(hostile.har(entries)), "path.har")
+
+
+def test_a_path_of_many_small_numbers_converts_in_linear_time():
+    """Each small number in a path made a link regex of the whole path, one per number, more
+    than Python's regex cache holds: a 4 KB path took two seconds (100 KB: minutes)."""
+
+    def cpu(numbers: range) -> float:
+        recording = _path_capture("/".join(map(str, numbers)))
+        started = time.process_time()
+        convert(recording)
+        return time.process_time() - started
+
+    small, large = min(cpu(range(700, 760)) for _ in range(3)), cpu(range(100, 340))
+    assert large / max(small, 0.005) <= MAX_RATIO, (small, large)
+
+
+def test_a_path_of_many_segments_converts_in_linear_memory():
+    """Every segment was indexed with a description holding the whole path: memory grew with
+    the square of the URL (a 1 MB path of short segments asked for some 80 GB)."""
+
+    def peak(n: int) -> int:
+        recording = _path_capture("/".join(f"seg{i:06d}xq" for i in range(n)))
+        tracemalloc.start()
+        try:
+            convert(recording)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(500), peak(2000)
+    assert large / small <= 5, (small, large)
