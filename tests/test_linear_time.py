@@ -163,3 +163,25 @@ def test_a_path_of_many_segments_converts_in_linear_memory():
 
     small, large = peak(500), peak(2000)
     assert large / small <= 5, (small, large)
+
+
+@pytest.mark.parametrize("place", ["header", "query"])
+def test_a_run_of_jwt_prefixes_converts_in_linear_time(place):
+    """`eyJeyJeyJ...`: the JWT shape scanned to the end of the run from every `eyJ`: a 24 KB
+    query took a second, a 1 MB header minutes (and the recording proxy stalled alike)."""
+
+    def cpu(n: int) -> float:
+        run = "eyJ" * n
+        url = f"{hostile.HOST}/api/x" + ("" if place == "header" else f"?q={run}")
+        sent = hostile.entry(url, headers=[("X-Trace", run)] if place == "header" else [])
+        page = hostile.entry(f"{hostile.HOST}/", response="<html></html>")
+        recording = parse_har(json.dumps(hostile.har([page, sent])), "jwt.har")
+        started = time.process_time()
+        convert(recording)
+        return time.process_time() - started
+
+    small, large = min(cpu(2000) for _ in range(3)), cpu(8000)
+    assert large / max(small, 0.005) <= MAX_RATIO, (small, large)
+    started = time.process_time()
+    redact_body(("eyJ" * 40000).encode(), "text/plain")
+    assert time.process_time() - started < 0.5
