@@ -36,9 +36,10 @@ VERSION = 1
 PASSWORD_SCHEMES = frozenset({"basic", "digest", "ntlm", "negotiate"})
 """Authorization schemes that carry a password (or a hash of one): never digested."""
 PERSONAL_HINT = (
-    rb"pass|pwd|secret|pin|otp|mfa|kennwort|contrase|senha|answer|ssn|cvv|cvc|card|cc[-_]?n"
+    rb"pass|pw|secret|pin|otp|mfa|kennwort|contrase|senha|answer|ssn|cvv|cvc|card|cc[-_]?n"
+    rb"|security|recovery"
 )
-SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth|session|basic")
+SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth|session|basic|appid")
 """In a lowered body: no such word, no secret field (most bodies); re.I is several times slower."""
 PERSONAL_IN_RESPONSE = re.compile(PERSONAL_HINT)
 

@@ -23,29 +23,33 @@ REDACTED_TOKEN = re.compile(r"REDACTED-([0-9a-f]{16})")
 """A token the recorder redacted, with its digest (see `redacted`)."""
 
 PASSWORD_NAME = re.compile(
-    r"pass(?:w(?:or)?d|phrase|code|wort)|pwd|(?:^|[^a-z])pass(?:$|[^a-z])|kennwort"
+    r"pass(?:w(?:or)?d|phrase|code|wort)|pwd|(?:^|[^a-z])(?:pass|pw)(?:$|[^a-z])|kennwort"
     r"|mot[-_ ]?de[-_ ]?passe|contrase.{1,2}a|senha",
     re.I,
 )
-"""Passwords: `password`, `new_password1`, `user[password_confirmation]`, `passcode`, `pwd`,
+"""Passwords: `password`, `new_password1`, `user[password_confirmation]`, `passcode`, `pwd`, `pw`,
 and in other languages: `passwort`, `mot_de_passe`, `contraseña`, `senha`."""
 PERSONAL_NAME = re.compile(
     PASSWORD_NAME.pattern + r"|secret|(?:^|[^a-z])(?:pin|t?otp|mfa)(?:$|[^a-z]|code)"
-    r"|security[-_ ]?answer|(?:^|[^a-z])(?:ssn|cvv2?|cvc2?)(?:$|[^a-z])"
+    r"|security[-_ ]?(?:answer|code)|recovery[-_ ]?codes?"
+    r"|(?:^|[^a-z])(?:ssn|cvv2?|cvc2?)(?:$|[^a-z])"
     r"|card[-_ ]?(?:number|num|no)(?:$|[^a-z])|(?:^|[^a-z])cc[-_ ]?(?:number|num)(?:$|[^a-z])",
     re.I,
 )
-"""What a person or an operator holds (a password, a PIN, a client secret, a card number, a
-security answer): never digested, in a request or a response. Short words (`pin`, `ssn`,
-`cvv`) count as whole words only: `shipping` and `classname` are not secrets."""
+"""What a person or an operator holds (a password, a PIN, a client secret, a card number or its
+security code, a security answer, a 2FA recovery code): never digested, in a request or a
+response. Short words (`pin`, `ssn`, `cvv`) count as whole words only: `shipping` and
+`classname` are not secrets."""
 SECRET_NAME = re.compile(
     PERSONAL_NAME.pattern + r"|token|api[-_ ]?key|(?:access|private|subscription|signing|account)"
-    r"[-_ ]?key|^key$|signature|^sig$|credential|^auth$|session[-_]?key"
+    r"[-_ ]?key|(?:^|[^a-z])(?:app|auth|master|application|functions)[-_ ]?key|^appid$"
+    r"|^key$|signature|^sig$|credential|^auth$|authori[sz]ation$|session[-_]?key"
     r"|(?:^|[^a-z])session(?:[-_ ]?(?:id|token))?$",
     re.I,
 )
 """Field and header names whose values are secrets (searched; see `secret_name`). A `session`
-or `session_id` is a secret; `session_count` and `sessions` are not."""
+or `session_id` is a secret; `session_count` and `sessions` are not. `app_key`, `X-Auth-Key`,
+`X-Master-Key` and `DD-APPLICATION-KEY` are; `monkey` and `keyword` are not."""
 SECRET_HEADER = re.compile(r".-(?:auth|access|cookie)$|^authentication$", re.I)
 """Header names that hold a credential (`X-Auth`, `Authentication`, `X-Access`, `X-Cookie`)
 where a field of the same word is a setting (`"access": "public"`): the standard `Cookie` is

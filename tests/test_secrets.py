@@ -372,6 +372,9 @@ HEX40 = "3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a"
         *"passwort mot_de_passe contraseña contrasena senha securityAnswer security_answer".split(),
         *"ssn user_ssn userSsn cvv cvc2 card_number cardnumber cardNumber cc_number".split(),
         *"session session_id sessionId user_session".split(),
+        *"pw new_pw appid app_key appKey auth_key recovery_code securityCode security_code".split(),
+        *"X-Authorization X-Forwarded-Authorization X-Auth-Key X-Master-Key".split(),
+        *"X-Parse-Master-Key X-Functions-Key DD-APPLICATION-KEY".split(),
     ],
 )
 def test_secret_names(name):
@@ -390,6 +393,7 @@ def test_secret_header_names(name):
     [
         *"session_count sessions session_timeout classname lesson shipping opinion".split(),
         *"cardinality access accessible discard success auth_method".split(),
+        *"page app_version app_id keyword monkey pwa authorization_status".split(),
     ],
 )
 def test_names_that_are_not_secrets(name):
