@@ -33,7 +33,7 @@ PERSONAL_NAME = re.compile(
     PASSWORD_NAME.pattern + r"|secret|(?:^|[^a-z])(?:pin|t?otp|mfa)(?:$|[^a-z]|code)"
     r"|security[-_ ]?(?:answer|code)|recovery[-_ ]?codes?"
     r"|(?:^|[^a-z])(?:ssn|cvv2?|cvc2?)(?:$|[^a-z])"
-    r"|card[-_ ]?(?:number|num|no)(?:$|[^a-z])|(?:^|[^a-z])cc[-_ ]?(?:number|num)(?:$|[^a-z])",
+    r"|card[-_ \[.]?(?:number|num|no)(?:$|[^a-z])|(?:^|[^a-z])cc[-_ ]?(?:number|num)(?:$|[^a-z])",
     re.I,
 )
 """What a person or an operator holds (a password, a PIN, a client secret, a card number or its

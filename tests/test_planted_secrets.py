@@ -54,6 +54,8 @@ AKIA = "AKIA" + fill("PLANTED", 16).upper()
 PEM_BODY = "MIIEowIBAAKCAQEAPLANTEDpemKeyMaterial0123456789abcdef"
 PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
 SERVER_JWT = jwt("server-made-login")
+CARD = "4000056655665556"
+"""A Luhn-valid test card number (Stripe's Visa debit)."""
 HEX = [f"{i:x}" * 8 + "0123456789abcdef0123456789abcdef"[: 40 - 8] for i in range(10, 15)]
 """Distinct 40-hex tokens (a Rails or Devise reset token, a GitLab-style key)."""
 NAMES = (
@@ -347,6 +349,12 @@ def _plants() -> list[Plant]:
         query("app_key", f"{p}app-key", f"app_id=1&app_key={p}app-key"),
         query("auth_key", f"{p}auth-key", f"auth_key={p}auth-key"),
         form("recovery_code", f"{p}recovery-code", f"recovery_code={p}recovery-code"),
+        form(
+            "card[number] field",
+            CARD,
+            f"card%5Bnumber%5D={CARD}&card%5Bcvc%5D=913&card%5Bexp_month%5D=12",
+            "/v1/tokens",
+        ),
         Plant(
             "redirect fragment token",
             f"{p}fragment-token",
