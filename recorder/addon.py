@@ -116,21 +116,24 @@ def redact_url(url: str) -> str:
     )
 
 
-def _redact_json_value(value: Any, is_secret) -> tuple[Any, bool]:
-    """The value with secret fields replaced, and whether anything was replaced."""
+def _redact_json_value(value: Any, is_secret, key: str = "") -> tuple[Any, bool]:
+    """The value, sent under `key`, with secret fields replaced, and whether anything was
+    replaced. Every string under a secret key is secret (`{"tokens": [...]}`)."""
     if isinstance(value, dict):
         out, changed = {}, False
-        for key, item in value.items():
-            field = sensitive.json_field(value, key)
+        for name, item in value.items():
+            field = sensitive.json_field(value, name, key)
             if is_secret(field) and sensitive.secret_value(item):
-                out[key], hit = sensitive.redacted_field(field, item), True
+                out[name], hit = sensitive.redacted_field(field, item), True
             else:
-                out[key], hit = _redact_json_value(item, is_secret)
+                out[name], hit = _redact_json_value(item, is_secret, field)
             changed |= hit
         return out, changed
     if isinstance(value, list):
-        items = [_redact_json_value(item, is_secret) for item in value]
+        items = [_redact_json_value(item, is_secret, key) for item in value]
         return [item for item, _ in items], any(hit for _, hit in items)
+    if key and is_secret(key) and sensitive.secret_value(value):
+        return sensitive.redacted_field(key, value), True
     if isinstance(value, str) and is_secret is sensitive.secret_name:
         redacted_text = sensitive.redact_text(value)  # a shape, a GraphQL `password: "..."`
         return redacted_text, redacted_text != value

@@ -174,14 +174,21 @@ def secret_header(name: str) -> bool:
     )
 
 
-def json_field(document: dict, key: str) -> str:
+def json_field(document: dict, key: str, parent: str = "") -> str:
     """The name a JSON value is sent under: its key, or the secret name its sibling gives it
-    (`{"name": "password", "value": "..."}`, `{"type": "password", "value": "..."}`)."""
+    (`{"name": "password", "value": "..."}`, `{"type": "password", "value": "..."}`), or its
+    `parent`'s name with it where that is secret: every value under a secret key
+    (`{"password": {"current": ...}}`) and a key that is secret under its parent
+    (`{"card": {"number": ...}}`, as the form field `card[number]`)."""
     if key.lower() in VALUE_KEYS:
         for label in LABEL_KEYS:
             named = document.get(label)
             if isinstance(named, str) and secret_name(named):
                 return named
+    if parent and not secret_name(key) and not NOT_SECRET_NAME.search(key):
+        nested = f"{parent}[{key}]"
+        if secret_name(parent) or secret_name(nested):
+            return nested
     return key
 
 

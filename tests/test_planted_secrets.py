@@ -355,6 +355,20 @@ def _plants() -> list[Plant]:
             f"card%5Bnumber%5D={CARD}&card%5Bcvc%5D=913&card%5Bexp_month%5D=12",
             "/v1/tokens",
         ),
+        as_json(
+            "card number nested as card.number",
+            CARD[::-1],
+            {"payment": {"card": {"number": CARD[::-1], "expMonth": 12}}},
+            "/api/checkout",
+        ),
+        as_json(
+            "JSON object under a password key",
+            f"{p}nested-current-pw",
+            {"password": {"current": f"{p}nested-current-pw", "new": f"{p}nested-new-pw"}},
+        ),
+        as_json(
+            "JSON array under a tokens key", f"{p}tokens-array", {"tokens": [f"{p}tokens-array"]}
+        ),
         Plant(
             "redirect fragment token",
             f"{p}fragment-token",

@@ -273,7 +273,7 @@ def _literal_parts(value: Value) -> tuple:
 def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _json_strings(v, json_field(value, str(k)))
+            yield from _json_strings(v, json_field(value, str(k), key))
     elif isinstance(value, list):
         for v in value:
             yield from _json_strings(v, key)
