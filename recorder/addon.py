@@ -102,13 +102,19 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
     return "&".join(parts)
 
 
+PATH_PARAMETER = re.compile(r"(?<=;)[^/;]+")
+
+
 def redact_url(url: str) -> str:
     """A URL without its credentials, secret query and fragment fields, and secret shapes."""
     url = sensitive.USERINFO.sub("", url, count=1) if "@" in url else url
     rest, hash_, fragment = url.partition("#")
     base, question, query = rest.partition("?")
+    base = sensitive.redact_shapes(base)
+    if ";" in base:  # a path parameter is a field: `/cart;jsessionid=...`
+        base = PATH_PARAMETER.sub(lambda parameter: redact_form(parameter[0]), base)
     return (
-        sensitive.redact_shapes(base)
+        base
         + question
         + redact_form(query)
         + hash_

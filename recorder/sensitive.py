@@ -44,11 +44,12 @@ SECRET_NAME = re.compile(
     PERSONAL_NAME.pattern + r"|token|api[-_ ]?key|(?:access|private|subscription|signing|account)"
     r"[-_ ]?key|(?:^|[^a-z])(?:app|auth|master|application|functions)[-_ ]?key|^appid$"
     r"|^key$|signature|^sig$|credential|^auth$|authori[sz]ation$|session[-_]?key"
-    r"|(?:^|[^a-z])session(?:[-_ ]?(?:id|token))?$",
+    r"|(?:^|[^a-z])session(?:[-_ ]?(?:id|token))?$|^(?:jsessionid|(?:php)?sessid|sid)$",
     re.I,
 )
 """Field and header names whose values are secrets (searched; see `secret_name`). A `session`
-or `session_id` is a secret; `session_count` and `sessions` are not. `app_key`, `X-Auth-Key`,
+or `session_id` is a secret, and so are the session ids a server rewrites into URLs
+(`jsessionid`, `PHPSESSID`, `sid`); `session_count` and `sessions` are not. `app_key`, `X-Auth-Key`,
 `X-Master-Key` and `DD-APPLICATION-KEY` are; `monkey` and `keyword` are not."""
 SECRET_HEADER = re.compile(r".-(?:auth|access|cookie)$|^authentication$", re.I)
 """Header names that hold a credential (`X-Auth`, `Authentication`, `X-Access`, `X-Cookie`)

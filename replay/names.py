@@ -7,6 +7,9 @@ import keyword
 import re
 import unicodedata
 
+PATH_PARAMETERS = re.compile(r";[^/]*")
+"""`;jsessionid=...` after a segment: where a server rewrites a session id into a URL, never
+part of an endpoint."""
 ID_SEGMENT = re.compile(
     r"""^(
         \d+                                             # numeric id
@@ -38,7 +41,10 @@ SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
 def url_template(path: str) -> str:
-    """`/orders/8f3a9c21/items/7` → `/orders/[id]/items/[id]`: one stats row per endpoint."""
+    """`/orders/8f3a9c21/items/7` → `/orders/[id]/items/[id]`: one stats row per endpoint.
+    Path parameters (`/cart;jsessionid=...`) are left out."""
+    if ";" in path:
+        path = PATH_PARAMETERS.sub("", path)
     return "/".join("[id]" if ID_SEGMENT.match(s) else s for s in path.split("/"))
 
 

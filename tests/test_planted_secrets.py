@@ -54,6 +54,7 @@ AKIA = "AKIA" + fill("PLANTED", 16).upper()
 PEM_BODY = "MIIEowIBAAKCAQEAPLANTEDpemKeyMaterial0123456789abcdef"
 PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
 SERVER_JWT = jwt("server-made-login")
+SESSION_IN_URL = "0123456789ABCDEF0123456789ABCDEF"
 CARD = "4000056655665556"
 """A Luhn-valid test card number (Stripe's Visa debit)."""
 HEX = [f"{i:x}" * 8 + "0123456789abcdef0123456789abcdef"[: 40 - 8] for i in range(10, 15)]
@@ -365,6 +366,22 @@ def _plants() -> list[Plant]:
             "JSON object under a password key",
             f"{p}nested-current-pw",
             {"password": {"current": f"{p}nested-current-pw", "new": f"{p}nested-new-pw"}},
+        ),
+        Plant(
+            "Java ;jsessionid= path parameter",
+            SESSION_IN_URL,
+            path=f"/shop/cart;jsessionid={SESSION_IN_URL}?view=full",
+        ),
+        query("PHP ?PHPSESSID= query", SESSION_IN_URL[::-1], f"PHPSESSID={SESSION_IN_URL[::-1]}"),
+        query("sid query", f"{p}sid-query", f"sid={p}sid-query&page=2"),
+        Plant(
+            "jsessionid in a Location",
+            f"{p}location-jsessionid",
+            path="/go",
+            status=302,
+            answer_headers=[("Location", f"/next;jsessionid={p}location-jsessionid")],
+            answer="",
+            from_server=True,
         ),
         as_json(
             "JSON array under a tokens key", f"{p}tokens-array", {"tokens": [f"{p}tokens-array"]}

@@ -22,6 +22,7 @@ from recorder.har import parse_har
 from recorder.sensitive import redact_text, secret_header, secret_name
 from replay.convert import convert as convert_recording
 from replay.convert import summary
+from replay.runtime.session import _check_location
 
 # What the recording marks secret: password fields (form, JSON, any *password, pin, *secret),
 # Authorization and API-key headers, cookies, and a token the server made (correlated).
@@ -374,7 +375,7 @@ HEX40 = "3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a"
         *"session session_id sessionId user_session".split(),
         *"pw new_pw appid app_key appKey auth_key recovery_code securityCode security_code".split(),
         *"X-Authorization X-Forwarded-Authorization X-Auth-Key X-Master-Key".split(),
-        *"X-Parse-Master-Key X-Functions-Key DD-APPLICATION-KEY".split(),
+        *"X-Parse-Master-Key X-Functions-Key DD-APPLICATION-KEY jsessionid PHPSESSID sid".split(),
     ],
 )
 def test_secret_names(name):
@@ -393,7 +394,7 @@ def test_secret_header_names(name):
     [
         *"session_count sessions session_timeout classname lesson shipping opinion".split(),
         *"cardinality access accessible discard success auth_method".split(),
-        *"page app_version app_id keyword monkey pwa authorization_status".split(),
+        *"page app_version app_id keyword monkey pwa authorization_status sidebar".split(),
     ],
 )
 def test_names_that_are_not_secrets(name):
@@ -493,3 +494,10 @@ def test_a_field_named_like_a_credential_header_is_no_secret(tmp_path):
     recording = parse_har(json.dumps({"log": {"version": "1.2", "entries": [entry]}}), "a.har")
     source = convert_recording(recording).source
     assert '"access": "public-read"' in source and "self.credential(" not in source, source
+
+
+def test_a_redirect_to_a_rewritten_session_id_passes_its_check():
+    """`;jsessionid=` is a new session id each run: the check compares the path without it."""
+    live = "/cart;jsessionid=LIVE0123456789ABCDEF0123456789AB"
+    assert _check_location(live, "/cart", "127.0.0.1:1") == ""
+    assert _check_location("/login", "/cart", "127.0.0.1:1") != ""

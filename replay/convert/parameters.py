@@ -507,8 +507,9 @@ def _replacer(refs: dict[str, Ref]):
     return find
 
 
-QUERY_PAIR = re.compile(r"([?&#])([^=&#?]+)=([^&#]*)")
-"""A query pair, or a fragment's (`#access_token=...`: never sent by a browser, yet recorded)."""
+QUERY_PAIR = re.compile(r"(?:([?&#])|;)([^=&#?/;]+)=((?(1)[^&#]*|[^&#?/;]*))")
+"""A query pair, a fragment's (`#access_token=...`: never sent by a browser, yet recorded), or
+a path parameter (`/cart;jsessionid=...`)."""
 MULTIPART_TEXT_FIELD = re.compile(r'Content-Disposition: form-data; name="?([^"\r\n;]+)"?', re.I)
 """The header line of a multipart text field (file parts have a filename and stay as recorded)."""
 
