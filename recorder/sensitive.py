@@ -98,9 +98,12 @@ SCHEME_SHAPES = {
 }
 """The credential after an authorization scheme, in any header or string (the secret is the
 `<kind>_value` group: the scheme stays)."""
+CONTEXT = f"(?:{'|'.join(CONTEXTS)})"
+CONTEXT_SEGMENT = f"/(?:[A-Za-z0-9]+[-_])*{CONTEXT}(?:[-_][A-Za-z0-9]+)*/"
+"""A path segment holding one of `CONTEXTS` as a word: `/reset/`, `/reset-password/`,
+`/password_resets/`, `/confirm-email/`."""
 PLACED_SHAPES = {
-    "url_token": f"(?:/(?:{'|'.join(CONTEXTS)})/|[?&;#](?:{'|'.join(CONTEXTS)})=)"
-    f"(?P<url_token_value>{RANDOM})",
+    "url_token": f"(?:{CONTEXT_SEGMENT}|[?&;#]{CONTEXT}=)(?P<url_token_value>{RANDOM})",
 }
 """A random value where a key or a one-time token stands (the `url_token_value` group)."""
 FAMILIES = (KNOWN_SHAPES, SCHEME_SHAPES, PLACED_SHAPES)
@@ -116,7 +119,7 @@ PLACE_STEMS = (
     *"unsubscribe magic recover".split(),
 )
 """Every word of `CONTEXTS` holds one: substring tests that skip most text cheaply."""
-PLACE_HINT = re.compile(f"[/?&;#](?:{'|'.join(CONTEXTS)})[/=]")
+PLACE_HINT = re.compile(f"{CONTEXT_SEGMENT}|[?&;#]{CONTEXT}=")
 """Where a `url_token` may stand."""
 HINTS = tuple(
     re.compile("|".join(map(re.escape, hints)))

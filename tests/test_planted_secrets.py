@@ -306,6 +306,12 @@ def _plants() -> list[Plant]:
         Plant("40-hex after /reset/", HEX[0], path=f"/reset/{HEX[0]}"),
         Plant("40-hex after /api/", HEX[1], path=f"/api/{HEX[1]}/projects"),
         Plant("40-hex after /invite/", HEX[2], path=f"/invite/{HEX[2]}/accept"),
+        *(
+            Plant(f"40-hex after /{segment}/", HEX[i], path=f"/{segment}/{HEX[i]}/edit")
+            for i, segment in enumerate(
+                ("reset-password", "password_resets", "confirm-email", "verify-email")
+            )
+        ),
         query("40-hex under confirm=", HEX[3], f"confirm={HEX[3]}", "/account"),
         query("32-hex under verify=", HEX[4][:32], f"verify={HEX[4][:32]}", "/email"),
         as_json(
