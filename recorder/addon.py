@@ -42,6 +42,8 @@ PERSONAL_HINT = (
 SECRET_HINT = re.compile(PERSONAL_HINT + rb"|token|key|sig|credential|auth|session|basic|appid")
 """In a lowered body: no such word, no secret field (most bodies); re.I is several times slower."""
 PERSONAL_IN_RESPONSE = re.compile(PERSONAL_HINT)
+USERINFO_HINT = re.compile(rb"(?://|%2[fF]%2[fF])[^/?#@\s]{0,256}?(?:@|%40)")
+"""The `user:password@` of a URL, plain or percent-encoded, in a body."""
 
 Record = dict[str, Any]
 
@@ -97,8 +99,9 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
             parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
         elif sensitive.has_shape(f"?{field}={plain}") or sensitive.encoded_secret(plain):
             parts[i] = f"{name}={sensitive.redacted(plain)}"
-        elif "=" in plain and (shown := sensitive.redact_text(plain)) != plain:
-            parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"  # a URL with `?token=...`
+        elif ("=" in plain or "@" in plain) and (shown := sensitive.redact_text(plain)) != plain:
+            # a URL with `?token=...` or `user:password@`
+            parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"
     return "&".join(parts)
 
 
@@ -177,14 +180,16 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
     client secrets): the tokens a server makes stay, for correlation."""
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
-    if not hint.search(body.lower()) and not (sent and sensitive.has_shape(body)):
-        return body  # no such field name and no such shape: skip (most bodies)
+    shown = sent and (sensitive.has_shape(body) or USERINFO_HINT.search(body) is not None)
+    if not hint.search(body.lower()) and not shown:
+        return body  # no such field name, no such shape, no URL credentials: skip (most bodies)
     is_secret = sensitive.secret_name if sent else sensitive.personal_name
     mime = content_type.lower()
-    if "x-www-form-urlencoded" in mime:
-        return redact_form(body.decode("latin-1"), is_secret).encode("latin-1")
-    if "multipart/form-data" in mime:
+    if "multipart/form-data" in mime and "boundary=" in mime:
         return _redact_multipart(body, content_type, is_secret)
+    if "x-www-form-urlencoded" in mime or "multipart/form-data" in mime:
+        # (multipart without a boundary: read as a form, as the converter reads it)
+        return redact_form(body.decode("latin-1"), is_secret).encode("latin-1")
     # Many apps send JSON as text/plain (no CORS preflight), so look at the body as well.
     if "json" in mime or body.lstrip()[:1] in (b"{", b"["):
         try:

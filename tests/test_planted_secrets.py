@@ -392,6 +392,30 @@ def _plants() -> list[Plant]:
         as_json(
             "JSON array under a tokens key", f"{p}tokens-array", {"tokens": [f"{p}tokens-array"]}
         ),
+        as_json(
+            "raw key under a JSON Authorization key",
+            f"{p}json-authorization",
+            {"headers": {"Authorization": f"{p}json-authorization"}},
+        ),
+        form(
+            "user:password@ of a URL in a form field",
+            f"{p}form-userinfo",
+            "url=" + urllib.parse.quote(f"https://u:{p}form-userinfo@hooks.example.com/x", safe=""),
+        ),
+        as_json(
+            "user:password@ of a DSN in a JSON string",
+            f"{p}dsn-userinfo",
+            {"dsn": f"postgres://app:{p}dsn-userinfo@db:5432/x"},
+        ),
+        Plant(
+            "form body labelled multipart without a boundary",
+            f"{p}no-boundary-pw",
+            "POST",
+            "/login",
+            [("Content-Type", "multipart/form-data")],
+            f"user=alice&password={p}no-boundary-pw",
+            "multipart/form-data",
+        ),
         Plant(
             "redirect fragment token",
             f"{p}fragment-token",
