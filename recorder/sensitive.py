@@ -267,14 +267,11 @@ def encoded_secret(value: str) -> bool:
     return redact_text(decoded) != decoded
 
 
-def shows_secret(name: str, value: str) -> bool:
-    """Whether any rule here calls `value`, sent under `name`, a secret: never print it."""
-    return (
-        secret_name(name)
-        or has_shape(value)
-        or redact_text(value) != value
-        or encoded_secret(value)
-    )
+def shows_secret(value: str) -> bool:
+    """Whether any rule here calls `value` a secret, whatever name it is sent under (the
+    caller asks `secret_name` of the name): never print it. When not, it prints as it is:
+    `redact_text` leaves it unchanged."""
+    return has_shape(value) or redact_text(value) != value or encoded_secret(value)
 
 
 def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:

@@ -161,7 +161,7 @@ def parameterize(
         elif item.kind:
             var = numbered(_var_for(item), names, last)
             refs[item.value] = Ref(f"self.{var}")
-            scenario.parameters.append(_parameter(item, var, rule))
+            scenario.parameters.append(_parameter(item, by_name[item.field], var, rule))
             if item.kind == "unique" and slugify(item.value) != item.value:
                 slugs.setdefault(slugify(item.value), var)
     if refs:
@@ -189,8 +189,8 @@ def _near_typed(extraction: Extraction, refs: dict[str, Ref]) -> Extraction:
     return replace(extraction, near=ref)
 
 
-def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
-    comment = _comment(item)
+def _parameter(item: Typed, field: Field, var: str, rule: ParameterRule | None) -> Parameter:
+    comment = _comment(item, field)
     if rule:
         return Parameter(var, rule.expr, comment, rule.kind, rule.credential)
     if item.kind in ("secret", "credential"):
@@ -435,14 +435,15 @@ def _var_for(item: Typed) -> str:
     return identifier(item.field, "value")
 
 
-def _comment(item: Typed) -> str:
+def _comment(item: Typed, field: Field) -> str:
     if (
         item.kind == "secret"
         or (item.kind == "fake" and "password" in item.expr)
-        or shows_secret(item.field, item.value)
+        or field.named_secret
+        or shows_secret(item.value)
     ):
         return "never stored in the recording"
-    shown = redact_text(item.value)
+    shown = item.value  # shows no secret: redacted, it reads the same
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
