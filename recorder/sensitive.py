@@ -118,6 +118,9 @@ HINTS = tuple(
 )
 """Each tuple of substrings as one search: one C call rather than a test per substring."""
 HINT_BYTES = tuple(re.compile(hint.pattern.encode()) for hint in HINTS)
+ANY_HINT = re.compile("|".join(hint.pattern for hint in HINTS))
+"""Any family's hint: most text holds none, and one search then answers for all three."""
+ANY_HINT_BYTES = re.compile(ANY_HINT.pattern.encode())
 PLACE_HINT_BYTES = re.compile(PLACE_HINT.pattern.encode())
 USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 """The `user:password@` of a URL."""
@@ -213,9 +216,13 @@ def _families(text: str | bytes) -> tuple[int, ...]:
     where it may be, as a search trying every shape at every position is several times
     slower than these substring tests."""
     if isinstance(text, str):
+        if ANY_HINT.search(text) is None:
+            return ()
         known, scheme, stem = (hint.search(text) is not None for hint in HINTS)
         placed = stem and PLACE_HINT.search(text) is not None
     else:
+        if ANY_HINT_BYTES.search(text) is None:
+            return ()
         known, scheme, stem = (hint.search(text) is not None for hint in HINT_BYTES)
         placed = stem and PLACE_HINT_BYTES.search(text) is not None
     found = (known, scheme, placed)
