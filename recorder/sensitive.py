@@ -131,6 +131,8 @@ JSON_PAIR = re.compile(
     r'(?:"([^"\\]{1,100})"|(?<![\w"])([A-Za-z_]\w{0,99}))\s*:\s*"((?:[^"\\]|\\.)*)"'
 )
 """`"name": "value"` in JSON text, and a GraphQL argument `name: "value"`."""
+COLON_QUOTE = re.compile(r':\s*"')
+"""What every `JSON_PAIR` holds: text without it (a multipart part's headers) skips that search."""
 VALUE_KEYS = frozenset({"value", "val", "data"})
 LABEL_KEYS = ("name", "type", "key", "field", "id", "label")
 """`{"name": "password", "value": "..."}`: the value's sibling key names it."""
@@ -294,7 +296,7 @@ def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
                 spans.append((m.start(2), m.end(2), name))
     if families := _families(text):
         spans += [(*_secret(m), m.lastgroup or "token") for m in _shape(families).finditer(text)]
-    if '"' in text and ":" in text:
+    if COLON_QUOTE.search(text):
         for m in JSON_PAIR.finditer(text):
             name = m[1] or m[2]
             if secret_name(name) and secret_value(m[3]):
@@ -316,7 +318,7 @@ def redact_text(text: str) -> str:
         text = USERINFO.sub("", text)
     if "=" in text:
         text = PAIR.sub(_pair, text)
-    if '"' in text:
+    if COLON_QUOTE.search(text):
         text = JSON_PAIR.sub(_json_pair, text)
     return redact_shapes(text)
 
