@@ -52,6 +52,7 @@ SHAPES: dict[str, tuple[int, Callable[[int, Path], None]]] = {
             ("e-mails in one request", 30_000),
             ("correlated values in one request", 7_500),
             ("first-party subdomains", 2_600),
+            ("page of unclosed titles", 150_000),
         )
     },
     "minimal entries": (10_000, _hostile(hostile.minimal_entries)),

@@ -74,7 +74,8 @@ RANDOM = (
 """32 or more hex digits, or 24 or more base64url characters mixing digits and both cases: a
 whole segment or value (the first part of a JWT is left to the JWT shape)."""
 KNOWN_SHAPES = {
-    "jwt": r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+    # Only where a token starts: tried at every `eyJ` of `eyJeyJeyJ...` it was quadratic.
+    "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
     "aws_access_key_id": r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}"
     r"(?![A-Z0-9])",
     "private_key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?",

@@ -168,6 +168,12 @@ def surrogate(where: str) -> Har:
     return har([item])
 
 
+def unclosed_titles(n: int) -> Har:
+    """A page of `n` `<title>` tags and no `</title>`: a step's docstring is read from it."""
+    page = entry(f"{HOST}/", response="<title>" * n, response_mime="text/html")
+    return har([page, entry(f"{HOST}/api/next", second=1)])
+
+
 def minimal_entries(n: int) -> Har:
     """`n` requests of the fewest bytes a HAR entry takes: what each request costs, whatever
     it holds, measured per byte."""
@@ -197,6 +203,7 @@ SHAPES: dict[str, Callable[[int], Har]] = {
     "e-mails in one request": emails,
     "correlated values in one request": correlated_values,
     "first-party subdomains": subdomains,
+    "page of unclosed titles": unclosed_titles,
 }
 """Shape → generator of a HAR growing linearly with n."""
 

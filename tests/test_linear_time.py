@@ -9,16 +9,18 @@ megabyte and more are bench/'s job (`linear`).
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import re
 import time
+import tracemalloc
 from pathlib import Path
 
 import hostile
 import pytest
 
 from recorder.addon import redact_body
-from recorder.har import read_har
+from recorder.har import parse_har, read_har
 from replay import cli
 from replay.convert import convert, parameters
 
@@ -33,6 +35,7 @@ SIZES = {
     "e-mails in one request": 3000,
     "correlated values in one request": 1200,
     "first-party subdomains": 300,
+    "page of unclosed titles": 2000,
 }
 """Shape → the smaller n: big enough that quadratic work shows, small enough to take well
 under a second."""
@@ -123,3 +126,62 @@ def test_no_name_pattern_of_a_field_matches_a_digit():
     assert len(patterns) >= 20
     for pattern in patterns:
         assert not re.search(r"\\|\.|\[\^|\d", pattern.pattern), pattern.pattern
+
+
+def _path_capture(path: str):
+    """A page, then a request to `path`: correlation looks for its values in the page."""
+    entries = [hostile.entry(f"{hostile.HOST}/"), hostile.entry(f"{hostile.HOST}/{path}")]
+    return parse_har(json.dumps(hostile.har(entries)), "path.har")
+
+
+def test_a_path_of_many_small_numbers_converts_in_linear_time():
+    """Each small number in a path made a link regex of the whole path, one per number, more
+    than Python's regex cache holds: a 4 KB path took two seconds (100 KB: minutes)."""
+
+    def cpu(numbers: range) -> float:
+        recording = _path_capture("/".join(map(str, numbers)))
+        started = time.process_time()
+        convert(recording)
+        return time.process_time() - started
+
+    small, large = min(cpu(range(700, 760)) for _ in range(3)), cpu(range(100, 340))
+    assert large / max(small, 0.005) <= MAX_RATIO, (small, large)
+
+
+def test_a_path_of_many_segments_converts_in_linear_memory():
+    """Every segment was indexed with a description holding the whole path: memory grew with
+    the square of the URL (a 1 MB path of short segments asked for some 80 GB)."""
+
+    def peak(n: int) -> int:
+        recording = _path_capture("/".join(f"seg{i:06d}xq" for i in range(n)))
+        tracemalloc.start()
+        try:
+            convert(recording)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(500), peak(2000)
+    assert large / small <= 5, (small, large)
+
+
+@pytest.mark.parametrize("place", ["header", "query"])
+def test_a_run_of_jwt_prefixes_converts_in_linear_time(place):
+    """`eyJeyJeyJ...`: the JWT shape scanned to the end of the run from every `eyJ`: a 24 KB
+    query took a second, a 1 MB header minutes (and the recording proxy stalled alike)."""
+
+    def cpu(n: int) -> float:
+        run = "eyJ" * n
+        url = f"{hostile.HOST}/api/x" + ("" if place == "header" else f"?q={run}")
+        sent = hostile.entry(url, headers=[("X-Trace", run)] if place == "header" else [])
+        page = hostile.entry(f"{hostile.HOST}/", response="<html></html>")
+        recording = parse_har(json.dumps(hostile.har([page, sent])), "jwt.har")
+        started = time.process_time()
+        convert(recording)
+        return time.process_time() - started
+
+    small, large = min(cpu(2000) for _ in range(3)), cpu(8000)
+    assert large / max(small, 0.005) <= MAX_RATIO, (small, large)
+    started = time.process_time()
+    redact_body(("eyJ" * 40000).encode(), "text/plain")
+    assert time.process_time() - started < 0.5

@@ -517,9 +517,10 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
         return
     parts = urlsplit(call.url)
     request = f"{call.method} {url_template(parts.path)}"
+    where = f"path segment of {request}"  # one string for all: a path may have thousands
     for segment in parts.path.split("/"):
         if segment:
-            yield unquote(segment), f"path segment of {request}", True
+            yield unquote(segment), where, True
     for name, text in parse_qsl(parts.query, keep_blank_values=False):
         yield text, f"query {name} of {request}", server_named(name)
         yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
@@ -637,12 +638,18 @@ def _link_contexts(
         segments = path.split("/")
         if value in segments[2:]:
             at = segments.index(value, 2)
+            start = max(0, at - LINK_REACH)
             pattern = "/".join(
                 r"(\d+)" if i == at else _link_segment(segment)
-                for i, segment in enumerate(segments)
+                for i, segment in enumerate(segments[: at + LINK_REACH + 1][start:], start)
             )
             links.setdefault(pattern, set()).add(value)
     return links
+
+
+LINK_REACH = 8
+"""Path segments a link-context regex keeps on each side of its number: a URL's whole path
+(any real one), never a thousand-segment path in each of a thousand regexes."""
 
 
 def _link_segment(segment: str) -> str:

@@ -10,7 +10,10 @@ from urllib.parse import urlsplit
 from recorder.model import Exchange
 from replay.names import url_template
 
-TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
+TITLE_OPEN = re.compile(rb"<title[^<>]*>", re.I)
+TITLE_CLOSE = re.compile(rb"</title", re.I)
+"""Searched one after the other, never as one `<title>(.*?)</title` pattern: a page of
+`<title>` without its end made that scan to the end of the page from every tag."""
 SITE_SEPARATOR = re.compile(r"\s+[·|–—-]\s+")
 """Between a page's own title and the site's name: `Sign up · Bean & Brew`."""
 SIGN_IN = re.compile(r"^(log-?in|sign-?in|session|sessions|auth|authenticate)$", re.I)
@@ -56,10 +59,13 @@ def _page_title(exchange: Exchange) -> str:
     """The HTML title of a response, without the site's name (`Sign up · Shop` → `Sign up`)."""
     if "html" not in (exchange.response.header("content-type") or exchange.response.mime_type):
         return ""
-    match = TITLE.search(exchange.response.body[:65536])
-    if not match:
+    body = exchange.response.body[:65536]
+    start = TITLE_OPEN.search(body)
+    end = TITLE_CLOSE.search(body, start.end()) if start else None
+    if not (start and end):
         return ""
-    text = " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split())
+    raw = body[start.end() : end.start()]
+    text = " ".join(html.unescape(raw.decode("utf-8", "replace")).split())
     title = SITE_SEPARATOR.split(text)[0].strip()
     return title if len(title) <= LONGEST else title[: LONGEST - 3] + "..."
 
