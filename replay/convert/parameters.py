@@ -369,8 +369,8 @@ class Fields(dict[str, Field]):
     """What each field name says, read once per conversion. Thousands of values typed in one
     field ask the same questions, and so do thousands of fields whose names differ only in
     their numbers (`item_1` ... `item_12000`): no pattern `_field` reads matches a digit (a test
-    holds this), so they share one answer. Whether a name is secret is asked of each name:
-    sensitive's patterns may read its digits."""
+    holds this), so they share one answer. Whether a name is secret is asked of sensitive,
+    which remembers it the same way (`ZEROED`)."""
 
     def __init__(self) -> None:
         super().__init__()
