@@ -319,13 +319,18 @@ def redact_text(text: str) -> str:
     """Free text (a URL, a header value, a text body, a line of a summary) with every secret
     it shows replaced: URL credentials, secret-named `name=value` and `"name": "value"` pairs,
     and values of a secret shape."""
-    if "@" in text:
-        text = USERINFO.sub("", text)
+    text = without_userinfo(text)
     if "=" in text:
         text = PAIR.sub(_pair, text)
     if COLON_QUOTE.search(text):
         text = JSON_PAIR.sub(_json_pair, text)
     return redact_shapes(text)
+
+
+def without_userinfo(text: str) -> str:
+    """`text` without a URL's `user:password@`: searched only where both `//` and `@` are (an
+    e-mail address has no `//`)."""
+    return USERINFO.sub("", text) if "@" in text and "//" in text else text
 
 
 def _pair(match: re.Match) -> str:

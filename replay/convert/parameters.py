@@ -19,7 +19,6 @@ from urllib.parse import unquote_plus, urlsplit
 from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
-    USERINFO,
     encoded_secret,
     json_field,
     password_name,
@@ -29,6 +28,7 @@ from recorder.sensitive import (
     secret_spans,
     secret_value,
     shows_secret,
+    without_userinfo,
 )
 from replay.convert.literals import literal
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
@@ -470,7 +470,7 @@ def _scrub(
 
     def finder(pairs: bool) -> Callable[[str], Value]:
         def find(text: str) -> Value:
-            text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
+            text = without_userinfo(text)
             parts: list[str | Ref] = []
             position = 0
             for start, end, name in secret_spans(text, pairs):
