@@ -127,6 +127,9 @@ HINTS = tuple(
 )
 """Each tuple of substrings as one search: one C call rather than a test per substring."""
 HINT_BYTES = tuple(re.compile(hint.pattern.encode()) for hint in HINTS)
+ANY_HINT = re.compile("|".join(hint.pattern for hint in HINTS))
+"""Any family's hint: most text holds none, and one search then answers for all three."""
+ANY_HINT_BYTES = re.compile(ANY_HINT.pattern.encode())
 PLACE_HINT_BYTES = re.compile(PLACE_HINT.pattern.encode())
 USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 """The `user:password@` of a URL."""
@@ -137,35 +140,41 @@ JSON_PAIR = re.compile(
     r'(?:"([^"\\]{1,100})"|(?<![\w"])([A-Za-z_]\w{0,99}))\s*:\s*"((?:[^"\\]|\\.)*)"'
 )
 """`"name": "value"` in JSON text, and a GraphQL argument `name: "value"`."""
+COLON_QUOTE = re.compile(r':\s*"')
+"""What every `JSON_PAIR` holds: text without it (a multipart part's headers) skips that search."""
 VALUE_KEYS = frozenset({"value", "val", "data"})
 LABEL_KEYS = ("name", "type", "key", "field", "id", "label")
 """`{"name": "password", "value": "..."}`: the value's sibling key names it."""
 BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 NAMES_CACHED = 4096
 """Field and header names asked about, remembered: a capture sends a few names over and over."""
+ZEROED = str.maketrans("123456789", "000000000")
+"""A name's ASCII digits, each made 0: no pattern `_named` reads tells one digit from another
+(`cvv2?` is followed by a non-letter, which any digit is; a test holds this), so `item_1` ...
+`item_12000` are asked about once, and thousands of them do not push the others out."""
+NAMED = {"secret": SECRET_NAME, "personal": PERSONAL_NAME, "password": PASSWORD_NAME}
 
 
-@lru_cache(maxsize=NAMES_CACHED)
 def secret_name(name: str) -> bool:
     """Whether a field named `name` (form, query, JSON key, multipart part, header) holds a
     secret: `password`, `new_password1`, `user[password_confirmation]`, `pin_code`, `api_key`,
     `access_token`, `client_secret`, `X-Amz-Signature`, `PRIVATE-TOKEN`; not `csrf_token`."""
-    return _named(SECRET_NAME, name)
+    return _named("secret", name.translate(ZEROED))
 
 
-@lru_cache(maxsize=NAMES_CACHED)
 def personal_name(name: str) -> bool:
-    return _named(PERSONAL_NAME, name)
+    return _named("personal", name.translate(ZEROED))
+
+
+def password_name(name: str) -> bool:
+    return _named("password", name.translate(ZEROED))
 
 
 @lru_cache(maxsize=NAMES_CACHED)
-def password_name(name: str) -> bool:
-    return _named(PASSWORD_NAME, name)
-
-
-def _named(pattern: re.Pattern, name: str) -> bool:
+def _named(kind: str, name: str) -> bool:
+    """Asked by `kind` (a key of `NAMED`): hashing a pattern hashes all its code."""
     words = CAMEL.sub("_", name)
-    return bool(pattern.search(words)) and not NOT_SECRET_NAME.search(words)
+    return bool(NAMED[kind].search(words)) and not NOT_SECRET_NAME.search(words)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
@@ -229,9 +238,13 @@ def _families(text: str | bytes) -> tuple[int, ...]:
     where it may be, as a search trying every shape at every position is several times
     slower than these substring tests."""
     if isinstance(text, str):
+        if ANY_HINT.search(text) is None:
+            return ()
         known, scheme, stem = (hint.search(text) is not None for hint in HINTS)
         placed = stem and PLACE_HINT.search(text) is not None
     else:
+        if ANY_HINT_BYTES.search(text) is None:
+            return ()
         known, scheme, stem = (hint.search(text) is not None for hint in HINT_BYTES)
         placed = stem and PLACE_HINT_BYTES.search(text) is not None
     found = (known, scheme, placed)
@@ -283,14 +296,11 @@ def encoded_secret(value: str) -> bool:
     return redact_text(decoded) != decoded
 
 
-def shows_secret(name: str, value: str) -> bool:
-    """Whether any rule here calls `value`, sent under `name`, a secret: never print it."""
-    return (
-        secret_name(name)
-        or has_shape(value)
-        or redact_text(value) != value
-        or encoded_secret(value)
-    )
+def shows_secret(value: str) -> bool:
+    """Whether any rule here calls `value` a secret, whatever name it is sent under (the
+    caller asks `secret_name` of the name): never print it. When not, it prints as it is:
+    `redact_text` leaves it unchanged."""
+    return has_shape(value) or redact_text(value) != value or encoded_secret(value)
 
 
 def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
@@ -306,7 +316,7 @@ def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
                 spans.append((m.start(2), m.end(2), name))
     if families := _families(text):
         spans += [(*_secret(m), m.lastgroup or "token") for m in _shape(families).finditer(text)]
-    if '"' in text and ":" in text:
+    if COLON_QUOTE.search(text):
         for m in JSON_PAIR.finditer(text):
             name = m[1] or m[2]
             if secret_name(name) and secret_value(m[3]):
@@ -324,13 +334,18 @@ def redact_text(text: str) -> str:
     """Free text (a URL, a header value, a text body, a line of a summary) with every secret
     it shows replaced: URL credentials, secret-named `name=value` and `"name": "value"` pairs,
     and values of a secret shape."""
-    if "@" in text:
-        text = USERINFO.sub("", text)
+    text = without_userinfo(text)
     if "=" in text:
         text = PAIR.sub(_pair, text)
-    if '"' in text:
+    if COLON_QUOTE.search(text):
         text = JSON_PAIR.sub(_json_pair, text)
     return redact_shapes(text)
+
+
+def without_userinfo(text: str) -> str:
+    """`text` without a URL's `user:password@`: searched only where both `//` and `@` are (an
+    e-mail address has no `//`)."""
+    return USERINFO.sub("", text) if "@" in text and "//" in text else text
 
 
 def _pair(match: re.Match) -> str:

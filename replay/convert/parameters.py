@@ -19,7 +19,6 @@ from urllib.parse import unquote_plus, urlsplit
 from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
-    USERINFO,
     encoded_secret,
     json_field,
     password_name,
@@ -29,6 +28,7 @@ from recorder.sensitive import (
     secret_spans,
     secret_value,
     shows_secret,
+    without_userinfo,
 )
 from replay.convert.literals import literal
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
@@ -161,7 +161,7 @@ def parameterize(
         elif item.kind:
             var = numbered(_var_for(item), names, last)
             refs[item.value] = Ref(f"self.{var}")
-            scenario.parameters.append(_parameter(item, var, rule))
+            scenario.parameters.append(_parameter(item, by_name[item.field], var, rule))
             if item.kind == "unique" and slugify(item.value) != item.value:
                 slugs.setdefault(slugify(item.value), var)
     if refs:
@@ -189,8 +189,8 @@ def _near_typed(extraction: Extraction, refs: dict[str, Ref]) -> Extraction:
     return replace(extraction, near=ref)
 
 
-def _parameter(item: Typed, var: str, rule: ParameterRule | None) -> Parameter:
-    comment = _comment(item)
+def _parameter(item: Typed, field: Field, var: str, rule: ParameterRule | None) -> Parameter:
+    comment = _comment(item, field)
     if rule:
         return Parameter(var, rule.expr, comment, rule.kind, rule.credential)
     if item.kind in ("secret", "credential"):
@@ -255,7 +255,7 @@ def _fields(call: Call, texts: Texts) -> Iterator[tuple[str, str]]:
     if body.kind == "form":
         yield from ((k, v) for k, v in body.fields if isinstance(v, str))
     elif body.kind == "json":
-        yield from _json_strings(body.value, "")
+        yield from _json_strings(body.value, "", [])
     elif body.kind == "text":
         for part in _literal_parts(body.text):
             walked = texts[part]
@@ -270,17 +270,20 @@ def _literal_parts(value: Value) -> tuple:
     )
 
 
-def _json_strings(value, key: str) -> Iterator[tuple[str, str]]:
+def _json_strings(value, key: str, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`found` and each (name, string) of `value`, in order: appended to one list, as a generator
+    at each level of thousands of objects cost three times as much."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _json_strings(v, json_field(value, str(k), key))
+            _json_strings(v, json_field(value, str(k), key), found)
     elif isinstance(value, list):
         for v in value:
-            yield from _json_strings(v, key)
+            _json_strings(v, key, found)
     elif isinstance(value, str):
-        yield key, value
+        found.append((key, value))
     elif isinstance(value, int) and not isinstance(value, bool) and secret_name(key):
-        yield key, str(value)  # a PIN sent as a JSON number
+        found.append((key, str(value)))  # a PIN sent as a JSON number
+    return found
 
 
 def _classify(item: Typed, field: Field, form: Form, site_made: set[str]) -> None:
@@ -369,8 +372,8 @@ class Fields(dict[str, Field]):
     """What each field name says, read once per conversion. Thousands of values typed in one
     field ask the same questions, and so do thousands of fields whose names differ only in
     their numbers (`item_1` ... `item_12000`): no pattern `_field` reads matches a digit (a test
-    holds this), so they share one answer. Whether a name is secret is asked of each name:
-    sensitive's patterns may read its digits."""
+    holds this), so they share one answer. Whether a name is secret is asked of sensitive,
+    which remembers it the same way (`ZEROED`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -435,14 +438,15 @@ def _var_for(item: Typed) -> str:
     return identifier(item.field, "value")
 
 
-def _comment(item: Typed) -> str:
+def _comment(item: Typed, field: Field) -> str:
     if (
         item.kind == "secret"
         or (item.kind == "fake" and "password" in item.expr)
-        or shows_secret(item.field, item.value)
+        or field.named_secret
+        or shows_secret(item.value)
     ):
         return "never stored in the recording"
-    shown = redact_text(item.value)
+    shown = item.value  # shows no secret: redacted, it reads the same
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
@@ -466,7 +470,7 @@ def _scrub(
 
     def finder(pairs: bool) -> Callable[[str], Value]:
         def find(text: str) -> Value:
-            text = USERINFO.sub("", text) if "@" in text else text  # a URL's `user:password@`
+            text = without_userinfo(text)
             parts: list[str | Ref] = []
             position = 0
             for start, end, name in secret_spans(text, pairs):
