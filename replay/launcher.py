@@ -95,7 +95,7 @@ def next_steps(port: int) -> list[str]:
         f"  replay demo --serve --port {port}    # the demo app alone, in another terminal",
         f"  replay record mine --browser {url}/  # click through, close the window",
         "      (no display? add --steps steps.txt: lines like  goto /login  and",
-        "       fill '#email' 'demo@example.com'  ; quote values with spaces)",
+        "       fill 'input[name=email]' demo@example.com  ; quote values with spaces)",
         f"  replay verify recordings/mine.py --host {url}",
         f"  {account} \\",
         f"      replay run --headless -u 5 -r 5 -t 30s --host {url}",
