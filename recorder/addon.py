@@ -99,8 +99,8 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
             parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
         elif sensitive.has_shape(f"?{field}={plain}") or sensitive.encoded_secret(plain):
             parts[i] = f"{name}={sensitive.redacted(plain)}"
-        elif ("=" in plain or "@" in plain) and (shown := sensitive.redact_text(plain)) != plain:
-            # a URL with `?token=...` or `user:password@`
+        elif (shown := sensitive.redact_text(plain)) != plain:
+            # a URL with `?token=...` or `user:password@`, JSON, either percent-encoded
             parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"
     return "&".join(parts)
 
@@ -181,7 +181,7 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     client secrets): the tokens a server makes stay, for correlation."""
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
     shown = sent and (sensitive.has_shape(body) or USERINFO_HINT.search(body) is not None)
-    if not hint.search(body.lower()) and not shown:
+    if not hint.search(body.lower()) and not shown and not sensitive.LOOK_ALIKE_HINT.search(body):
         return body  # no such field name, no such shape, no URL credentials: skip (most bodies)
     is_secret = sensitive.secret_name if sent else sensitive.personal_name
     mime = content_type.lower()

@@ -445,7 +445,7 @@ def _comment(item: Typed, field: Field) -> str:
         or field.named_secret
         or shows_secret(item.value)
     ):
-        return "never stored in the recording"
+        return NEVER_STORED
     shown = item.value  # shows no secret: redacted, it reads the same
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
@@ -461,10 +461,11 @@ def _scrub(
     A Referer's secret fields, which no request of the recording sends, are sent as REDACTED."""
     found = dict(known)  # a value a field rule made a parameter already: the same variable
 
-    def credential(value: str, name: str) -> Ref:
+    def credential(value: str, name: str, whole: bool = False) -> Ref:
         if value not in found:
+            name, note = (f"encoded_{name}", WHOLE_ENCODED) if whole else (name, NEVER_STORED)
             var = numbered(identifier(name, "token"), names, last)
-            scenario.parameters.append(credential_parameter(var, "never stored in the recording"))
+            scenario.parameters.append(credential_parameter(var, note))
             found[value] = Ref(f"self.{var}")
         return found[value]
 
@@ -473,13 +474,20 @@ def _scrub(
             text = without_userinfo(text)
             parts: list[str | Ref] = []
             position = 0
-            for start, end, name in secret_spans(text, pairs):
-                ref = credential(text[start:end], name)
-                if text[start - 1 : start] == '"':  # inside a JSON string of text: escaped
-                    ref = Ref(ref.expr, "json")
-                parts += [text[position:start], ref]
-                position = end
-            return _merge([*parts, text[position:]]) if parts else text
+            for span in secret_spans(text, pairs):
+                parts.append(text[position : span.start])
+                position = span.end
+                if not span.name:  # a URL's `user:password@`, percent-encoded: dropped
+                    continue
+                ref = credential(span.secret, span.name, span.whole)
+                encode = span.encode
+                if not encode and text[span.start - 1 : span.start] == '"':
+                    encode = "json"  # a shape inside a JSON string of text: escaped
+                parts.append(Ref(ref.expr, encode) if encode else ref)
+            parts.append(text[position:])
+            if any(isinstance(part, Ref) for part in parts):
+                return _merge(parts)
+            return "".join(map(str, parts)) if position else text  # dropped only, or nothing
 
         return find
 
@@ -495,6 +503,12 @@ def _scrub(
         call.substitute_body(in_place if call.body and call.body.kind == "text" else in_values)
         if call.location is not None:
             call.location = substitute_value(call.location, in_place)
+
+
+NEVER_STORED = "never stored in the recording"
+WHOLE_ENCODED = "never stored in the recording: the whole percent-encoded value that holds it"
+"""A secret inside a percent-encoded value that could not be told apart from the rest: the
+run is given the whole value, encoded as recorded (convert's summary says so)."""
 
 
 def _redact_referer(text: str) -> str:

@@ -25,7 +25,12 @@ class Ref:
     expr: str
     encode: str = ""
     """"" (the string as is), "url" (percent-encoded), "json" (escaped inside a JSON string of
-    a text body) or "int" (a JSON number)."""
+    a text body) or "int" (a JSON number); several joined by `+` are applied in turn (`json+url`:
+    escaped in a JSON string, then the JSON percent-encoded in a query)."""
+
+    @property
+    def encodings(self) -> tuple[str, ...]:
+        return tuple(self.encode.split("+")) if self.encode else ()
 
 
 @dataclass(frozen=True, slots=True)
