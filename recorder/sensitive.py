@@ -424,7 +424,9 @@ stand as they are, as `:` and `/` often do)."""
 
 
 def _encoded(text: str, level: int, encoder: Callable[[str], str] | None) -> str:
-    for _ in range(level if encoder else 0):
+    if encoder is None:
+        return text
+    for _ in range(level):
         text = encoder(text)
     return text
 
