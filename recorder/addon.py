@@ -99,8 +99,8 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
             parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
         elif sensitive.has_shape(f"?{field}={plain}") or sensitive.encoded_secret(plain):
             parts[i] = f"{name}={sensitive.redacted(plain)}"
-        elif (shown := sensitive.redact_text(plain)) != plain:
-            # a URL with `?token=...` or `user:password@`, JSON, either percent-encoded
+        elif any(c in plain for c in '=@"%') and (shown := sensitive.redact_text(plain)) != plain:
+            # a URL with `?token=...` or `user:password@`, JSON, any of them percent-encoded
             parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"
     return "&".join(parts)
 

@@ -365,12 +365,13 @@ def secret_spans(text: str, pairs: bool = False) -> list[Span]:
     secret shape, named after it; `"name": "value"` strings under a secret name; tokens the
     recorder redacted; with `pairs`, secret `name=value` pairs too (a URL inside a field:
     `/cb?access_token=...`); and inside a percent-encoded value, what it decodes to shows (see
-    `_decoded_spans`). Left to right, never overlapping."""
-    spans = _spans(text, pairs)
+    `_decoded_spans`, which says more of one found both ways: its name and encoding). Left to
+    right, never overlapping."""
+    spans: list[Span] = []
     if "%" in text and ENCODED.search(text):
         for value in ENCODED_VALUE.finditer(text):
             spans += _decoded_spans(value[0], value.start())
-    return _leftmost(spans)
+    return _leftmost(spans + _spans(text, pairs))
 
 
 ENCODED = re.compile(r"%(?:25|2[26fF]|3[aAdDfF]|40|7[bB])")
@@ -415,7 +416,7 @@ def _decoded_spans(value: str, offset: int) -> list[Span]:
             inner_encode = span.encode or ("json" if inside_json else "")
             encode = "+".join([inner_encode] * bool(inner_encode) + ["url"] * level)
             found.append(Span(offset + start, offset + position, span.name, span.secret, encode))
-    return _leftmost(found)
+    return _leftmost(found[::-1])  # of one found at two levels, the deeper says more
 
 
 PERCENT_ENCODERS = (partial(quote, safe=""), partial(quote_plus, safe=""), None)
