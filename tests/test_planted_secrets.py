@@ -29,7 +29,8 @@ import pytest
 from conftest import ROOT, run_locust
 from mitmproxy.test import tflow, tutils
 
-from recorder.addon import flow_record
+from recorder.addon import flow_record, header_record
+from recorder.flows import read_capture
 from recorder.har import parse_har
 from recorder.proxy import run_capture_proxy
 from replay.convert import Options, convert, summary
@@ -830,3 +831,20 @@ def test_a_secret_it_cannot_place_in_an_encoded_value_makes_the_whole_value_a_cr
     assert 'self.get(f"/sso?next={self.encoded_access_token}"' in result.source, result.source
     warned = [line for line in lines if "encoded_access_token is a whole" in line]
     assert len(warned) == 1 and warned[0].startswith("warning: "), lines
+
+
+def test_a_token_the_addon_redacted_inside_an_encoded_value_keeps_its_name_and_encoding(tmp_path):
+    """Converted from the capture file, the addon's `REDACTED-<digest>` inside a return URL
+    encoded twice is the `access_token` of the URL inside, and sent encoded three times over
+    as the secret was (twice around the URL, once in its query)."""
+    flows = [
+        tflow.tflow(req=tutils.treq(host="127.0.0.1", port=1, path=path.encode()), resp=True)
+        for path in ("/", ENCODED[0].path)
+    ]
+    capture = tmp_path / "encoded.jsonl"
+    lines = [header_record(True), *map(flow_record, flows)]
+    capture.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert ENCODED[0].marker not in capture.read_text()
+    source = convert(read_capture(capture)).source
+    sent = "%253D{urlencoded(urlencoded(urlencoded(self.access_token)))}"
+    assert sent in source and "REDACTED" not in source, source
