@@ -380,7 +380,7 @@ HEX40 = "3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a"
         *"X-Parse-Master-Key X-Functions-Key DD-APPLICATION-KEY jsessionid PHPSESSID sid".split(),
         # look-alikes: Cyrillic а and А, Greek ο, fullwidth, mathematical bold, a zero-width
         # joiner, a soft hyphen, an accent, UTF-8 read as Latin-1
-        *"p\u0430ssword p\u0410ssword t\u03bfken ｐａｓｓｗｏｒｄ pass\u200dword".split(),
+        *"p\u0430ssword p\u0410ssword t\u03bfken ｐａｓｓｗｏｒｄ pa\u200dssword".split(),
         *"\U0001d429\U0001d430\U0001d41d api\u00adkey pa\u0301ssword p\u00d0\u00b0ssword".split(),
     ],
 )
