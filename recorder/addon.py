@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from mitmproxy import ctx, exceptions, flowfilter, http, version
 from mitmproxy.websocket import WebSocketMessage
@@ -99,9 +99,9 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
             parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
         elif sensitive.has_shape(f"?{field}={plain}") or sensitive.encoded_secret(plain):
             parts[i] = f"{name}={sensitive.redacted(plain)}"
-        elif any(c in plain for c in '=@"%') and (shown := sensitive.redact_text(plain)) != plain:
-            # a URL with `?token=...` or `user:password@`, JSON, any of them percent-encoded
-            parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"
+        elif any(c in value for c in '%=@"') and (shown := sensitive.redact_text(value)) != value:
+            # a URL with `?token=...` or `user:password@`, JSON: read decoded, redacted as sent
+            parts[i] = f"{name}={shown}"
     return "&".join(parts)
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from functools import lru_cache, partial
 from typing import NamedTuple
@@ -397,6 +398,11 @@ def _decoded_spans(value: str, offset: int) -> list[Span]:
             break
         decoded = unquote_plus(decoded)
         inner = _spans(decoded, pairs=True)
+        if decoded.lstrip()[:1] in ("{", "["):
+            in_json = _json_spans(decoded)
+            if in_json is None:
+                return [Span(offset, offset + len(value), "json", value, whole=True)]
+            inner = in_json + inner
         if "@" in decoded and "//" in decoded:
             inner += [Span(m.start(), m.end(), "", m[0]) for m in USERINFO.finditer(decoded)]
         position = 0
@@ -419,9 +425,15 @@ def _decoded_spans(value: str, offset: int) -> list[Span]:
     return _leftmost(found[::-1])  # of one found at two levels, the deeper says more
 
 
-PERCENT_ENCODERS = (partial(quote, safe=""), partial(quote_plus, safe=""), None)
-"""How a browser or a script may have percent-encoded a value (None: the secret's characters
-stand as they are, as `:` and `/` often do)."""
+PERCENT_ENCODERS = (
+    partial(quote, safe=""),
+    partial(quote_plus, safe=""),
+    partial(quote, safe="/"),
+    None,
+)
+"""How a browser or a script may have percent-encoded a value: every reserved character
+(`encodeURIComponent`), spaces as `+` (a form), `/` left as it is (Python's `quote`), or
+none of the secret's characters (None)."""
 
 
 def _encoded(text: str, level: int, encoder: Callable[[str], str] | None) -> str:
@@ -430,6 +442,60 @@ def _encoded(text: str, level: int, encoder: Callable[[str], str] | None) -> str
     for _ in range(level):
         text = encoder(text)
     return text
+
+
+def _json_spans(text: str) -> list[Span] | None:
+    """The secrets of `text` read as a JSON document, by the rules of a JSON body (a value
+    under a secret key at any depth, or named by its sibling: `json_field`), each where the
+    text holds it escaped; None if one cannot be found there. Not JSON: none."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    spans, position = [], 0
+    for name, value in _json_secrets(document):
+        for ascii_only in (False, True):
+            held = json.dumps(value, ensure_ascii=ascii_only)
+            held = held[1:-1] if isinstance(value, str) else held
+            start = text.find(held, position)
+            if start >= 0:
+                break
+        else:
+            return None
+        position = start + len(held)
+        kind = "json" if isinstance(value, str) else ""
+        spans.append(Span(start, position, name, str(value), kind))
+    return spans
+
+
+def _json_secrets(document: object) -> list[tuple[str, str | int | float]]:
+    """(name, value) of each secret string or number of `document`, in document order; walked
+    without recursion, as a document may be nested as deep as the parser allows."""
+    found: list[tuple[str, str | int | float]] = []
+    stack: list[Iterator[tuple[str, object]]] = [iter([("", document)])]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        name, value = item
+        if isinstance(value, dict):
+            stack.append(_json_members(value, name))
+        elif isinstance(value, list):
+            stack.append((name, member) for member in value)
+        elif isinstance(value, str | int | float) and name and _secret_leaf(name, value):
+            found.append((name, value))
+    return found
+
+
+def _secret_leaf(name: str, value: str | int | float) -> bool:
+    """A string or a number (a PIN), not a flag, sent under a secret name."""
+    return not isinstance(value, bool) and secret_name(name) and secret_value(value)
+
+
+def _json_members(document: dict, parent: str) -> Iterator[tuple[str, object]]:
+    for key, value in document.items():
+        yield json_field(document, str(key), parent), value
 
 
 def _spans(text: str, pairs: bool) -> list[Span]:

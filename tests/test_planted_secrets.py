@@ -480,6 +480,13 @@ ENCODED = [
         "variables=" + urllib.parse.quote(json.dumps({"token": "PLANTED-graphql-get-token"})),
         "/graphql",
     ),
+    query(
+        "GraphQL GET variables, percent-encoded JSON nested under a password key",
+        "PLANTED-encoded-nested",  # what the value (with `/` and `"` after it) begins with
+        "variables="
+        + urllib.parse.quote(json.dumps({"password": {"current": 'PLANTED-encoded-nested/"pw'}})),
+        "/graphql",
+    ),
 ]
 """Secrets a value shows once percent-decoded, once or twice over."""
 
@@ -783,20 +790,29 @@ def _query(url: str, name: str) -> str:
 
 
 READ_BACK = {
-    "token URL double-percent-encoded in a query": lambda sent: _query(
-        unquote(_query(sent, "next")), "access_token"
+    "token URL double-percent-encoded in a query": (
+        "access_token",
+        lambda sent: _query(unquote(_query(sent, "next")), "access_token"),
     ),
-    "token URL double-percent-encoded in a form": lambda sent: _query(
-        unquote(sent), "access_token"
+    "token URL double-percent-encoded in a form": (
+        "access_token",
+        lambda sent: _query(unquote(sent), "access_token"),
     ),
-    "token URL percent-encoded in a JSON string": lambda sent: _query(
-        unquote(sent), "access_token"
+    "token URL percent-encoded in a JSON string": (
+        "access_token",
+        lambda sent: _query(unquote(sent), "access_token"),
     ),
-    "GraphQL GET variables, percent-encoded JSON": lambda sent: json.loads(
-        _query(sent, "variables")
-    )["token"],
+    "GraphQL GET variables, percent-encoded JSON": (
+        "token",
+        lambda sent: json.loads(_query(sent, "variables"))["token"],
+    ),
+    "GraphQL GET variables, percent-encoded JSON nested under a password key": (
+        "password_current",
+        lambda sent: json.loads(_query(sent, "variables"))["password"]["current"],
+    ),
 }
-"""How the site reads the secret back out of what a replay sends, level by level."""
+"""The credential each secret becomes, and how the site reads it back out of what a replay
+sends, level by level."""
 
 
 @pytest.mark.parametrize("plant", [p for p in ENCODED if p.what in READ_BACK], ids=lambda p: p.what)
@@ -806,7 +822,8 @@ def test_a_secret_inside_an_encoded_value_is_sent_encoded_as_recorded(plant):
     it as it decoded the recorded one. A live value full of reserved characters shows it."""
     live = 'a/b&c=d?e %f"g'
     source = convert(parse_har(json.dumps(har([plant])), "planted.har")).source
-    credential = re.search(r"self\.(\w+) = self\.credential\(\"(?:access_)?token\"\)", source)
+    name, read_back = READ_BACK[plant.what]
+    credential = re.search(rf'self\.(\w+) = self\.credential\("{name}"\)', source)
     assert credential, source
     var = credential[1]
     scope = {"urlencoded": urlencoded, "json_escaped": json_escaped}
@@ -816,7 +833,7 @@ def test_a_secret_inside_an_encoded_value_is_sent_encoded_as_recorded(plant):
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.JoinedStr) and f"self.{var}" in ast.unparse(node)
     ]
-    assert [READ_BACK[plant.what](text) for text in sent] == [live], sent
+    assert [read_back(text) for text in sent] == [live], sent
 
 
 def test_a_secret_it_cannot_place_in_an_encoded_value_makes_the_whole_value_a_credential():
