@@ -405,6 +405,8 @@ def _decoded_spans(value: str, offset: int) -> list[Span]:
             inner = in_json + inner
         if "@" in decoded and "//" in decoded:
             inner += [Span(m.start(), m.end(), "", m[0]) for m in USERINFO.finditer(decoded)]
+        if not inner:
+            continue
         position = 0
         encoders: tuple[Callable[[str], str] | None, ...] = PERCENT_ENCODERS
         for span in _leftmost(inner):
@@ -422,7 +424,7 @@ def _decoded_spans(value: str, offset: int) -> list[Span]:
             inner_encode = span.encode or ("json" if inside_json else "")
             encode = "+".join([inner_encode] * bool(inner_encode) + ["url"] * level)
             found.append(Span(offset + start, offset + position, span.name, span.secret, encode))
-    return _leftmost(found[::-1])  # of one found at two levels, the deeper says more
+    return _leftmost(found[::-1]) if found else found  # found at two levels: the deeper says more
 
 
 PERCENT_ENCODERS = (
@@ -503,8 +505,7 @@ def _spans(text: str, pairs: bool) -> list[Span]:
     spans = []
     if pairs and "=" in text:
         for m in PAIR.finditer(text):
-            name = unquote_plus(m[1])
-            value = unquote_plus(m[2])
+            name, value = _unquoted(m[1]), _unquoted(m[2])
             if secret_name(name) and secret_value(value) and m[2] != REDACTED:
                 spans.append(Span(m.start(2), m.end(2), name, value, "url"))
     if families := _families(text):
@@ -519,6 +520,11 @@ def _spans(text: str, pairs: bool) -> list[Span]:
     if "REDACTED-" in text:
         spans += [Span(m.start(), m.end(), "token", m[0]) for m in REDACTED_TOKEN.finditer(text)]
     return spans
+
+
+def _unquoted(text: str) -> str:
+    """`unquote_plus`, skipped where there is nothing to decode (most names and values)."""
+    return unquote_plus(text) if "%" in text or "+" in text else text
 
 
 def _leftmost(spans: list[Span]) -> list[Span]:
