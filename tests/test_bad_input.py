@@ -493,3 +493,53 @@ def test_any_har_document_converts_to_a_module_that_compiles_or_fails_cleanly(do
             assert len(errors) == 1 and "\n" not in errors[0], errors
             assert str(capture) in errors[0], errors
             assert not output.exists()
+
+
+def _errors_in_process(argv: list[str], caplog) -> tuple[int, list[str]]:
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="replay"):
+        code = cli.main(argv)
+    return code, [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--host", "http://[::1"], "--host 'http://[::1' is not a URL"),
+        (["--include-host", "http://["], "--include-host 'http://[' is not a URL"),
+        (["--host", "http://127.0.0.1:99999"], "Port out of range"),
+        (["-o", ""], "not a file name"),
+        (["-o", "."], "not a file name"),
+    ],
+    ids=["host IPv6", "include-host IPv6", "port", "-o empty", "-o ."],
+)
+def test_a_bad_option_value_is_one_line_exit_2(args, words, tmp_path, caplog, monkeypatch):
+    """Not `internal error: ValueError: Invalid IPv6 URL` from deep in the conversion."""
+    monkeypatch.chdir(tmp_path)
+    code, errors = _errors_in_process(["convert", str(DATA / "demo-browse.har"), *args], caplog)
+    assert (code, len(errors)) == (2, 1), errors
+    assert words in errors[0] and "internal error" not in errors[0], errors
+
+
+def test_an_output_that_is_not_a_regular_file_is_refused_not_replaced(tmp_path, caplog):
+    """`-o /dev/null` run as root renamed a file over the device; a FIFO stands in for it."""
+    fifo = tmp_path / "out.py"
+    os.mkfifo(fifo)
+    code, errors = _errors_in_process(
+        ["convert", str(DATA / "demo-browse.har"), "-o", str(fifo)], caplog
+    )
+    assert (code, errors) == (2, [f"replay: error: {fifo}: cannot write: not a regular file"])
+    assert fifo.is_fifo()
+
+
+def test_an_output_that_is_a_symbolic_link_replaces_the_file_it_points_to(tmp_path, caplog):
+    target = tmp_path / "kept" / "recording.py"
+    target.parent.mkdir()
+    target.write_text(OLD_OUTPUT)
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    code, errors = _errors_in_process(
+        ["convert", str(DATA / "demo-browse.har"), "-o", str(link)], caplog
+    )
+    assert (code, errors) == (0, [])
+    assert link.is_symlink() and "class " in target.read_text()
