@@ -82,13 +82,23 @@ def _run(args: argparse.Namespace) -> int:
 
 class _Terminal(logging.StreamHandler):
     """A reader that went away (`replay convert X | head`) is no error: what is left to say
-    goes nowhere, and the command finishes its work."""
+    goes nowhere, and the command finishes its work. Recorded text in a message (a host, a
+    URL, a title) shows its control, bidi and lone surrogate characters escaped: a capture
+    must not move the cursor, recolour or reorder the terminal, nor fail to encode."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], super().format(record))
 
     def handleError(self, record: logging.LogRecord) -> None:
         if isinstance(sys.exc_info()[1], BrokenPipeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
             return
         super().handleError(record)
+
+
+UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _log_to_terminal() -> None:
