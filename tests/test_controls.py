@@ -332,7 +332,7 @@ def test_a_host_that_urlsplit_cannot_read_is_a_settings_error(check):
         "connect_timeout = nan",
         "think_scale = -0.5",
         "pacing = inf",
-        "connection_pool = 0",
+        "connection_pool = -1",
     ],
 )
 def test_a_settings_number_the_command_line_would_refuse_is_refused(line, tmp_path):

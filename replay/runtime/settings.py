@@ -79,13 +79,13 @@ def non_negative(text: str) -> float:
 
 
 def count(text: str) -> int:
-    """An argparse type: a positive whole number."""
+    """An argparse type: a whole number, 0 or more (a pool of 0: one per user)."""
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
     return value
 
 
