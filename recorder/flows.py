@@ -17,6 +17,7 @@ from mitmproxy import exceptions, http, io
 
 from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
+from recorder.charsets import in_utf8
 from recorder.har import valid_url
 from recorder.model import CaptureError, Exchange, Recording, Request, Response
 
@@ -149,15 +150,16 @@ def read_mitm_flows(path: str | Path) -> Recording:
 def exchange(record: dict[str, Any]) -> Exchange:
     """The model's Exchange for one `kind: exchange` capture line."""
     req, resp = record["request"], record["response"]
-    body = _body(req)
+    sent = _body(req)
+    body, mime, headers = in_utf8(sent, req["mime_type"], _headers(req["headers"]))
     request = Request(
         method=req["method"],
         url=req["url"],
         http_version=req["http_version"],
-        headers=_headers(req["headers"]),
+        headers=headers,
         body=body,
-        mime_type=req["mime_type"],
-        declared_size=req.get("declared_size", len(body)),
+        mime_type=mime,
+        declared_size=req.get("declared_size", len(sent)),
     )
     response = (
         Response(
