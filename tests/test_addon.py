@@ -1,6 +1,6 @@
 """The capture addon's redaction where a secret hides from a plain byte search: a body in
-another charset, a STOMP frame over a WebSocket, an uploaded file. Each case is also
-converted, where the converter reads it, so the two judge alike (recorder/sensitive.py)."""
+another charset, a STOMP frame over a WebSocket, an uploaded file (whose
+planted secrets `tests/test_planted_secrets.py` checks, addon and converter alike)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import base64
 import json
 
 import pytest
-import test_planted_secrets as planted
 from mitmproxy.test import tflow, tutils
 from mitmproxy.websocket import WebSocketMessage
 
@@ -100,48 +99,6 @@ def test_the_addon_redacts_any_secret_header_line_of_a_text_frame():
 def test_a_message_line_that_names_no_secret_stays():
     text = "SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello: world\x00"
     assert json.loads(_frame(text))["body"] == text
-
-
-def _upload(what: str, marker: str, filename: str, mime: str, content: str) -> planted.Plant:
-    disposition = f'form-data; name="file"; filename="{filename}"'
-    body = (
-        f"--XyZ\r\nContent-Disposition: {disposition}\r\nContent-Type: {mime}\r\n\r\n"
-        f"{content}\r\n--XyZ--\r\n"
-    )
-    kind = "multipart/form-data; boundary=XyZ"
-    return planted.Plant(what, marker, "POST", "/api/upload", [("Content-Type", kind)], body, kind)
-
-
-UPLOADS = [
-    _upload("uploaded .env file", f"{P}env-file", ".env", "text/plain", f"DB_PASSWORD={P}env-file"),
-    _upload(
-        "uploaded JSON file",
-        f"{P}json-file",
-        "creds.json",
-        "application/json",
-        json.dumps({"password": f"{P}json-file"}),
-    ),
-    _upload("uploaded key of a secret shape", planted.AKIA, "k.txt", "text/plain", planted.AKIA),
-]
-
-
-@pytest.mark.parametrize("plant", UPLOADS, ids=lambda p: p.what)
-def test_the_addon_redacts_an_uploaded_file_the_converter_redacts(plant):
-    """One list and one function judge a file's content for both."""
-    module = planted.convert(planted.parse_har(json.dumps(planted.har([plant])), "u.har"))
-    assert not planted._leaks({"module": module.source}, {plant.what: plant.marker})
-    flow = tflow.tflow(
-        req=tutils.treq(
-            method=b"POST",
-            path=plant.path.encode(),
-            headers=[(k.encode(), v.encode()) for k, v in plant.headers],
-            content=plant.body.encode(),
-        ),
-        resp=True,
-    )
-    written = _written(flow_record(flow)["request"]).decode()
-    assert plant.marker not in written
-    assert written.startswith('--XyZ\r\nContent-Disposition: form-data; name="file"')
 
 
 def test_an_uploaded_file_without_a_secret_is_written_as_sent():
