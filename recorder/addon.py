@@ -230,11 +230,13 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
     client secrets): the tokens a server makes stay, for correlation. A body in another
     charset (a UTF-16 BOM, `charset=utf-16`) is judged as its text and written back in it."""
-    text = charsets.decoded(body, content_type)
-    if text is not None:
-        utf8 = text[0].encode("utf-8", "surrogatepass")
-        shown = redact_body(utf8, charsets.declared_utf8(content_type), sent)
-        return body if shown == utf8 else text[1].encode(shown.decode("utf-8", "surrogatepass"))
+    found = charsets.decoded(body, content_type)
+    if found is not None:
+        utf8 = found[0].encode("utf-8", "surrogatepass")
+        redacted = redact_body(utf8, charsets.declared_utf8(content_type), sent)
+        return (
+            body if redacted == utf8 else found[1].encode(redacted.decode("utf-8", "surrogatepass"))
+        )
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
     shown = sent and (sensitive.has_shape(body) or USERINFO_HINT.search(body) is not None)
     if not hint.search(body.lower()) and not shown:

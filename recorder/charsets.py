@@ -58,7 +58,7 @@ def charset(body: bytes, content_type: str) -> Charset | None:
         info = codecs.lookup(declared[2])
     except LookupError:
         return None
-    if info.name in UTF8 or not info._is_text_encoding:  # type: ignore[attr-defined]
+    if info.name in UTF8 or not info._is_text_encoding:
         return None
     if info.name in ("utf-16", "utf-32"):  # no BOM: the byte order shows where the zeros are
         low_first = body[1::2].count(0) >= body[::2].count(0)

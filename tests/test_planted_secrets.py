@@ -817,6 +817,39 @@ def test_a_known_api_key_sent_again_anywhere_sends_the_credential(plant):
     assert 'credential("x_api_key")' in texts["module"]
 
 
+def test_a_known_api_key_echoed_by_the_server_and_sent_again_stays_out():
+    """Where a server hands the key back (a Location, a response header) and a later request
+    sends it on: correlated from the live response, or the credential; never the value."""
+    texts = _converted(
+        [
+            header("API key header", "X-Api-Key", KEY),
+            Plant(
+                "a redirect to a URL holding it",
+                KEY,
+                path="/go",
+                status=302,
+                answer_headers=[("Location", f"/keys/{KEY}/done")],
+                answer="",
+            ),
+            Plant("the redirect followed", KEY, path=f"/keys/{KEY}/done"),
+            Plant("echoed in a header", KEY, path="/echo", answer_headers=[("X-Echo-Key", KEY)]),
+            Plant("sent on in another header", KEY, headers=[("X-Forward", KEY)]),
+        ]
+    )
+    assert not _leaks(texts, {"api key": KEY})
+
+
+def test_a_warning_about_a_request_shows_a_known_secret_in_its_url_as_the_variable():
+    document = har(
+        [header("API key header", "X-Api-Key", KEY), Plant("lost body", KEY, "PUT", f"/docs/{KEY}")]
+    )
+    document["log"]["entries"][-1]["request"]["bodySize"] = 500  # declared, never carried
+    recording = parse_har(json.dumps(document), "planted.har")
+    lines = summary(recording, convert(recording), Path("planted.py"))
+    assert "warning: PUT http://127.0.0.1:1/docs/[x_api_key]: it declared" in "\n".join(lines)
+    assert not _leaks({"summary": "\n".join(lines)}, {"api key": KEY})
+
+
 def test_a_known_password_sent_again_as_a_path_segment_names_its_step_by_the_variable():
     texts = _converted(
         [

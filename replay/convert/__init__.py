@@ -21,6 +21,7 @@ from replay.convert import codegen
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
 from replay.convert.hosts import map_origins
+from replay.convert.known import relabeled
 from replay.convert.parameters import Served, parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
@@ -250,4 +251,4 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     lines += [f"warning: {w}" for w in uncontacted(scenario)]
     lines += [f"warning: {w}" for w in anti_forgery_as_recorded(scenario)]
     lines.append(f"wrote {output}")
-    return [redact_text(line) for line in lines]
+    return [redact_text(line) for line in relabeled(lines, scenario.hidden)]

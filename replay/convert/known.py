@@ -41,8 +41,9 @@ def hide_known(scenario: Scenario, known: dict[str, Ref]) -> None:
         in_url.setdefault(value, Ref(ref.expr, "url"))
         plain.setdefault(encoded, Ref(ref.expr, "url"))  # a URL inside a header or a field
         in_url.setdefault(encoded, Ref(ref.expr, "url"))
-    pattern = re.compile(f"(?<!{EDGE})(?:{one_of(list(plain))})(?!{EDGE})")
+    pattern = _whole(plain)
     labels = {value: f"[{ref.expr.removeprefix('self.')}]" for value, ref in plain.items()}
+    scenario.hidden = labels
     words = {identifier(v, ""): labels[v][1:-1] for v in secrets}
     renamed = re.compile(f"(?<![a-z0-9])(?:{one_of(list(words))})(?![a-z0-9])")
     in_name = partial(renamed.sub, lambda m: words[m[0]])
@@ -65,6 +66,20 @@ def hide_known(scenario: Scenario, known: dict[str, Ref]) -> None:
         replace(c, source=shown(c.source), sinks=tuple(map(shown, c.sinks)))
         for c in scenario.correlations
     ]
+
+
+def relabeled(lines: list[str], hidden: dict[str, str]) -> list[str]:
+    """`lines` (a summary's: a warning names a request by its recorded URL) with each
+    `hidden` secret as its label."""
+    if not hidden:
+        return lines
+    pattern = _whole(hidden)
+    return [pattern.sub(lambda m: hidden[m[0]], line) for line in lines]
+
+
+def _whole(values) -> re.Pattern:
+    """Any of `values` as a whole: not inside a longer run of letters and digits."""
+    return re.compile(f"(?<!{EDGE})(?:{one_of(list(values))})(?!{EDGE})")
 
 
 def _hide(call: Call, pattern: re.Pattern, plain: dict[str, Ref], in_url: dict[str, Ref]) -> bool:
