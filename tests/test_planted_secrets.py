@@ -865,6 +865,15 @@ def test_a_known_password_sent_again_as_a_path_segment_names_its_step_by_the_var
     assert "planted_known" not in module.lower()
 
 
+def test_a_step_named_after_a_long_known_key_is_named_after_its_variable():
+    """A method name is cut to whole words at 40 characters: the key's first words stay in
+    it unless the name is made again from the path the call now sends."""
+    key = "PLANTED-letters-only-key-of-many-words-here"
+    texts = _converted([header("key", "X-Api-Key", key), Plant("path", key, path=f"/v1/{key}")])
+    assert "def view_v1_x_api_key(self):" in texts["module"], texts["module"]
+    assert "letters" not in texts["module"]
+
+
 def test_a_known_api_key_sent_again_in_the_same_request_as_a_path_segment():
     texts = _converted([Plant("key in path", KEY, path=f"/v1/{KEY}", headers=[("X-Api-Key", KEY)])])
     assert not _leaks(texts, {"api key": KEY})

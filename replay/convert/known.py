@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from functools import partial
 from urllib.parse import quote, urlsplit
 
 from replay.convert.scenario import Call, Ref, Scenario, Text, Value, one_of, substitute_value
-from replay.names import identifier, url_template
+from replay.convert.steps import _step_name
+from replay.names import url_template
 
 MIN_LENGTH = 8
 """Shorter secrets (a PIN, a four-letter password) are left where no rule finds them: as a
@@ -44,20 +44,24 @@ def hide_known(scenario: Scenario, known: dict[str, Ref]) -> None:
     pattern = _whole(plain)
     labels = {value: f"[{ref.expr.removeprefix('self.')}]" for value, ref in plain.items()}
     scenario.hidden = labels
-    words = {identifier(v, ""): labels[v][1:-1] for v in secrets}
-    renamed = re.compile(f"(?<![a-z0-9])(?:{one_of(list(words))})(?![a-z0-9])")
-    in_name = partial(renamed.sub, lambda m: words[m[0]])
-
-    def shown(text: str) -> str:
-        """Text for people (a docstring, a note naming a step or a request), with each secret
-        as its variable: `[password]`, `view_check_password`."""
-        return in_name(pattern.sub(lambda m: labels[m[0]], text))
-
+    renames: dict[str, str] = {}
     taken = {step.name for step in scenario.steps}
     for step in scenario.steps:
         hits = [_hide(call, pattern, plain, in_url) for call in step.calls]
-        if hits and hits[0]:  # named after the first request's path: after its variable now
-            step.name = _renamed(step.name, in_name(step.name), taken)
+        if hits and hits[0]:  # named after its first request's path: after the variable now
+            first = step.calls[0]
+            name = _step_name(first.method, urlsplit(_shown(first.url)).path)
+            renames[step.name] = _renamed(step.name, name, taken)
+            step.name = renames[step.name]
+    named = _whole(renames, edge=r"\w")
+
+    def shown(text: str) -> str:
+        """Text for people (a docstring, a note naming a step or a request) with each secret
+        as its variable (`/api/check/[password]`), and a renamed step by its new name."""
+        text = pattern.sub(lambda m: labels[m[0]], text)
+        return named.sub(lambda m: renames[m[0]], text) if renames else text
+
+    for step in scenario.steps:
         step.title = shown(step.title)
         for call in step.calls:  # notes name the request a value was read from
             call.extractions = [replace(e, note=shown(e.note)) for e in call.extractions]
@@ -77,9 +81,9 @@ def relabeled(lines: list[str], hidden: dict[str, str]) -> list[str]:
     return [pattern.sub(lambda m: hidden[m[0]], line) for line in lines]
 
 
-def _whole(values) -> re.Pattern:
-    """Any of `values` as a whole: not inside a longer run of letters and digits."""
-    return re.compile(f"(?<!{EDGE})(?:{one_of(list(values))})(?!{EDGE})")
+def _whole(values, edge: str = EDGE) -> re.Pattern:
+    """Any of `values` as a whole: not inside a longer run of `edge` characters."""
+    return re.compile(f"(?<!{edge})(?:{one_of(list(values))})(?!{edge})")
 
 
 def _hide(call: Call, pattern: re.Pattern, plain: dict[str, Ref], in_url: dict[str, Ref]) -> bool:
@@ -132,8 +136,6 @@ def _shown(url: Value) -> str:
 
 def _renamed(old: str, new: str, taken: set[str]) -> str:
     """`new` for the step named `old`, numbered when another step has that name."""
-    if new == old:
-        return old
     taken.discard(old)
     name, count = new, 1
     while name in taken:
