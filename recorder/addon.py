@@ -204,8 +204,9 @@ def _redact_file(content: bytes, head: bytes) -> bytes:
     return found[1].encode(shown) if found else shown.encode("utf-8", "surrogateescape")
 
 
-HEADER_LINE = re.compile(r"^([!-9;-~]{1,100}):([^\r\n]*)", re.M)
-"""A `name:value` header line of a text frame (STOMP's `passcode:...`, a line protocol)."""
+HEADER_LINE = re.compile(r"^([\w.-]{1,100}):([^\r\n]*)", re.M)
+"""A `name:value` header line of a text frame (STOMP's `passcode:...`, a line protocol), its name
+as a header's is written: a JSON frame's `{"password": ...}` is no header line."""
 
 
 def redact_frame(frame: bytes) -> bytes:

@@ -96,6 +96,12 @@ def test_the_addon_redacts_any_secret_header_line_of_a_text_frame():
     assert marker not in record and "destination:/queue/a" in record
 
 
+def test_a_json_message_is_redacted_as_json():
+    """Its first key is no header line's name (`{"password"`): the frame stays JSON."""
+    record = json.loads(_frame(json.dumps({"password": f"{P}ws-json", "type": "auth"})))
+    assert json.loads(record["body"]) == {"password": "REDACTED", "type": "auth"}
+
+
 def test_a_message_line_that_names_no_secret_stays():
     text = "SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello: world\x00"
     assert json.loads(_frame(text))["body"] == text
