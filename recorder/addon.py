@@ -240,8 +240,10 @@ def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
         )
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
     shown = sent and (sensitive.has_shape(body) or USERINFO_HINT.search(body) is not None)
-    if not hint.search(body.lower()) and not shown:
-        return body  # no such field name, no such shape, no URL credentials: skip (most bodies)
+    if not hint.search(body.lower()) and not shown and b"\\u" not in body:
+        # no such field name, no such shape, no URL credentials, no JSON escape that could
+        # spell one (`"\u0070assword"`): skip (most bodies)
+        return body
     is_secret = sensitive.secret_name if sent else sensitive.personal_name
     mime = content_type.lower()
     if "multipart/form-data" in mime and "boundary=" in mime:

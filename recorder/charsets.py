@@ -76,13 +76,15 @@ def _writes_ascii(codec: str) -> bool:
 
 
 def decoded(body: bytes, content_type: str) -> tuple[str, Charset] | None:
-    """`body`'s text and its charset, when it is not UTF-8 and decodes cleanly."""
+    """`body`'s text and its charset, when it is not UTF-8, decodes cleanly and encodes back
+    to the same bytes (a Python codec such as `unicode_escape` does not, nor a lossy one)."""
     found = charset(body, content_type)
     if found is None:
         return None
     try:
-        return body[len(found.bom) :].decode(found.codec), found
-    except UnicodeDecodeError:
+        text = body[len(found.bom) :].decode(found.codec)
+        return (text, found) if found.encode(text) == body else None
+    except UnicodeError:
         return None
 
 

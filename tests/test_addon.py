@@ -12,7 +12,7 @@ from mitmproxy.test import tflow, tutils
 from mitmproxy.websocket import WebSocketMessage
 
 from recorder.addon import flow_record, message_record, redact_body
-from recorder.charsets import Charset, charset
+from recorder.charsets import Charset, charset, decoded
 
 P = "PLANTED-"
 
@@ -67,6 +67,20 @@ def test_a_binary_upload_that_starts_like_a_bom_is_not_decoded():
     """FF FE starts a UTF-16 BOM and many binary files alike: only text types are read so."""
     assert charset(b"\xff\xfe" + "password=x".encode("utf-16-le"), "image/png") is None
     assert charset(b"\xff\xfepassword", "application/json") == Charset("utf-16-le", b"\xff\xfe")
+
+
+def test_a_charset_that_does_not_give_the_same_bytes_back_is_not_decoded():
+    """`unicode_escape` is a Python codec, not a charset: it reads `\\u0070` as `p` and
+    writes `é` as `\\xe9`."""
+    body = b'{"note": "\\u0070 \xe9"}'
+    assert charset(body, "application/json; charset=unicode_escape")
+    assert decoded(body, "application/json; charset=unicode_escape") is None
+
+
+def test_the_addon_reads_a_json_name_written_with_escapes():
+    """`{"\\u0070assword": ...}` is `{"password": ...}` to every JSON reader."""
+    body = b'{"\\u0070assword": "PLANTED-escaped-name"}'
+    assert json.loads(_written(_login(body, "application/json")))["password"] == "REDACTED"
 
 
 def test_the_addon_redacts_a_response_password_in_utf16():
