@@ -89,14 +89,16 @@ def decoded(body: bytes, content_type: str) -> tuple[str, Charset] | None:
 
 
 def in_utf8(
-    body: bytes, mime: str, headers: Headers, text: bool = False
-) -> tuple[bytes, str, Headers]:
-    """A request's body, MIME type and headers, with a body in another charset made UTF-8 and
-    its `Content-Type` saying so (what a recording sends; JSON is UTF-8 by RFC 8259, and a
-    server that reads the declared charset reads this one). With `text`, `body` is already
-    the UTF-8 of decoded text (a HAR's `postData.text`): only the declaration changes."""
+    body: bytes, mime: str, headers: Headers, declared: int, text: bool = False
+) -> tuple[bytes, str, Headers, int]:
+    """A request's body, MIME type, headers and declared body size, with a body in another
+    charset made UTF-8, its `Content-Type` saying so (what a recording sends; JSON is UTF-8
+    by RFC 8259, and a server that reads the declared charset reads this one) and its size
+    what it is now (a body the source lost stays short by as much). With `text`, `body` is
+    already the UTF-8 of decoded text (a HAR's `postData.text`): only the declaration
+    changes."""
     if not body:
-        return body, mime, headers
+        return body, mime, headers, declared
     content_type = mime or next((v for k, v in headers if k.lower() == "content-type"), "")
     if text:
         utf8 = body if charset(body, content_type) is not None else None
@@ -104,12 +106,12 @@ def in_utf8(
         found = decoded(body, content_type)
         utf8 = found[0].encode("utf-8", "surrogatepass") if found else None
     if utf8 is None:
-        return body, mime, headers
+        return body, mime, headers, declared
     headers = tuple(
         (name, declared_utf8(value)) if name.lower() == "content-type" else (name, value)
         for name, value in headers
     )
-    return utf8, declared_utf8(mime), headers
+    return utf8, declared_utf8(mime), headers, max(declared - len(body) + len(utf8), 0)
 
 
 def declared_utf8(content_type: str) -> str:

@@ -151,7 +151,9 @@ def exchange(record: dict[str, Any]) -> Exchange:
     """The model's Exchange for one `kind: exchange` capture line."""
     req, resp = record["request"], record["response"]
     sent = _body(req)
-    body, mime, headers = in_utf8(sent, req["mime_type"], _headers(req["headers"]))
+    body, mime, headers, declared = in_utf8(
+        sent, req["mime_type"], _headers(req["headers"]), req.get("declared_size", len(sent))
+    )
     request = Request(
         method=req["method"],
         url=req["url"],
@@ -159,7 +161,7 @@ def exchange(record: dict[str, Any]) -> Exchange:
         headers=headers,
         body=body,
         mime_type=mime,
-        declared_size=req.get("declared_size", len(sent)),
+        declared_size=declared,
     )
     response = (
         Response(

@@ -263,7 +263,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     if not isinstance(method, str) or not method:
         return None, "request without method"
     body, mime, declared, text = _request_body(request)
-    body, mime, headers = in_utf8(body, mime, headers, text)
+    body, mime, headers, declared = in_utf8(body, mime, headers, declared, text)
     status = response.get("status")
     status = _int(status)
     content = response.get("content")

@@ -950,8 +950,12 @@ def test_a_json_login_in_another_charset_is_read_as_json(tmp_path, reader, codec
     headers = [(b"Content-Type", content_type.encode())]
     _flow_file(tmp_path, "POST", "/api/login", headers, body)
     capture = reader(tmp_path, "POST", "/api/login", headers, body)
-    source = convert(recorder.read(capture)).source
+    recording = recorder.read(capture)
+    result = convert(recording)
+    source = result.source
     assert not _leaks({"module": source}, {"password": marker})
+    said = summary(recording, result, Path("planted.py"))
+    assert not [line for line in said if "declared a" in line], said  # the whole body is there
     login = source[source.index('"/api/login"') :]
     login = login[: login.index("\n        )\n")]
     assert 'json={"email": self.email' in login and "data=" not in login, login
