@@ -6,7 +6,6 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -131,21 +130,20 @@ LATEST = datetime(9000, 1, 1).timestamp()
 """Timestamps outside [epoch, LATEST] are an exporter's garbage: read as unknown."""
 
 
-def start_time(seconds: float) -> float:
-    """A recorded start in seconds since the epoch, or NaN when no clock could have given it
-    (negative, infinite, NaN, past the year 9000)."""
-    return seconds if 0 <= seconds <= LATEST else math.nan
+def start_time(seconds: float, unknown: float) -> float:
+    """A recorded start in seconds since the epoch, or `unknown` when no clock could have
+    given it (missing, negative, infinite, NaN, past the year 9000)."""
+    return seconds if 0 < seconds <= LATEST else unknown
 
 
 def sort_by_start(exchanges: list[Exchange]) -> None:
-    """In the order they started. One whose start is unknown (NaN: a HAR entry without a
-    `startedDateTime`) keeps its place in the file and the start of the one before it (of the
-    first known, at the head): sorted first as 1970, it made the next step wait 56 years."""
-    known = next((x.started for x in exchanges if not math.isnan(x.started)), 0.0)
-    for i, x in enumerate(exchanges):
-        if math.isnan(x.started):
-            exchanges[i] = replace(x, started=known)
-        known = exchanges[i].started
+    """In the order they started. A reader gives an exchange whose start is unknown the
+    start of the one before it in the file (0 at the head), so it keeps its place and adds no
+    think time; here those at the head take the first known start. (Read as 1970 and sorted
+    first, an entry without a `startedDateTime` made the next step wait 56 years.)"""
+    head = next((i for i, x in enumerate(exchanges) if x.started), 0)
+    for i in range(head):
+        exchanges[i] = replace(exchanges[i], started=exchanges[head].started)
     exchanges.sort(key=lambda x: x.started)
 
 
