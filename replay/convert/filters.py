@@ -69,12 +69,17 @@ def filter_exchanges(recording: Recording, options: FilterOptions = FilterOption
     exchanges = recording.exchanges
     target = _target_origin(exchanges, options.host)
     target_host = urlsplit(target).hostname or ""
-    allowed = {_domain(target_host), *(_domain(_hostname(h)) for h in options.include_hosts)}
+    # The public suffix list takes a twentieth of a second to load: a request to the target's
+    # own host needs no registrable domain, so a capture of one host never loads it.
+    allowed = functools.cache(
+        lambda: {_domain(target_host), *(_domain(_hostname(h)) for h in options.include_hosts)}
+    )
     result = Filtered(kept=[], target=target)
     for exchange in exchanges:
         host = exchange.request.host
         result.hosts[host] += 1
-        reason = _drop_reason(exchange, allowed, options) or _onto_target(exchange, target)
+        first_party = host == target_host or _domain(host) in allowed()
+        reason = _drop_reason(exchange, first_party, options) or _onto_target(exchange, target)
         if reason:
             result.dropped[reason] += 1
             if reason == "third-party host":
@@ -98,11 +103,11 @@ def _onto_target(exchange: Exchange, target: str) -> str:
     return ""
 
 
-def _drop_reason(exchange: Exchange, allowed: set[str], options: FilterOptions) -> str:
+def _drop_reason(exchange: Exchange, first_party: bool, options: FilterOptions) -> str:
     request, response = exchange.request, exchange.response
     if exchange.error or response.status <= 0:
         return "failed or aborted"
-    if _domain(request.host) not in allowed:
+    if not first_party:
         if ANALYTICS_HOSTS.search(request.host):
             return "analytics beacon"
         return "third-party host"
@@ -184,7 +189,8 @@ def origin(url: str) -> str:
 
 def same_site(host: str, other: str) -> bool:
     """`api.example.com` and `www.example.com` are one site (one registrable domain)."""
-    return _domain(_hostname(host)) == _domain(_hostname(other))
+    host, other = _hostname(host), _hostname(other)
+    return host == other or _domain(host) == _domain(other)
 
 
 def _hostname(host: str) -> str:
