@@ -135,10 +135,11 @@ def _set_think_times(steps: list[Step]) -> None:
 def to_call(exchange: Exchange, target: str) -> Call:
     """One exchange as the request to send: relative URL, kept headers, decoded body."""
     request, response = exchange.request, exchange.response
-    url = request.url
+    url, path = request.url, request.path
     if url.startswith(target + "/") or url == target:
         url = url[len(target) :] or "/"
-    path = split_url(url)[2]
+        if url.startswith("//") or not path:  # else the relative URL's path is the same
+            path = split_url(url)[2]
     template = url_template(path)
     location = response.header("location")
     if location and location.startswith(target):
