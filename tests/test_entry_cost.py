@@ -3,6 +3,8 @@ done once, and what a capture does not need is not done at all (issue 13, "minim
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import re
 from pathlib import Path
 
@@ -45,9 +47,36 @@ def test_a_path_is_templated_as_segment_by_segment(path):
     assert url_template(path) == reference
 
 
+def test_conversion_splits_a_request_url_once_and_templates_its_path_twice(tmp_path):
+    """The Request split its URL when it was read: of the stages, only correlation splits the
+    URL the call sends (restoring a redacted value may have changed it). The call's name and
+    the places correlation names template the path; a response's place only when it is
+    named."""
+    n = 200
+    recording = read_har(capture(tmp_path, n))
+    profile = cProfile.Profile()
+    profile.runcall(convert, recording)
+    calls: dict[str, int] = {}
+    for (_, _, function), (count, *_) in pstats.Stats(profile).stats.items():
+        calls[function] = calls.get(function, 0) + count
+    assert calls.get("split_url", 0) + calls.get("urlsplit", 0) <= n + 5
+    assert calls.get("url_template", 0) <= 2 * n + 5
+
+
 def test_a_capture_of_one_host_looks_up_no_registrable_domain(tmp_path):
     """Loading the public suffix list takes a twentieth of a second, what 1,000 entries take:
     only a request to another host than the target's needs it."""
     filters._domain.cache_clear()
     convert(read_har(capture(tmp_path, 20)))
     assert filters._domain.cache_info().misses == 0
+
+
+WORDS = ["/", "collect", "g/", "Beacon", "TRACK", "ing", "pixel", "rum", "b/ss/x", "client",
+         "-", "perf", "report", "user", "match", "SYNC", "cookie", "csp", ".gif", "?", "utm",
+         "ſ", "K", "ı", "İ", "é", "\n"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=8).map("".join))
+def test_an_analytics_path_is_found_as_the_case_blind_search_finds_it(path):
+    assert filters._analytics_path(path) == bool(filters.ANALYTICS_PATHS.search(path))

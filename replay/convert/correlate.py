@@ -523,10 +523,10 @@ def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
     for segment in path.split("/"):
         if segment:
             yield unquote(segment), where, True
-    query = urlsplit(url).query if "?" in url else ""  # most URLs have none
-    for name, text in parse_qsl(query, keep_blank_values=False):
-        yield text, f"query {name} of {request}", server_named(name)
-        yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
+    if "?" in url:  # most URLs have no query
+        for name, text in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+            yield text, f"query {name} of {request}", server_named(name)
+            yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
             yield from _header_values(name, value)
