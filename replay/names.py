@@ -11,7 +11,7 @@ PATH_PARAMETERS = re.compile(r";[^/]*")
 """`;jsessionid=...` after a segment: where a server rewrites a session id into a URL, never
 part of an endpoint."""
 ID_SEGMENT = re.compile(
-    r"""(?:^|(?<=/))(?:
+    r"""(?<![^/])(?:
         \d+                                             # numeric id
       | [0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}  # uuid
       | [0-9a-f]{8,}                                    # hex hash or object id
