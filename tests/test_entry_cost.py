@@ -42,7 +42,7 @@ def capture(tmp_path: Path, n: int) -> Path:
     return path
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join))
 def test_a_path_is_templated_as_segment_by_segment(path):
     reference = "/".join(
@@ -80,7 +80,7 @@ WORDS = ["/", "collect", "g/", "Beacon", "TRACK", "ing", "pixel", "rum", "b/ss/x
          "ſ", "K", "ı", "İ", "é", "\n"]  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), max_size=8).map("".join))
 def test_an_analytics_path_is_found_as_the_case_blind_search_finds_it(path):
     assert filters._analytics_path(path) == bool(filters.ANALYTICS_PATHS.search(path))

@@ -35,7 +35,7 @@ def test_valid_urls():
         assert not valid_url(url), url
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.sampled_from(SCHEMES),
     st.sampled_from(HOSTS),
