@@ -11,7 +11,6 @@ another there, is named with the rule that fixes it, however plain the value.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -202,7 +201,11 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
     user_class.host = host
     users.set_timeouts(user_class, options)
     environment = Environment(
-        user_classes=[user_class], host=host, parsed_options=options, events=events
+        user_classes=[user_class],
+        host=host,
+        parsed_options=options,
+        events=events,
+        catch_exceptions=False,  # a step that raises ends the pass, a failure, below
     )
     Verified.prepare(environment, settings.recording(session.__name__))
 
@@ -229,8 +232,14 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
 
     events.request.add_listener(on_request)
     instance = Verified(user_class(environment))
-    with contextlib.suppress(InterruptTaskSet, RescheduleTask, StopUser):
-        instance.run()  # a pass ends in one of these, whether it went through or failed
+    try:
+        instance.run()  # a pass ends in a control-flow exception, whether it went through or not
+    except (InterruptTaskSet, RescheduleTask, StopUser):
+        pass
+    except Exception as e:  # noqa: BLE001 (the step's own code: a failure of the pass)
+        step = instance.step or "on_start"
+        rows.append(Row(step, "", "(the step's code)", "", 0, (), done=True))
+        rows[-1].problem = f"raised {type(e).__name__}: {e}; nothing after it was sent"
     reached = {row.step for row in rows} | {instance.step}
     return rows, [t.__name__ for t in Verified.tasks if t.__name__ not in reached]
 
