@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 from haralyzer import HarParser
 
+from recorder.collector import collector_paused
 from recorder.model import (
     CaptureError,
     Exchange,
@@ -67,7 +68,8 @@ def parse_har(document: str | TextIO, source: str = "<har>") -> Recording:
         recording.exchanges.append(exchange)
 
     try:
-        log = _LogReader(document).read(add)
+        with collector_paused():
+            log = _LogReader(document).read(add)
     except json.JSONDecodeError as e:
         raise CaptureError(f"{source}: not a HAR file (invalid JSON at line {e.lineno})") from None
     except RecursionError:
