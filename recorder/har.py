@@ -20,6 +20,8 @@ from urllib.parse import quote_plus
 
 from haralyzer import HarParser
 
+from recorder.charsets import in_utf8
+from recorder.collector import collector_paused
 from recorder.model import (
     CaptureError,
     Exchange,
@@ -59,14 +61,16 @@ def parse_har(document: str | TextIO, source: str = "<har>") -> Recording:
         if not isinstance(entry, dict):
             recording.skip("not an entry object")
             return
-        exchange, reason = _exchange(entry, shared)
+        previous = recording.exchanges[-1].started if recording.exchanges else 0.0
+        exchange, reason = _exchange(entry, shared, previous)
         if exchange is None:
             recording.skip(reason)
             return
         recording.exchanges.append(exchange)
 
     try:
-        log = _LogReader(document).read(add)
+        with collector_paused():
+            log = _LogReader(document).read(add)
     except json.JSONDecodeError as e:
         raise CaptureError(f"{source}: not a HAR file (invalid JSON at line {e.lineno})") from None
     except RecursionError:
@@ -232,19 +236,18 @@ def _page(page: dict) -> Page | None:
     return Page(id=page_id, title=str(page.get("title") or ""), started=_time(page, unknown=0.0))
 
 
-def _time(obj: dict, unknown: float = math.nan) -> float:
+def _time(obj: dict, unknown: float) -> float:
     """`startedDateTime` in seconds since the epoch; `unknown` when it is missing or garbage."""
     value = obj.get("startedDateTime")
     if not isinstance(value, str):
         return unknown
     try:
-        seconds = start_time(datetime.fromisoformat(value).timestamp())
+        return start_time(datetime.fromisoformat(value).timestamp(), unknown)
     except (ValueError, OverflowError, OSError):
         return unknown
-    return unknown if math.isnan(seconds) else seconds
 
 
-def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
+def _exchange(entry: dict, shared: dict, previous: float) -> tuple[Exchange | None, str]:
     """Turn one entry into an Exchange, or say why it is not an HTTP exchange. The strings
     nearly every entry repeats (method, HTTP version, MIME type, a header list) are stored once
     in `shared`: the same string 20,000 times over took a tenth of a big capture's memory."""
@@ -262,7 +265,8 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
     method = request.get("method")
     if not isinstance(method, str) or not method:
         return None, "request without method"
-    body, mime, declared = _request_body(request)
+    body, mime, declared, text = _request_body(request)
+    body, mime, headers, declared = in_utf8(body, mime, headers, declared, text)
     status = response.get("status")
     status = _int(status)
     content = response.get("content")
@@ -286,7 +290,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
                 body=_content(content),
                 mime_type=_once(shared, str(content.get("mimeType") or "")),
             ),
-            started=_time(entry),
+            started=_time(entry, unknown=previous),
             duration_ms=float(_number(entry.get("time"))),
             page_id=_once(shared, str(entry.get("pageref") or "")),
             resource_type=_once(shared, str(entry.get("_resourceType") or "")),
@@ -324,18 +328,20 @@ def _headers(message: dict, shared: dict) -> tuple[tuple[str, str], ...]:
     return shared.setdefault(headers, headers)
 
 
-def _request_body(request: dict) -> tuple[bytes, str, int]:
-    """Body bytes, MIME type and declared size; forms given only as params are re-encoded."""
+def _request_body(request: dict) -> tuple[bytes, str, int, bool]:
+    """Body bytes, MIME type, declared size and whether the bytes are the UTF-8 of the HAR's
+    text (rather than the bytes sent, as base64 gives them); forms given only as params are
+    re-encoded."""
     declared = max(_int(request.get("bodySize")), 0)
     post = request.get("postData")
     if not isinstance(post, dict):
-        return b"", "", declared
+        return b"", "", declared, True
     mime = str(post.get("mimeType") or "")
     text = post.get("text")
     if isinstance(text, str) and text:
         if post.get("encoding") == "base64":
-            return _b64(text), mime, declared
-        return text.encode("utf-8", "surrogatepass"), mime, declared
+            return _b64(text), mime, declared, False
+        return text.encode("utf-8", "surrogatepass"), mime, declared, True
     params = _dicts(post.get("params"))
     if params and "multipart" not in mime:
         # A lone surrogate (valid in JSON, not in UTF-8) is kept as its bytes, as in a text body.
@@ -344,8 +350,8 @@ def _request_body(request: dict) -> tuple[bytes, str, int]:
             f"{quote_plus(str(p.get('value', '')), errors='surrogatepass')}"
             for p in params
         )
-        return encoded.encode(), mime or "application/x-www-form-urlencoded", declared
-    return b"", mime, declared
+        return encoded.encode(), mime or "application/x-www-form-urlencoded", declared, True
+    return b"", mime, declared, True
 
 
 def _content(content: dict) -> bytes:

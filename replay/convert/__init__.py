@@ -6,21 +6,21 @@ Pure: no files, no network. The CLI reads the capture and writes what this retur
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from recorder.collector import collector_paused
 from recorder.model import Recording
 from recorder.sensitive import ANTI_FORGERY, redact_text
 from replay.convert import codegen
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
 from replay.convert.hosts import map_origins
+from replay.convert.known import relabeled
 from replay.convert.parameters import WHOLE_ENCODED, Served, parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
@@ -67,22 +67,8 @@ def convert(
     options: Options = Options(),
     stage: Callable[[str], None] = lambda name: None,
 ) -> Result:
-    with _collector_paused():
+    with collector_paused():
         return _convert(recording, options, stage)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Conversion makes millions of small objects and next to no reference cycles: the garbage
-    collector walking them over and over took a quarter of a big capture's conversion. What
-    cycles there are, it collects once it runs again."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _convert(recording: Recording, options: Options, stage: Callable[[str], None]) -> Result:
@@ -262,4 +248,4 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     lines += [f"warning: {w}" for w in anti_forgery_as_recorded(scenario)]
     lines += [f"warning: {w}" for w in encoded_whole(scenario)]
     lines.append(f"wrote {output}")
-    return [redact_text(line) for line in lines]
+    return [redact_text(line) for line in relabeled(lines, scenario.hidden)]

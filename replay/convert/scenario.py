@@ -173,6 +173,9 @@ class Scenario:
     correlations: list[Correlation] = field(default_factory=list)
     entries: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    hidden: dict[str, str] = field(default_factory=dict)
+    """A known secret the recording sends (as recorded and percent-encoded) → what people see
+    in its place, `[its variable]`: convert's summary shows that (see `known.hide_known`)."""
 
     @property
     def calls(self) -> Iterator[Call]:
