@@ -399,11 +399,13 @@ def _flat(node: Node, room: int) -> str | None:
 
 def _layout(node: Node, column: int, trailing: int) -> list[str]:
     """Lines for `node` starting at `column`, leaving `trailing` columns for what follows."""
+    if isinstance(node, Code):  # never broken, whatever room there is
+        return [node.text]
+    if isinstance(node, Pair) and isinstance(node.value, Code):  # the items of a big form
+        return [f"{node.key.text}{node.separator}{node.value.text}"]
     flat = _flat(node, WIDTH - column - trailing)
     if flat is not None:
         return [flat]
-    if isinstance(node, Code):
-        return [node.text]
     if isinstance(node, Pair):
         head = f"{node.key.text}{node.separator}"
         lines = _layout(node.value, column + len(head), trailing)
@@ -413,8 +415,8 @@ def _layout(node: Node, column: int, trailing: int) -> list[str]:
     for item, note in zip(node.items, comments, strict=True):
         if note:
             lines.append(f"{INDENT}# {note}")
-        inner = _layout(item, column + len(INDENT), 1)
-        inner[-1] += ","
+        *inner, last = _layout(item, column + len(INDENT), 1)
         lines += [INDENT + line for line in inner]
+        lines.append(f"{INDENT}{last},")
     lines.append(node.close)
     return lines
