@@ -349,18 +349,23 @@ def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
 
 
 def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:
+    if isinstance(value, str):  # the leaves first: there are more of them than of anything
+        return _whole_ref(find(value))
     if isinstance(value, dict):
         return {k: _substitute_json(v, find) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute_json(v, find) for v in value]
-    if isinstance(value, str | Text):
-        new = substitute_value(value, find)
-        # A string that is entirely one ref is sent as the ref's own value (unless encoded).
-        if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
-            return new.parts[0] if not new.parts[0].encode else new
-        return new
+    if isinstance(value, Text):
+        return _whole_ref(substitute_value(value, find))
     if isinstance(value, int) and not isinstance(value, bool):
         new = find(str(value))
         if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
             return replace(new.parts[0], encode="int")
     return value
+
+
+def _whole_ref(new: Value) -> Json:
+    """A string that is entirely one ref is sent as the ref's own value (unless encoded)."""
+    if isinstance(new, Text) and len(new.parts) == 1 and isinstance(new.parts[0], Ref):
+        return new.parts[0] if not new.parts[0].encode else new
+    return new
