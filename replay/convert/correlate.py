@@ -90,6 +90,8 @@ BOUNDARIES = (6, 12, 24, 40, 64)
 def server_named(name: str) -> bool:
     """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
     server made, as opposed to `page`, `size` or `q`."""
+    if not ("[" in name or "." in name or "]" in name):  # one key: a form's thousands of fields
+        return _server_named_key("" if name.isdigit() else name)
     keys = name.replace("[", ".").replace("]", ".").split(".")
     return _server_named_key(next((k for k in reversed(keys) if k and not k.isdigit()), ""))
 
