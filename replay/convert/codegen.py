@@ -371,9 +371,10 @@ def _assign(target: str, value: str, depth: int) -> list[str]:
 
 
 def _statement(prefix: str, node: Node, depth: int) -> list[str]:
-    lines = _layout(node, len(INDENT) * depth + len(prefix), 0)
-    lines[0] = prefix + lines[0]
-    return [INDENT * depth + line for line in lines]
+    margin = INDENT * depth
+    lines = _layout(node, len(margin) + len(prefix), 0, margin)
+    lines[0] = margin + prefix + lines[0]
+    return lines
 
 
 def _flat(node: Node, room: int) -> str | None:
@@ -397,8 +398,10 @@ def _flat(node: Node, room: int) -> str | None:
     return f"{node.open}{', '.join(parts)}{node.close}"
 
 
-def _layout(node: Node, column: int, trailing: int) -> list[str]:
-    """Lines for `node` starting at `column`, leaving `trailing` columns for what follows."""
+def _layout(node: Node, column: int, trailing: int, margin: str) -> list[str]:
+    """Lines for `node` starting at `column`, leaving `trailing` columns for what follows, on
+    a line indented by `margin`: the first line without what precedes the node on it, every
+    other line indented in full, so each line is built once however deep it is."""
     if isinstance(node, Code):  # never broken, whatever room there is
         return [node.text]
     if isinstance(node, Pair) and isinstance(node.value, Code):  # the items of a big form
@@ -408,15 +411,19 @@ def _layout(node: Node, column: int, trailing: int) -> list[str]:
         return [flat]
     if isinstance(node, Pair):
         head = f"{node.key.text}{node.separator}"
-        lines = _layout(node.value, column + len(head), trailing)
-        return [head + lines[0], *lines[1:]]
+        lines = _layout(node.value, column + len(head), trailing, margin)
+        lines[0] = head + lines[0]
+        return lines
+    inner = margin + INDENT
     lines = [node.open]
     comments = node.comments or [""] * len(node.items)
     for item, note in zip(node.items, comments, strict=True):
         if note:
-            lines.append(f"{INDENT}# {note}")
-        *inner, last = _layout(item, column + len(INDENT), 1)
-        lines += [INDENT + line for line in inner]
-        lines.append(f"{INDENT}{last},")
-    lines.append(node.close)
+            lines.append(f"{inner}# {note}")
+        first, *rest = _layout(item, column + len(INDENT), 1, inner)
+        if rest:
+            lines += [inner + first, *rest[:-1], f"{rest[-1]},"]
+        else:
+            lines.append(f"{inner}{first},")
+    lines.append(margin + node.close)
     return lines
