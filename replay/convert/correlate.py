@@ -27,6 +27,7 @@ from functools import lru_cache, partial
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from recorder.sensitive import ZEROED
 from replay.convert.parameters import multipart_fields
 from replay.convert.rules import NO_RULES, ExtractRule, Rules, RulesError
 from replay.convert.scenario import (
@@ -91,14 +92,18 @@ def server_named(name: str) -> bool:
     """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
     server made, as opposed to `page`, `size` or `q`."""
     if not ("[" in name or "." in name or "]" in name):  # one key: a form's thousands of fields
-        return _server_named_key("" if name.isdigit() else name)
-    keys = name.replace("[", ".").replace("]", ".").split(".")
-    return _server_named_key(next((k for k in reversed(keys) if k and not k.isdigit()), ""))
+        last = "" if name.isdigit() else name
+    else:
+        keys = name.replace("[", ".").replace("]", ".").split(".")
+        last = next((k for k in reversed(keys) if k and not k.isdigit()), "")
+    return _server_named_key(last.translate(ZEROED))
 
 
 @lru_cache(maxsize=4096)
 def _server_named_key(last: str) -> bool:
-    """The last key of a name, read once: thousands of JSON paths end in the same few keys."""
+    """The last key of a name, its digits made 0 (no check here tells one from another), read
+    once: thousands of JSON paths end in the same few keys, and thousands of form fields
+    (`f1` ... `f75000`) differ only in their numbers."""
     lower = last.lower()
     return (
         lower in SERVER_NAMED
