@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
@@ -68,7 +68,7 @@ def render(scenario: Scenario) -> list[str]:
         *_imports(scenario),
     ]
     if scenario.default_headers:
-        headers = _dict((Code(literal(k)), Code(literal(v))) for k, v in scenario.default_headers)
+        headers = _dict((literal(k), Code(literal(v))) for k, v in scenario.default_headers)
         lines += ["", *_statement("HEADERS = ", headers, 0)]
     constants = _shared_header_values(scenario)
     if constants:
@@ -304,10 +304,7 @@ def _stats_name(call: Call) -> str | None:
 
 def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
-        (
-            Code(literal(e.var)),
-            Collection(f"{EXTRACTORS[e.source]}(", ")", _extractor_arguments(e)),
-        )
+        (literal(e.var), Collection(f"{EXTRACTORS[e.source]}(", ")", _extractor_arguments(e)))
         for e in extractions
     )
     save.comments = [comment(e.note) for e in extractions]
@@ -329,7 +326,7 @@ def _body(body: Body) -> Pair:
     if body.kind == "form":
         keys = [k for k, _ in body.fields]
         if len(set(keys)) == len(keys):
-            fields = _dict((Code(literal(k)), Code(literal(v))) for k, v in body.fields)
+            fields = _dict((literal(k), Code(literal(v))) for k, v in body.fields)
         else:
             fields = Collection(
                 "[",
@@ -345,14 +342,23 @@ def _body(body: Body) -> Pair:
     return Pair(Code("data"), "=", Code(literal(body.raw)))
 
 
-def _dict(pairs) -> Collection:
-    return Collection("{", "}", [Pair(k, ": ", v) for k, v in pairs])
+def _dict(pairs: Iterable[tuple[str, Node]]) -> Collection:
+    """`{key: value, ...}` of keys written as code: an entry whose value is one Code is one Code
+    (laid out alike, never broken), as a form or a JSON list of records has thousands."""
+    return Collection(
+        "{",
+        "}",
+        [
+            Code(f"{k}: {v.text}") if isinstance(v, Code) else Pair(Code(k), ": ", v)
+            for k, v in pairs
+        ],
+    )
 
 
 def json_node(obj) -> Node:
     """Decoded JSON (with refs) as a Python literal."""
     if isinstance(obj, dict):
-        return _dict((Code(literal(str(k))), json_node(v)) for k, v in obj.items())
+        return _dict((literal(str(k)), json_node(v)) for k, v in obj.items())
     if isinstance(obj, list):
         return Collection("[", "]", [json_node(v) for v in obj])
     return Code(literal(obj))
@@ -404,8 +410,6 @@ def _layout(node: Node, column: int, trailing: int, margin: str) -> list[str]:
     other line indented in full, so each line is built once however deep it is."""
     if isinstance(node, Code):  # never broken, whatever room there is
         return [node.text]
-    if isinstance(node, Pair) and isinstance(node.value, Code):  # the items of a big form
-        return [f"{node.key.text}{node.separator}{node.value.text}"]
     flat = _flat(node, WIDTH - column - trailing)
     if flat is not None:
         return [flat]

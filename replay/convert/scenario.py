@@ -255,7 +255,7 @@ def _substitute_bytes(
 def _substitute_matches(
     refs: dict[str, Ref], matches: Callable[[str], Iterator[re.Match]], text: str
 ) -> Value:
-    """`substitute_all`'s replacement with a regex."""
+    """`substitute_all`'s replacement with a regex (its lookahead `after` needs one)."""
     parts: list[str | Ref] = []
     position = 0
     for match in matches(text):
@@ -350,7 +350,8 @@ def substitute_value(value: Value, find: Callable[[str], Value]) -> Value:
 
 def _substitute_json(value: Json, find: Callable[[str], Value]) -> Json:
     if isinstance(value, str):  # the leaves first: there are more of them than of anything
-        return _whole_ref(find(value))
+        new = find(value)
+        return value if new is value else _whole_ref(new)
     if isinstance(value, dict):
         return {k: _substitute_json(v, find) for k, v in value.items()}
     if isinstance(value, list):
