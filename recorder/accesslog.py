@@ -13,7 +13,14 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from recorder.model import CaptureError, Exchange, Recording, Request, Response
+from recorder.model import (
+    CaptureError,
+    Exchange,
+    Recording,
+    Request,
+    Response,
+    sort_by_start,
+)
 
 COMBINED = re.compile(
     r'(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
@@ -77,7 +84,7 @@ def read_access_log(path: str | Path, origin: str = "http://localhost") -> Recor
         raise CaptureError(f"cannot read {path}: {e.strerror}") from e
     if not recording.exchanges and not recording.skipped:
         raise CaptureError(f"{path}: no access-log lines")
-    recording.exchanges.sort(key=lambda x: x.started)
+    sort_by_start(recording.exchanges)
     return recording
 
 

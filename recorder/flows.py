@@ -18,7 +18,15 @@ from mitmproxy import exceptions, http, io
 from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
 from recorder.har import valid_url
-from recorder.model import CaptureError, Exchange, Recording, Request, Response
+from recorder.model import (
+    CaptureError,
+    Exchange,
+    Recording,
+    Request,
+    Response,
+    sort_by_start,
+    start_time,
+)
 
 
 def read_capture(path: str | Path) -> Recording:
@@ -55,7 +63,7 @@ def scan_capture(
         raise CaptureError(f"cannot read {path}: {e.strerror}") from e
     if not number:
         raise CaptureError(f"{path} is not a locust-replay capture file")
-    recording.exchanges.sort(key=lambda x: x.started)
+    sort_by_start(recording.exchanges)
     return recording, offsets
 
 
@@ -133,17 +141,33 @@ def read_mitm_flows(path: str | Path) -> Recording:
                     for _ in flow.websocket.messages:
                         recording.skip("websocket message")
                 elif isinstance(flow, http.HTTPFlow):
-                    recording.exchanges.append(exchange(flow_record(flow, redact=False)))
+                    _add_exchange(recording, flow)
                 else:
                     recording.skip(f"{flow.type} flow")
     except OSError as e:
         raise CaptureError(f"cannot read {path}: {e.strerror}") from e
-    except exceptions.FlowReadException as e:
+    except Exception as e:  # noqa: BLE001 (mitmproxy loads a flow's state unchecked: a KeyError,
+        # a TypeError or an AttributeError there means a file mitmproxy did not write as read)
+        reason = (
+            f"{type(e).__name__}: {e}" if not isinstance(e, exceptions.FlowReadException) else e
+        )
         if not recording.exchanges and not recording.skipped:
-            raise CaptureError(f"{path} is not a mitmproxy flow file ({e})") from e
-        recording.warnings.append(f"{path}: the rest of the file is unreadable ({e}); skipped")
-    recording.exchanges.sort(key=lambda x: x.started)
+            raise CaptureError(f"{path} is not a mitmproxy flow file ({reason})") from e
+        recording.warnings.append(f"{path}: the rest of the file is unreadable ({reason}); skipped")
+    sort_by_start(recording.exchanges)
     return recording
+
+
+def _add_exchange(recording: Recording, flow: http.HTTPFlow) -> None:
+    """The flow as an exchange, or a skipped one when its fields cannot be one (a path that is
+    not UTF-8, a time past the year 9999): a flow file is untrusted input."""
+    try:
+        x = exchange(flow_record(flow, redact=False))
+    except (ValueError, OverflowError) as e:
+        recording.skip("unreadable flow")
+        recording.warnings.append(f"a flow was skipped: {type(e).__name__}: {e}")
+    else:
+        recording.exchanges.append(replace(x, started=start_time(x.started)))
 
 
 def exchange(record: dict[str, Any]) -> Exchange:

@@ -28,12 +28,12 @@ from recorder.model import (
     Request,
     Response,
     header,
+    sort_by_start,
     split_url,
+    start_time,
 )
 
 HTTP_SCHEMES = ("http://", "https://")
-LATEST = datetime(9000, 1, 1).timestamp()
-"""Timestamps outside [epoch, LATEST] are an exporter's garbage: read as unknown (0)."""
 
 
 def read_har(path: str | Path) -> Recording:
@@ -79,7 +79,7 @@ def parse_har(document: str | TextIO, source: str = "<har>") -> Recording:
     if version and version not in ("1.1", "1.2"):
         recording.warnings.append(f"unknown HAR version {version!r}; read as 1.2")
     recording.pages = [page for page in map(_page, _dicts(log.get("pages"))) if page]
-    recording.exchanges.sort(key=lambda e: e.started)
+    sort_by_start(recording.exchanges)
     return recording
 
 
@@ -229,18 +229,19 @@ def _page(page: dict) -> Page | None:
     page_id = page.get("id")
     if not isinstance(page_id, str):
         return None
-    return Page(id=page_id, title=str(page.get("title") or ""), started=_time(page))
+    return Page(id=page_id, title=str(page.get("title") or ""), started=_time(page, unknown=0.0))
 
 
-def _time(obj: dict) -> float:
+def _time(obj: dict, unknown: float = math.nan) -> float:
+    """`startedDateTime` in seconds since the epoch; `unknown` when it is missing or garbage."""
     value = obj.get("startedDateTime")
     if not isinstance(value, str):
-        return 0.0
+        return unknown
     try:
-        seconds = datetime.fromisoformat(value).timestamp()
+        seconds = start_time(datetime.fromisoformat(value).timestamp())
     except (ValueError, OverflowError, OSError):
-        return 0.0
-    return seconds if 0 <= seconds <= LATEST else 0.0
+        return unknown
+    return unknown if math.isnan(seconds) else seconds
 
 
 def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:

@@ -6,9 +6,11 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
+import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from recorder.sensitive import REDACTED_TOKEN as REDACTED_TOKEN  # re-exported for readers
@@ -123,6 +125,28 @@ class Exchange:
     """Why the exchange failed (aborted, connection error) if it did."""
     client: str = ""
     """The client's address where the source has it (a proxy capture, an access log)."""
+
+
+LATEST = datetime(9000, 1, 1).timestamp()
+"""Timestamps outside [epoch, LATEST] are an exporter's garbage: read as unknown."""
+
+
+def start_time(seconds: float) -> float:
+    """A recorded start in seconds since the epoch, or NaN when no clock could have given it
+    (negative, infinite, NaN, past the year 9000)."""
+    return seconds if 0 <= seconds <= LATEST else math.nan
+
+
+def sort_by_start(exchanges: list[Exchange]) -> None:
+    """In the order they started. One whose start is unknown (NaN: a HAR entry without a
+    `startedDateTime`) keeps its place in the file and the start of the one before it (of the
+    first known, at the head): sorted first as 1970, it made the next step wait 56 years."""
+    known = next((x.started for x in exchanges if not math.isnan(x.started)), 0.0)
+    for i, x in enumerate(exchanges):
+        if math.isnan(x.started):
+            exchanges[i] = replace(x, started=known)
+        known = exchanges[i].started
+    exchanges.sort(key=lambda x: x.started)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from replay.runtime.settings import (
     add_replay_arguments,
     check_host,
     recordings_folder,
+    url_parts,
 )
 
 logger = logging.getLogger("replay")
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command, its failures said in one line."""
     try:
         return args.command(args)
-    except (UserError, CaptureError, RulesError) as e:
+    except (UserError, CaptureError, RulesError, SettingsError) as e:
         logger.error("replay: error: %s", e)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -81,13 +82,23 @@ def _run(args: argparse.Namespace) -> int:
 
 class _Terminal(logging.StreamHandler):
     """A reader that went away (`replay convert X | head`) is no error: what is left to say
-    goes nowhere, and the command finishes its work."""
+    goes nowhere, and the command finishes its work. Recorded text in a message (a host, a
+    URL, a title) shows its control, bidi and lone surrogate characters escaped: a capture
+    must not move the cursor, recolour or reorder the terminal, nor fail to encode."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], super().format(record))
 
     def handleError(self, record: logging.LogRecord) -> None:
         if isinstance(sys.exc_info()[1], BrokenPipeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
             return
         super().handleError(record)
+
+
+UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _log_to_terminal() -> None:
@@ -258,6 +269,10 @@ def convert_command(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace) -> pipeline.Options:
     """What convert's and record's command lines choose (the class name and the rules file
     follow from the output, in `_converted`)."""
+    for option, value in [("--host", args.host)] + [
+        ("--include-host", h) for h in args.include_host
+    ]:
+        url_parts(value, option)
     return pipeline.Options(
         name=args.name or "",
         host=args.host,
@@ -268,6 +283,7 @@ def _options(args: argparse.Namespace) -> pipeline.Options:
 
 
 def _convert(capture: Path, output: Path, options: pipeline.Options) -> int:
+    check_writable(output)
     with _progress(capture) as stage:
         stage("read")
         recording = recorder.read(capture)
@@ -443,14 +459,27 @@ def _record_with_browser(har: Path, args: argparse.Namespace) -> Path:
         raise UserError(str(e)) from None
 
 
-def write_atomically(path: Path, text: str | Iterable[str]) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written module.
-    `text` may come in pieces, written one after another."""
+def check_writable(path: Path) -> None:
+    """Refuse, before any work, an output the rename would destroy or cannot make: a
+    directory, a device or a pipe (`-o /dev/null` run as root would replace the device with a
+    file), a path under a file."""
+    if not path.name:
+        raise UserError(f"{path}: cannot write: not a file name")
     if path.is_dir():
         raise UserError(f"{path}: cannot write: is a directory")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{path}: cannot write: not a regular file")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise UserError(f"{path}: cannot write: {parent} is not a directory")
+
+
+def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written module.
+    `text` may come in pieces, written one after another. A symbolic link keeps pointing at
+    the file, now replaced."""
+    check_writable(path)
+    path = path.resolve() if path.is_symlink() else path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

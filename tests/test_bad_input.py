@@ -8,6 +8,7 @@ The table tests run the real command line; the property test calls the same `mai
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
@@ -23,8 +24,12 @@ import pytest
 from conftest import DATA, ROOT, convert
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from mitmproxy.io import FlowWriter, tnetstring
+from mitmproxy.test import tflow, tutils
 
+from recorder.har import parse_har
 from replay import cli
+from replay.convert import convert as convert_recording
 
 GOOD = json.loads((DATA / "demo-browse.har").read_text(encoding="utf-8"))
 OLD_OUTPUT = "# the recording the user already had\n"
@@ -493,3 +498,119 @@ def test_any_har_document_converts_to_a_module_that_compiles_or_fails_cleanly(do
             assert len(errors) == 1 and "\n" not in errors[0], errors
             assert str(capture) in errors[0], errors
             assert not output.exists()
+
+
+def _errors_in_process(argv: list[str], caplog) -> tuple[int, list[str]]:
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="replay"):
+        code = cli.main(argv)
+    return code, [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--host", "http://[::1"], "--host 'http://[::1' is not a URL"),
+        (["--include-host", "http://["], "--include-host 'http://[' is not a URL"),
+        (["--host", "http://127.0.0.1:99999"], "Port out of range"),
+        (["-o", ""], "not a file name"),
+        (["-o", "."], "not a file name"),
+    ],
+    ids=["host IPv6", "include-host IPv6", "port", "-o empty", "-o ."],
+)
+def test_a_bad_option_value_is_one_line_exit_2(args, words, tmp_path, caplog, monkeypatch):
+    """Not `internal error: ValueError: Invalid IPv6 URL` from deep in the conversion."""
+    monkeypatch.chdir(tmp_path)
+    code, errors = _errors_in_process(["convert", str(DATA / "demo-browse.har"), *args], caplog)
+    assert (code, len(errors)) == (2, 1), errors
+    assert words in errors[0] and "internal error" not in errors[0], errors
+
+
+def test_an_output_that_is_not_a_regular_file_is_refused_not_replaced(tmp_path, caplog):
+    """`-o /dev/null` run as root renamed a file over the device; a FIFO stands in for it."""
+    fifo = tmp_path / "out.py"
+    os.mkfifo(fifo)
+    code, errors = _errors_in_process(
+        ["convert", str(DATA / "demo-browse.har"), "-o", str(fifo)], caplog
+    )
+    assert (code, errors) == (2, [f"replay: error: {fifo}: cannot write: not a regular file"])
+    assert fifo.is_fifo()
+
+
+def test_an_output_that_is_a_symbolic_link_replaces_the_file_it_points_to(tmp_path, caplog):
+    target = tmp_path / "kept" / "recording.py"
+    target.parent.mkdir()
+    target.write_text(OLD_OUTPUT)
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    code, errors = _errors_in_process(
+        ["convert", str(DATA / "demo-browse.har"), "-o", str(link)], caplog
+    )
+    assert (code, errors) == (0, [])
+    assert link.is_symlink() and "class " in target.read_text()
+
+
+def _flow_file(change) -> bytes:
+    """A one-flow `mitmdump -w` file whose serialised state `change` edits."""
+    flow = tflow.tflow(req=tutils.treq(host="127.0.0.1", port=8000, path=b"/x?a=1"), resp=True)
+    out = io.BytesIO()
+    FlowWriter(out).add(flow)
+    state = tnetstring.loads(out.getvalue())
+    change(state)
+    return tnetstring.dumps(state)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda state: state.update(server_conn={}),
+        lambda state: state.update(client_conn=None),
+        lambda state: state["client_conn"].update(proxy_mode=0),
+    ],
+    ids=["server_conn {}", "client_conn None", "proxy_mode 0"],
+)
+def test_a_flow_file_whose_state_mitmproxy_cannot_load_is_one_line_exit_2(change, tmp_path, caplog):
+    """mitmproxy loads a flow's state unchecked: KeyError, AttributeError, not FlowReadException."""
+    capture = tmp_path / "session.mitm"
+    capture.write_bytes(_flow_file(change))
+    code, errors = _errors_in_process(
+        ["convert", str(capture), "-o", str(tmp_path / "o.py")], caplog
+    )
+    assert (code, len(errors)) == (2, 1), errors
+    assert f"{capture} is not a mitmproxy flow file" in errors[0]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda state: state["request"].update(path=b"\xff\xfe"),
+        lambda state: state["request"].update(timestamp_start=1e308),
+    ],
+    ids=["path not UTF-8 (after the port)", "a start past any clock"],
+)
+def test_a_flow_of_odd_values_converts_and_is_said_in_printable_text(change, tmp_path, capfd):
+    """Not `internal error: UnicodeEncodeError` (quoting the origin) or `OverflowError` (the
+    date in the docstring); the summary escapes the path's undecodable bytes."""
+    capture, output = tmp_path / "session.mitm", tmp_path / "o.py"
+    capture.write_bytes(_flow_file(change))
+    assert cli.main(["convert", str(capture), "-o", str(output)]) == 0
+    printed = capfd.readouterr()
+    printed.out.encode("utf-8")  # lone surrogates would not encode
+    compile(output.read_text(encoding="utf-8"), str(output), "exec")
+
+
+def test_an_entry_without_a_start_time_keeps_its_place_and_adds_no_think_time():
+    """Read as 1970, it was sorted first and the step after it waited 56 years."""
+    entries = [entry(f"http://127.0.0.1:8000/{p}") for p in "abc"]
+    for n, e in enumerate(entries):
+        e["startedDateTime"] = f"2026-01-01T00:00:{3 * n:02d}Z"
+    del entries[1]["startedDateTime"]
+    recording = parse_har(har(entries).decode(), "no-time.har")
+    assert [x.request.url[-1] for x in recording.exchanges] == ["a", "b", "c"]
+    source = convert_recording(recording).source
+    thinks = [
+        float(line.split("(")[1].rstrip(")"))
+        for line in source.splitlines()
+        if "self.think(" in line
+    ]
+    assert thinks and max(thinks) <= 6, thinks

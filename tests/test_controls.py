@@ -21,6 +21,7 @@ import pytest
 from conftest import DATA, ROOT, convert, run_locust
 
 from replay.runtime import shapes
+from replay.runtime.settings import SettingsError, check_host, host_map
 
 LOGIN_ACCOUNT = {"REPLAY_EMAIL": "demo@example.com", "REPLAY_PASSWORD": "demo-password"}
 
@@ -299,3 +300,19 @@ def test_step_shape_drives_the_user_count(demo_app, recordings, tmp_path):
 def test_shapes_over_a_run(shape, expected):
     options = SimpleNamespace(shape_steps=4)
     assert [shape().users_at(p, 10, options) for p in (0.0, 0.25, 0.5, 0.75, 0.99)] == expected
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: check_host("http://[::1"),
+        lambda: check_host("http://127.0.0.1:70000"),
+        lambda: host_map(["api.example.com=http://["]),
+        lambda: host_map(["[=http://127.0.0.1:1"]),
+    ],
+    ids=["--host IPv6", "--host port", "--map-host TO", "--map-host FROM"],
+)
+def test_a_host_that_urlsplit_cannot_read_is_a_settings_error(check):
+    """`replay verify` and Locust say it in one line, not `internal error: ValueError`."""
+    with pytest.raises(SettingsError, match="is not a URL or host"):
+        check()

@@ -3,16 +3,24 @@ the parameters rules and the classifier make."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as st
 
 import recorder
 from replay.convert import Options, convert
-from replay.convert.rules import ExtractRule, add_extract_rules, parse_rules, read_rules
+from replay.convert.rules import (
+    ExtractRule,
+    RulesError,
+    add_extract_rules,
+    parse_rules,
+    read_rules,
+)
 
 # Any text a response can hold, but lone surrogates, which no UTF-8 file can.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
@@ -63,3 +71,21 @@ def test_a_parameter_says_where_its_value_comes_from_as_data():
         "text": ("data", ""),
     }
     assert '    credentials = ("LOGIN", "password")\n' in result.source
+
+
+@pytest.mark.parametrize(
+    ("rules", "says"),
+    [
+        (b"tool = 1\n", "[tool] must be a table"),
+        (b'[tool]\nreplay = "x"\n', "[tool.replay] must be a table"),
+        (b"[correlation]\nextract = 5\n", "correlation.extract must be a list"),
+        (b'[parameters]\nemail = "faker.caf\xe9"\n', "not UTF-8"),
+    ],
+    ids=["tool", "tool.replay", "extract", "Latin-1"],
+)
+def test_a_rules_file_of_wrong_shape_is_a_rules_error_that_names_it(rules, says, tmp_path):
+    """Not an AttributeError, TypeError or UnicodeDecodeError: convert's one-line error."""
+    (tmp_path / "out.rules.toml").write_bytes(rules)
+    with pytest.raises(RulesError, match=re.escape(says)) as error:
+        read_rules(tmp_path / "out.py")
+    assert "\n" not in str(error.value)

@@ -45,7 +45,10 @@ def map_origins(scenario: Scenario) -> Scenario:
     def finder(refs: dict[str, Ref]) -> Callable[[str], Value]:
         """All of these origins, as is or percent-encoded (then the live one is encoded too),
         in one pass: thousands of subdomains cost no more per string than one."""
-        encoded = {quote(o, safe=""): Ref(ref.expr, "url") for o, ref in refs.items()}
+        encoded = {
+            quote(o, safe="", errors="surrogatepass"): Ref(ref.expr, "url")
+            for o, ref in refs.items()
+        }
         replace = substitute_origins({**encoded, **refs})
 
         def find(text: str) -> Value:

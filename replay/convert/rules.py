@@ -86,7 +86,10 @@ def read_rules(recording: Path) -> Rules:
     """The rules beside the recording, else `[tool.replay]` of ./pyproject.toml, else none."""
     for path in (rules_path(recording), Path("pyproject.toml")):
         if path.is_file():
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as e:
+                raise RulesError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
             if path.name != "pyproject.toml" or "[tool.replay" in text:
                 logger.info("rules from %s", path)
                 return parse_rules(text, str(path))
@@ -147,14 +150,19 @@ def parse_rules(text: str, source: str) -> Rules:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise RulesError(f"{source}: not valid TOML ({e})") from None
-    document = document.get("tool", {}).get("replay", document)
+    tool = _table(document, "tool", source)
+    if "replay" in tool:
+        document = _table(tool, "replay", source, "tool.replay")
     correlation = _table(document, "correlation", source)
     ignore = correlation.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(v, str) for v in ignore):
         raise RulesError(f"{source}: correlation.ignore must be a list of strings")
+    extract = correlation.get("extract", [])
+    if not isinstance(extract, list):
+        raise RulesError(f"{source}: correlation.extract must be a list of [[correlation.extract]]")
     return Rules(
         ignore=frozenset(ignore),
-        extract=tuple(_extract(rule, source) for rule in correlation.get("extract", [])),
+        extract=tuple(_extract(rule, source) for rule in extract),
         parameters={
             name: _parameter(name, spec, source)
             for name, spec in _table(document, "parameters", source).items()
@@ -162,10 +170,10 @@ def parse_rules(text: str, source: str) -> Rules:
     )
 
 
-def _table(document: dict, name: str, source: str) -> dict:
+def _table(document: dict, name: str, source: str, path: str = "") -> dict:
     table = document.get(name, {})
     if not isinstance(table, dict):
-        raise RulesError(f"{source}: [{name}] must be a table")
+        raise RulesError(f"{source}: [{path or name}] must be a table")
     return table
 
 

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 SETTINGS_FILE = "replay.toml"
 RECORDINGS_DIR = "recordings"
@@ -41,6 +41,19 @@ def check_host(host: str | None) -> None:
     if host and not re.match(r"https?://[^/]", host):
         hint = f": use http://{host} (or https://)" if "://" not in host else ""
         raise SettingsError(f"--host {host!r} is not an http:// or https:// URL{hint}")
+    if host:
+        url_parts(host, "--host")
+
+
+def url_parts(text: str, option: str) -> SplitResult:
+    """`urlsplit` of an option's URL or host[:port], its ValueError (an unclosed `[`, a port
+    out of range) said as a settings error rather than raised from deep in a run."""
+    try:
+        parts = urlsplit(text if "://" in text else f"//{text}")
+        parts.port  # noqa: B018 (parsed only when asked)
+    except ValueError as e:
+        raise SettingsError(f"{option} {text!r} is not a URL or host ({e})") from None
+    return parts
 
 
 def seconds(text: str) -> float:
@@ -390,7 +403,7 @@ def host_map(entries: list[str] | str | None) -> dict[str, str]:
 
 def _split_origin(text: str) -> tuple[str, str]:
     text = text.strip().rstrip("/")
-    parts = urlsplit(text if "://" in text else f"//{text}")
+    parts = url_parts(text, "--map-host")
     if not parts.netloc or parts.path:
         raise SettingsError(f"--map-host: {text!r} is not a host, host:port or origin")
     return parts.scheme, parts.netloc.lower()
