@@ -11,7 +11,7 @@ another there, is named with the rule that fixes it, however plain the value.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -202,7 +202,11 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
     user_class.host = host
     users.set_timeouts(user_class, options)
     environment = Environment(
-        user_classes=[user_class], host=host, parsed_options=options, events=events
+        user_classes=[user_class],
+        host=host,
+        parsed_options=options,
+        events=events,
+        catch_exceptions=False,  # a step that raises ends the pass, a failure, below
     )
     Verified.prepare(environment, settings.recording(session.__name__))
 
@@ -229,8 +233,14 @@ def _run_once(session, host, options, settings) -> tuple[list[Row], list[str]]:
 
     events.request.add_listener(on_request)
     instance = Verified(user_class(environment))
-    with contextlib.suppress(InterruptTaskSet, RescheduleTask, StopUser):
-        instance.run()  # a pass ends in one of these, whether it went through or failed
+    try:
+        instance.run()  # a pass ends in a control-flow exception, whether it went through or not
+    except (InterruptTaskSet, RescheduleTask, StopUser):
+        pass
+    except Exception as e:  # noqa: BLE001 (the step's own code: a failure of the pass)
+        step = instance.step or "on_start"
+        rows.append(Row(step, "", "(the step's code)", "", 0, (), done=True))
+        rows[-1].problem = f"raised {type(e).__name__}: {e}; nothing after it was sent"
     reached = {row.step for row in rows} | {instance.step}
     return rows, [t.__name__ for t in Verified.tasks if t.__name__ not in reached]
 
@@ -302,9 +312,10 @@ def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Find
     calls = list(restore_redacted(scenario).calls)
     found: list[tuple[int, Finding]] = []
     names: set[str] = set()
+    sent_later = _SentLater(paired)
     for value, index, extraction in recorded_sources(calls):
         live = paired[index].live
-        if live is None or not any(_sent(value, row) for row in paired[index + 1 :]):
+        if live is None or not sent_later(value, index):
             continue
         if extraction.source == "regex" and not DIGIT.search(value) and is_trivial(value):
             continue  # a word of the page (`delete` of a link), not a value the server made
@@ -323,18 +334,34 @@ def _uncorrelated(rows: list[Row], capture: Recording, target: str) -> list[Find
     return [finding for _, finding in sorted(found, key=lambda pair: pair[0])]
 
 
-def _sent(value: str, row: Row) -> bool:
-    """Whether the live request of `row` carried `value` as recorded: a plain one in the
-    place the recording sent it (`3` as the third segment of `/slots/3`, `seats=3`; not the
-    `3` of another id that happens to be 3 live), any other anywhere, encoded or not."""
-    if is_trivial(value):
-        if row.exchange is None:
-            return False
-        request = row.exchange.request
-        body = request.body.decode("utf-8", "replace")
-        recorded = sent_places(request.url, list(request.headers), body)
-        return any(place in recorded for place in row.places if place[1] == value)
-    return value in row.sent or quote(value, safe="") in row.sent
+class _SentLater:
+    """Whether a live request after a given row carried a value as recorded: a plain one in
+    the place the recording sent it (`3` as the third segment of `/slots/3`, `seats=3`; not
+    the `3` of another id that happens to be 3 live), any other anywhere, encoded or not.
+    Indexed once: asking each value of each row parsed the requests again, values x rows."""
+
+    def __init__(self, rows: list[Row]):
+        self.last_plain: dict[str, int] = {}
+        """A plain value → the last row that sent it where the recording did."""
+        for index, row in enumerate(rows):
+            if row.exchange is None:
+                continue
+            request = row.exchange.request
+            body = request.body.decode("utf-8", "replace")
+            recorded = sent_places(request.url, list(request.headers), body)
+            for place in row.places & recorded:
+                self.last_plain[place[1]] = index
+        self.starts = list(itertools.accumulate((len(row.sent) + 1 for row in rows), initial=0))
+        self.text = "\0".join(row.sent for row in rows)
+
+    def __call__(self, value: str, index: int) -> bool:
+        """Sent by a row after `index`."""
+        if is_trivial(value):
+            return self.last_plain.get(value, -1) > index
+        start = self.starts[index + 1]
+        return (
+            self.text.find(value, start) >= 0 or self.text.find(quote(value, safe=""), start) >= 0
+        )
 
 
 TRANSPORT_HEADERS = frozenset({"content-length", "host", "connection", "accept-encoding"})

@@ -31,6 +31,7 @@ from replay import cli, names
 from replay.convert import Options, summary
 from replay.convert import convert as convert_recording
 from replay.convert.rules import RulesError, parse_rules
+from replay.runtime.data import faker
 from replay.runtime.session import RecordedSession
 
 PAYLOAD = "x\"+__import__('os').system('echo PWNED')+\""
@@ -268,6 +269,57 @@ def test_verify_fails_a_request_that_could_not_be_sent(call, reason, target, tmp
     failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
     assert len(failed) == 1 and f"not sent: {reason}" in failed[0], result.stdout
     assert "not run: second" in result.stdout
+
+
+RAISES = """
+from replay.runtime import RecordedSession, task
+
+
+class Raises(RecordedSession):
+    {on_start}
+
+    @task
+    def first(self):
+        self.get("/")
+        order = {{}}["id"]
+        self.post(f"/orders/{{order}}")
+
+    @task
+    def second(self):
+        self.get("/")
+"""
+
+
+@pytest.mark.parametrize(
+    "on_start, step",
+    [("pass", "first"), ('def on_start(self):\n        self.token = {}["token"]', "on_start")],
+    ids=["in a step", "in on_start"],
+)
+def test_verify_fails_a_pass_whose_code_raises(on_start, step, target, tmp_path):
+    """A step that raised between its requests was `ok` ("replays as recorded", exit 0: Locust
+    reports it as a user error, no request event); one in on_start was an internal error."""
+    recording = tmp_path / "raises.py"
+    recording.write_text(RAISES.format(on_start=on_start.replace("pass", "")))
+    result = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "verify", str(recording), "--host", target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert len(failed) == 1 and "raised KeyError" in failed[0], failed
+    assert any(line.startswith(step) for line in result.stdout.splitlines()), result.stdout
+
+
+def test_every_faker_locale_has_the_providers_the_converter_writes():
+    """Faker's en_PH, fil_PH, tl_PH and tl lack phone_number(): a recording made in the
+    Philippines raised in every user."""
+    for locale in ("en_PH", "fil_PH", "tl_PH", "tl"):
+        fake = faker(locale)
+        assert fake.phone_number() and fake.name(), locale
 
 
 DEEP = """

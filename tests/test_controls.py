@@ -21,7 +21,14 @@ import pytest
 from conftest import DATA, ROOT, convert, run_locust
 
 from replay.runtime import shapes
-from replay.runtime.settings import SettingsError, check_host, host_map
+from replay.runtime.settings import (
+    Settings,
+    SettingsError,
+    apply_env,
+    check_host,
+    host_map,
+    load_settings,
+)
 
 LOGIN_ACCOUNT = {"REPLAY_EMAIL": "demo@example.com", "REPLAY_PASSWORD": "demo-password"}
 
@@ -316,3 +323,24 @@ def test_a_host_that_urlsplit_cannot_read_is_a_settings_error(check):
     """`replay verify` and Locust say it in one line, not `internal error: ValueError`."""
     with pytest.raises(SettingsError, match="is not a URL or host"):
         check()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "network_timeout = -1",
+        "connect_timeout = nan",
+        "think_scale = -0.5",
+        "pacing = inf",
+        "connection_pool = -1",
+    ],
+)
+def test_a_settings_number_the_command_line_would_refuse_is_refused(line, tmp_path):
+    (tmp_path / "replay.toml").write_text(f"[env.ci]\n{line}\n")
+    with pytest.raises(SettingsError, match=line.split(" = ")[0]):
+        load_settings(None, tmp_path)
+
+
+def test_an_env_without_a_settings_file_says_so():
+    with pytest.raises(SettingsError, match=r"no settings file \(replay.toml or --settings\)"):
+        apply_env(SimpleNamespace(env="nope"), Settings())

@@ -35,6 +35,7 @@ FAULTS = {
     "MissingValue": ("/missing", 'save={"token": json_path("token")}', "token not found"),
     "RedirectAway": ("/away", 'expect=302, location="/dashboard"', "another host"),
     "RedirectToLogin": ("/to-login", 'expect=302, location="/dashboard"', "redirected to /login"),
+    "RedirectToNoUrl": ("/no-url", 'expect=302, location="/dashboard"', "which is no URL"),
     "ReadTimeout": ("/hang", "", "no response"),
     "DroppedConnection": ("/drop", "", "no response"),
     "EmptyBody": ("/empty", 'save={"token": json_path("token")}', "token not found"),
@@ -110,6 +111,8 @@ class Handler(socketserver.StreamRequestHandler):
             self._send("302 Found", b"", "Location: http://login.elsewhere.example/dashboard")
         elif path == "/to-login":
             self._send("302 Found", b"", "Location: /login?next=/dashboard")
+        elif path == "/no-url":  # urlsplit raises on it: a failure, not a user error
+            self._send("302 Found", b"", "Location: http://[")
         elif path == "/drop":  # read the request, close without a word
             return False
         elif path == "/empty":

@@ -31,9 +31,20 @@ def faker(locale: str) -> Faker:
     """One Faker per locale and process: creating one costs milliseconds, calling one does not.
     Greenlets never interleave inside a Faker call, so users can share it."""
     try:
-        return Faker(locale)
+        fake = Faker(locale)
     except AttributeError:
         return Faker("en_US")
+    _borrow_missing(fake, Faker("en_US"))
+    return fake
+
+
+def _borrow_missing(fake: Faker, english: Faker) -> None:
+    """Give `fake` the providers it lacks from `english`: Faker's en_PH (and fil_PH, tl_PH,
+    tl) has no `phone_number()`, and a recording made in one of them raised in every user."""
+    generator, fallback = fake.factories[0], english.factories[0]
+    for name in set(dir(fallback)) - set(dir(generator)):
+        if not name.startswith("_"):
+            setattr(generator, name, getattr(fallback, name))
 
 
 class Unique:

@@ -498,7 +498,7 @@ class RecordedSession(SequentialTaskSet):
             if not status:
                 return f"no response ({response.error or 'connection failed'})"
             target = response.headers.get("Location") or ""
-            if 300 <= status < 400 and LOGIN.search(urlsplit(target).path):
+            if 300 <= status < 400 and LOGIN.search(target.partition("?")[0]):
                 return f"redirected to the login page {target}, recorded status {expect}"
             return f"status {status}, recorded {expect}"
         broken = getattr(response, "request_meta", {}).get("exception")
@@ -506,9 +506,11 @@ class RecordedSession(SequentialTaskSet):
             # the status line came, the body did not (a reset, a close mid-body)
             return f"response cut short after status {status} ({broken!r})"
         if location is not None:
-            return _check_location(
-                response.headers.get("Location") or "", location, self._netloc(location)
-            )
+            live = response.headers.get("Location") or ""
+            try:
+                return _check_location(live, location, self._netloc(location))
+            except ValueError:  # urlsplit: an unclosed [, a port out of range
+                return f"redirected to {live!r}, which is no URL"
         if returns is not None:
             return _check_body(response, returns)
         return ""

@@ -67,6 +67,28 @@ def seconds(text: str) -> float:
     return value
 
 
+def non_negative(text: str) -> float:
+    """An argparse type: zero or a positive number (a scale, a pacing of 0 = none)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not zero or a positive number")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (a pool of 0: one per user)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return value
+
+
 def add_replay_arguments(group) -> None:
     """What replaying one recording needs: shared by `locust` and `replay verify`."""
     group.add_argument(
@@ -150,7 +172,7 @@ def add_arguments(parser) -> None:
     add_replay_arguments(group)
     group.add_argument(
         "--think-scale",
-        type=float,
+        type=non_negative,
         default=None,
         help="Scale recorded think times: 0 = none, 1 = as recorded (default), 0.5 = twice as fast",
     )
@@ -163,7 +185,7 @@ def add_arguments(parser) -> None:
     )
     group.add_argument(
         "--pacing",
-        type=float,
+        type=non_negative,
         default=None,
         metavar="SECONDS",
         help="Start each user's sessions this many seconds apart (while a session is shorter), "
@@ -181,7 +203,7 @@ def add_arguments(parser) -> None:
     )
     group.add_argument(
         "--connection-pool",
-        type=int,
+        type=count,
         default=None,
         metavar="N",
         help="Share one pool of at most N connections per host among all users of a recording "
@@ -303,6 +325,14 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "recordings": str,
 }
+NUMBERS = {
+    "think_scale": non_negative,
+    "pacing": non_negative,
+    "connection_pool": count,
+    "network_timeout": seconds,
+    "connect_timeout": seconds,
+}
+"""What the command line's types refuse, a settings file may not say either (`-1`, `nan`)."""
 PATH_KEYS = frozenset({"accounts", "data_dir"})
 """Relative to the settings file, so a profile works from any folder."""
 
@@ -355,6 +385,11 @@ def _checked(table: dict, keys: dict, where: str) -> dict[str, Any]:
             value = tuple(value)
         if key == "wait_time":
             parse_wait_time(value)
+        if key in NUMBERS:
+            try:
+                NUMBERS[key](str(value))
+            except argparse.ArgumentTypeError as e:
+                raise SettingsError(f"{where}: {key}: {e}") from None
         checked[key] = value
     return checked
 
@@ -365,6 +400,8 @@ def apply_env(options, settings: Settings) -> str | None:
     if not name:
         return None
     if name not in settings.envs:
+        if settings.path is None:
+            raise SettingsError(f"--env {name}: no settings file ({SETTINGS_FILE} or --settings)")
         known = ", ".join(settings.envs) or "none"
         raise SettingsError(f"--env {name}: no [env.{name}] in {settings.path} (known: {known})")
     profile = settings.envs[name]
