@@ -167,7 +167,9 @@ def _add_exchange(recording: Recording, flow: http.HTTPFlow) -> None:
         recording.skip("unreadable flow")
         recording.warnings.append(f"a flow was skipped: {type(e).__name__}: {e}")
     else:
-        recording.exchanges.append(replace(x, started=start_time(x.started)))
+        previous = recording.exchanges[-1].started if recording.exchanges else 0.0
+        started = start_time(x.started, unknown=previous)
+        recording.exchanges.append(x if started == x.started else replace(x, started=started))
 
 
 def exchange(record: dict[str, Any]) -> Exchange:

@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 from haralyzer import HarParser
 
+from recorder.collector import collector_paused
 from recorder.model import (
     CaptureError,
     Exchange,
@@ -59,14 +60,16 @@ def parse_har(document: str | TextIO, source: str = "<har>") -> Recording:
         if not isinstance(entry, dict):
             recording.skip("not an entry object")
             return
-        exchange, reason = _exchange(entry, shared)
+        previous = recording.exchanges[-1].started if recording.exchanges else 0.0
+        exchange, reason = _exchange(entry, shared, previous)
         if exchange is None:
             recording.skip(reason)
             return
         recording.exchanges.append(exchange)
 
     try:
-        log = _LogReader(document).read(add)
+        with collector_paused():
+            log = _LogReader(document).read(add)
     except json.JSONDecodeError as e:
         raise CaptureError(f"{source}: not a HAR file (invalid JSON at line {e.lineno})") from None
     except RecursionError:
@@ -232,19 +235,18 @@ def _page(page: dict) -> Page | None:
     return Page(id=page_id, title=str(page.get("title") or ""), started=_time(page, unknown=0.0))
 
 
-def _time(obj: dict, unknown: float = math.nan) -> float:
+def _time(obj: dict, unknown: float) -> float:
     """`startedDateTime` in seconds since the epoch; `unknown` when it is missing or garbage."""
     value = obj.get("startedDateTime")
     if not isinstance(value, str):
         return unknown
     try:
-        seconds = start_time(datetime.fromisoformat(value).timestamp())
+        return start_time(datetime.fromisoformat(value).timestamp(), unknown)
     except (ValueError, OverflowError, OSError):
         return unknown
-    return unknown if math.isnan(seconds) else seconds
 
 
-def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
+def _exchange(entry: dict, shared: dict, previous: float) -> tuple[Exchange | None, str]:
     """Turn one entry into an Exchange, or say why it is not an HTTP exchange. The strings
     nearly every entry repeats (method, HTTP version, MIME type, a header list) are stored once
     in `shared`: the same string 20,000 times over took a tenth of a big capture's memory."""
@@ -286,7 +288,7 @@ def _exchange(entry: dict, shared: dict) -> tuple[Exchange | None, str]:
                 body=_content(content),
                 mime_type=_once(shared, str(content.get("mimeType") or "")),
             ),
-            started=_time(entry),
+            started=_time(entry, unknown=previous),
             duration_ms=float(_number(entry.get("time"))),
             page_id=_once(shared, str(entry.get("pageref") or "")),
             resource_type=_once(shared, str(entry.get("_resourceType") or "")),

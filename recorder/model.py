@@ -6,7 +6,6 @@ HAR files, the mitmproxy addon's capture stream and mitmproxy flow files all bec
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -40,13 +39,19 @@ recorded URL."""
 def split_url(url: str) -> tuple[str, int | None, str]:
     """`url`'s host name in lower case, port and path, as urlsplit gives them, and the port
     -1 when it is invalid (a URL urlsplit cannot split has no host). A plain URL is split by
-    one regex: urlsplit takes several times as long, and every stage splits every URL."""
-    plain = PLAIN_URL.match(url)
-    if plain and (plain.end() == len(url) or url[plain.end()] in "?#"):
+    one regex: urlsplit takes several times as long."""
+    plain = _plain(url)
+    if plain:
         port = int(plain[2]) if plain[2] else None
         host = plain[1].lower() if plain[1] else ""
         return host, port if port is None or port <= 65535 else -1, plain[3] or ""
     return split_by_urlsplit(url)
+
+
+def _plain(url: str) -> re.Match[str] | None:
+    """PLAIN_URL's match when it takes `url` up to its query or fragment."""
+    plain = PLAIN_URL.match(url)
+    return plain if plain and (plain.end() == len(url) or url[plain.end()] in "?#") else None
 
 
 def split_by_urlsplit(url: str) -> tuple[str, int | None, str]:
@@ -75,6 +80,11 @@ class Request:
     host: str = field(init=False, repr=False, compare=False)
     """The URL's host name in lower case ("" when it has none): worked out once, as every
     stage asks for it, and one string for all the requests to a host."""
+    _path_start: int = field(init=False, repr=False, compare=False)
+    _path_end: int = field(init=False, repr=False, compare=False)
+    """Where the path is in a plain URL (a start of -1 for any other): the URL is split once,
+    and the path cut out when asked. A string for every request would add to the peak
+    memory; two numbers do not (most are small ints Python holds once)."""
 
     def __post_init__(self) -> None:
         # URL credentials (`http://user:pass@host`) never enter a Recording: from the URL they
@@ -85,12 +95,22 @@ class Request:
         # `#access_token=...`), so a replay must not either.
         if "#" in self.url:
             object.__setattr__(self, "url", self.url.partition("#")[0])
-        object.__setattr__(self, "host", sys.intern(split_url(self.url)[0]))
+        plain = _plain(self.url)
+        if plain:
+            host = plain[1].lower() if plain[1] else ""
+            start, end = plain.span(3) if plain[3] else (0, 0)
+        else:
+            host, start, end = split_by_urlsplit(self.url)[0], -1, -1
+        object.__setattr__(self, "host", sys.intern(host))
+        object.__setattr__(self, "_path_start", start)
+        object.__setattr__(self, "_path_end", end)
 
     @property
     def path(self) -> str:
-        """Split again when asked: a string for every request would add to the peak memory."""
-        return split_url(self.url)[2]
+        """The URL's path, as urlsplit gives it."""
+        if self._path_start < 0:
+            return split_url(self.url)[2]
+        return self.url[self._path_start : self._path_end]
 
     def header(self, name: str) -> str | None:
         return header(self.headers, name)
@@ -131,21 +151,20 @@ LATEST = datetime(9000, 1, 1).timestamp()
 """Timestamps outside [epoch, LATEST] are an exporter's garbage: read as unknown."""
 
 
-def start_time(seconds: float) -> float:
-    """A recorded start in seconds since the epoch, or NaN when no clock could have given it
-    (negative, infinite, NaN, past the year 9000)."""
-    return seconds if 0 <= seconds <= LATEST else math.nan
+def start_time(seconds: float, unknown: float) -> float:
+    """A recorded start in seconds since the epoch, or `unknown` when no clock could have
+    given it (missing, negative, infinite, NaN, past the year 9000)."""
+    return seconds if 0 < seconds <= LATEST else unknown
 
 
 def sort_by_start(exchanges: list[Exchange]) -> None:
-    """In the order they started. One whose start is unknown (NaN: a HAR entry without a
-    `startedDateTime`) keeps its place in the file and the start of the one before it (of the
-    first known, at the head): sorted first as 1970, it made the next step wait 56 years."""
-    known = next((x.started for x in exchanges if not math.isnan(x.started)), 0.0)
-    for i, x in enumerate(exchanges):
-        if math.isnan(x.started):
-            exchanges[i] = replace(x, started=known)
-        known = exchanges[i].started
+    """In the order they started. A reader gives an exchange whose start is unknown the
+    start of the one before it in the file (0 at the head), so it keeps its place and adds no
+    think time; here those at the head take the first known start. (Read as 1970 and sorted
+    first, an entry without a `startedDateTime` made the next step wait 56 years.)"""
+    head = next((i for i, x in enumerate(exchanges) if x.started), 0)
+    for i in range(head):
+        exchanges[i] = replace(exchanges[i], started=exchanges[head].started)
     exchanges.sort(key=lambda x: x.started)
 
 

@@ -11,15 +11,17 @@ PATH_PARAMETERS = re.compile(r";[^/]*")
 """`;jsessionid=...` after a segment: where a server rewrites a session id into a URL, never
 part of an endpoint."""
 ID_SEGMENT = re.compile(
-    r"""^(
+    r"""(?<![^/])(?:
         \d+                                             # numeric id
       | [0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}  # uuid
       | [0-9a-f]{8,}                                    # hex hash or object id
       | (?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}  # opaque token
       | eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+                # JWT
-    )$""",
+    )\n?(?=/|\Z)""",
     re.VERBOSE | re.IGNORECASE,
 )
+"""A path segment that is an id, whole (with a line break after it, which only a hostile
+capture has in a URL: one segment matched alone by `^...$` would take that too)."""
 
 MODULE_NAMES = frozenset(
     "RecordedSession task json_path header cookie regex location urlencoded single_pass "
@@ -45,7 +47,7 @@ def url_template(path: str) -> str:
     Path parameters (`/cart;jsessionid=...`) are left out."""
     if ";" in path:
         path = PATH_PARAMETERS.sub("", path)
-    return "/".join("[id]" if ID_SEGMENT.match(s) else s for s in path.split("/"))
+    return ID_SEGMENT.sub("[id]", path)  # one pass, not a match per segment: every request has one
 
 
 def identifier(

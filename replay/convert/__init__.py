@@ -6,15 +6,14 @@ Pure: no files, no network. The CLI reads the capture and writes what this retur
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from recorder.collector import collector_paused
 from recorder.model import Recording
 from recorder.sensitive import ANTI_FORGERY, redact_text
 from replay.convert import codegen
@@ -67,22 +66,8 @@ def convert(
     options: Options = Options(),
     stage: Callable[[str], None] = lambda name: None,
 ) -> Result:
-    with _collector_paused():
+    with collector_paused():
         return _convert(recording, options, stage)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Conversion makes millions of small objects and next to no reference cycles: the garbage
-    collector walking them over and over took a quarter of a big capture's conversion. What
-    cycles there are, it collects once it runs again."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _convert(recording: Recording, options: Options, stage: Callable[[str], None]) -> Result:

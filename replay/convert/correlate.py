@@ -27,6 +27,7 @@ from functools import lru_cache, partial
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from recorder.model import split_url
 from recorder.sensitive import ZEROED
 from replay.convert.parameters import multipart_fields
 from replay.convert.rules import NO_RULES, ExtractRule, Rules, RulesError
@@ -449,7 +450,7 @@ def _echoed(calls: list[Call], wanted: set[str]) -> list[Candidate]:
                 response = calls[at].exchange.response
                 reread = partial(response.body.decode, "utf-8", "replace")
                 note = f"{_html_context(reread())} of {calls[at].method} "
-                note += url_template(urlsplit(calls[at].exchange.request.url).path)
+                note += url_template(calls[at].exchange.request.path)
                 make = _regex_extraction("regex", reread, position, value, note)
                 candidate = found[(at, name)] = Candidate(
                     value, first_sent=index, trivial=True, field=name, source=Source(at, make)
@@ -520,17 +521,19 @@ def _typed_in_address_bar(call: Call) -> bool:
 def _sent_values(call: Call) -> Iterator[tuple[str, str, bool]]:
     """Every value a request sends, decoded, with where it is sent and whether that place is
     server-named (see `server_named`; a numeric path segment is an id's place too)."""
-    if not isinstance(call.url, str):
+    url = call.url
+    if not isinstance(url, str):
         return
-    parts = urlsplit(call.url)
-    request = f"{call.method} {url_template(parts.path)}"
+    path = split_url(url)[2]
+    request = f"{call.method} {url_template(path)}"
     where = f"path segment of {request}"  # one string for all: a path may have thousands
-    for segment in parts.path.split("/"):
+    for segment in path.split("/"):
         if segment:
             yield unquote(segment), where, True
-    for name, text in parse_qsl(parts.query, keep_blank_values=False):
-        yield text, f"query {name} of {request}", server_named(name)
-        yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
+    if "?" in url:  # most URLs have no query
+        for name, text in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+            yield text, f"query {name} of {request}", server_named(name)
+            yield from ((t, f"query {name}", False) for t in _tokens(text) if t != text)
     for name, value in call.headers:
         if isinstance(value, str) and name.lower() not in BROWSER_HEADERS:
             yield from _header_values(name, value)
@@ -641,7 +644,7 @@ def _link_contexts(
     the other recorded values in it made `[^/]+`), the numbers sent at that place."""
     links: dict[str, set[str]] = {}
     for value in plain:
-        path = urlsplit(calls[candidates[value].first_sent].exchange.request.url).path
+        path = calls[candidates[value].first_sent].exchange.request.path
         segments = path.split("/")
         if value in segments[2:]:
             at = segments.index(value, 2)
@@ -676,7 +679,7 @@ def _linked(call: Call, links: dict[str, set[str]]) -> Iterator[tuple[str, MakeE
         return
     text = response.body.decode("utf-8", "replace")
     note = f"link in {_html_context(text)} of {call.method} "
-    note += url_template(urlsplit(call.exchange.request.url).path)
+    note += url_template(call.exchange.request.path)
     for pattern, numbers in links.items():
         match = re.search(pattern, text)
         if match and match.group(1) in numbers:
@@ -734,7 +737,7 @@ def _inputs(call: Call) -> Iterator[tuple[str, str, MakeExtraction]]:
         return
     reread = partial(response.body.decode, "utf-8", "replace")
     text = reread()
-    note = f"HTML of {call.method} {url_template(urlsplit(call.exchange.request.url).path)}"
+    note = f"HTML of {call.method} {url_template(call.exchange.request.path)}"
     for tag in INPUT_TAG.finditer(text):
         attributes = {m[1].lower(): m for m in INPUT_ATTRIBUTE.finditer(tag[0])}
         name, value, kind = (attributes.get(key) for key in ("name", "value", "type"))
@@ -807,18 +810,24 @@ def _made_values(
     Numbers of `plain` are looked for only in server-named places (a redirect's path segment,
     an HTML link's path segment or a `value=` attribute). A body read as text is told to
     `shows` as the values of `wanted` it holds as whole tokens."""
-    exchange = call.exchange
-    response = exchange.response
-    what = f"{call.method} {url_template(urlsplit(exchange.request.url).path)}"
+    response = call.exchange.response
+    described = ""
+
+    def what() -> str:
+        """`GET /p/[id]`, for the notes: only a response that holds a wanted value needs it."""
+        nonlocal described
+        described = described or f"{call.method} {url_template(call.exchange.request.path)}"
+        return described
+
     for name, value in response.headers:
         lower = name.lower()
         if lower == "set-cookie":
             cookie = _cookie(value)
             if cookie and cookie[1] in wanted:
-                note = f"cookie {cookie[0]} set by {what}"
+                note = f"cookie {cookie[0]} set by {what()}"
                 yield cookie[1], _extraction("cookie", cookie[0], note), False, False
         elif lower == "location":
-            note = f"Location of {what}"
+            note = f"Location of {what()}"
             tokens = token_set(value)
             yield from _in_text(value, tokens, _kept(value), "location", note, wanted)
             path = value.split("?", 1)[0]
@@ -826,7 +835,7 @@ def _made_values(
             yield from _numbers(numbers, plain, _kept(value), "location", note)
         elif lower not in SOURCE_HEADERS_SKIPPED and value in wanted:
             named = lower in ("etag", "last-modified") or server_named(name)
-            yield value, _extraction("header", name, f"header {name} of {what}"), False, named
+            yield value, _extraction("header", name, f"header {name} of {what()}"), False, named
     body = response.body
     if not body:
         return
@@ -842,14 +851,14 @@ def _made_values(
         if document is not None:
             created = call.method in ("POST", "PUT") and response.status in (200, 201)
             for path, leaf in _wanted_leaves(document, wanted):
-                note = f"JSON {path} of {what}"
+                note = f"JSON {path} of {what()}"
                 positional = "[" in path
                 named = server_named(path) or (
                     created and not positional and path.rsplit(".", 1)[-1] in PICKED_NAMES
                 )
                 yield leaf, _extraction("json", path, note), positional, named
             return
-    note = f"{_html_context(text)} of {what}"
+    note = f"{_html_context(text)} of {what()}"
     reread = partial(body.decode, "utf-8")
     tokens = token_set(text)
     shows(frozenset(wanted.keys() & tokens))

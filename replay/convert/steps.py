@@ -135,10 +135,11 @@ def _set_think_times(steps: list[Step]) -> None:
 def to_call(exchange: Exchange, target: str) -> Call:
     """One exchange as the request to send: relative URL, kept headers, decoded body."""
     request, response = exchange.request, exchange.response
-    url = request.url
+    url, path = request.url, request.path
     if url.startswith(target + "/") or url == target:
         url = url[len(target) :] or "/"
-    path = split_url(url)[2]
+        if url.startswith("//") or not path:  # else the relative URL's path is the same
+            path = split_url(url)[2]
     template = url_template(path)
     location = response.header("location")
     if location and location.startswith(target):
@@ -162,8 +163,9 @@ def _returns(exchange: Exchange) -> str | None:
     """A JSON body is checked for at run time, and a list that had items for items: an error
     page or an empty list with status 200 is a failure, not a green request."""
     response = exchange.response
-    kind = (response.header("content-type") or response.mime_type or "").lower()
-    if not 200 <= response.status < 300 or "json" not in kind or not response.body.strip():
+    if not 200 <= response.status < 300 or not response.body.strip():
+        return None
+    if "json" not in (response.header("content-type") or response.mime_type or "").lower():
         return None
     body = response.body.lstrip()
     return "items" if body[:1] == b"[" and body[1:].lstrip()[:1] != b"]" else "json"
