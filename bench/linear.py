@@ -53,6 +53,8 @@ SHAPES: dict[str, tuple[int, Callable[[int, Path], None]]] = {
             ("correlated values in one request", 7_500),
             ("first-party subdomains", 2_600),
             ("page of unclosed titles", 150_000),
+            ("form of many fields", 75_000),
+            ("JSON bulk import", 5_500),
         )
     },
     "minimal entries": (10_000, _hostile(hostile.minimal_entries)),
