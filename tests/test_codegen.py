@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import http.server
 import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import hostile
 from conftest import CORPUS, needs_corpus, run_locust
+from hostile import HOST, entry, har, token
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.har import read_har
+from recorder.har import parse_har, read_har
 from replay.convert import Options, codegen, convert
 from replay.convert.literals import comment, literal
 from replay.convert.scenario import Ref, Text
@@ -106,3 +110,67 @@ def test_a_graphql_get_is_named_by_its_operation_however_the_query_spells_it(tmp
     source = convert(read_har(str(capture))).source
     assert 'name="/graphql Cart"' in source and 'name="/graphql Basket"' in source
     assert 'name="/graphql"' in source
+
+
+def _ruff_clean(sources: dict[str, str], folder: Path) -> None:
+    """Every module passes `ruff check` and `ruff format --check` as test_convert runs them
+    (--isolated: 88 columns), in one run of each for speed."""
+    for name, source in sources.items():
+        (folder / f"{name}.py").write_text(source, encoding="utf-8")
+    for check in (["check", "--isolated"], ["format", "--isolated", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *check, str(folder)], capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def _source(entries: list[dict], source: str = "capture.har") -> str:
+    return convert(parse_har(json.dumps(har(entries)), source)).source
+
+
+def test_a_long_runtime_import_is_wrapped_as_ruff_sorts_it(tmp_path):
+    """Four ordinary extractions (a page, JSON, a header, a Location) import more than fits on
+    one line: the names go one per line in parentheses, as ruff's isort writes them."""
+    t1, t2, t3, t4 = (token(i) for i in range(1, 5))
+    page = entry(f"{HOST}/", response=f'<meta name="csrf-token" content="{t1}">')
+    page["response"]["content"]["mimeType"] = "text/html"
+    login = entry(f"{HOST}/api/login", "POST", body="{}", response=json.dumps({"token": t2}))
+    login["response"]["headers"].append({"name": "X-Request-Token", "value": t3})
+    login["startedDateTime"] = "2026-01-01T00:00:01Z"
+    redirect = entry(f"{HOST}/go", second=2)
+    redirect["response"]["status"] = 302
+    redirect["response"]["headers"].append({"name": "Location", "value": f"/orders/{t4}"})
+    sent = [("X-Csrf-Token", t1), ("Authorization", f"Bearer {t2}"), ("X-Request-Token", t3)]
+    source = _source([page, login, redirect, entry(f"{HOST}/orders/{t4}", headers=sent, second=3)])
+    assert "from replay.runtime import (\n    RecordedSession,\n" in source
+    _ruff_clean({"four_extractors": source}, tmp_path)
+
+
+def test_a_long_credential_name_breaks_inside_the_call(tmp_path):
+    """`self.NAME = self.credential("NAME")` of a secret field named at any length around the
+    limit (names are cut at 40): a line too wide breaks inside the call's parentheses."""
+    sources = {}
+    for length in range(22, 34):
+        name = ("payment_gateway_merchant_api_key_" * 3)[:length].strip("_")
+        body = json.dumps({name: "mk-7f3a9c21b4d8e6f0"})
+        sources[f"name_{length}"] = _source([entry(f"{HOST}/api/pay", "POST", body=body)])
+    assert sum("self.credential(\n" in source for source in sources.values()) > 1
+    _ruff_clean(sources, tmp_path)
+
+
+def test_wide_and_combining_characters_are_laid_out_by_their_columns(tmp_path):
+    """ruff counts two columns for a Chinese, Japanese or Korean character and none for a
+    combining accent: JSON values and a capture's path at every length around the limit lay
+    out as ruff lays them out (a line one column too wide, or parentheses ruff takes off,
+    fail)."""
+    sources = {}
+    wide, combining = "東京のラーメン" * 6, "cafe\u0301 " * 16  # 2 and 5/6 columns a character
+    for kind, text, lengths in (
+        ("wide", wide, range(24, 34)),
+        ("combining", combining, range(60, 80)),
+    ):
+        for length in lengths:  # 50 to 66 columns: the line of either crosses 88
+            body = json.dumps({"title": text[:length]})
+            entries = [entry(f"{HOST}/api/notes", "POST", body=body)]
+            sources[f"{kind}_{length}"] = _source(entries, f"/{text[:length]}/capture.har")
+    _ruff_clean(sources, tmp_path)

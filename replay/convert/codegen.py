@@ -7,9 +7,11 @@ generated files pass `ruff format --check` and `ruff check` without our help.
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -101,7 +103,11 @@ def render(scenario: Scenario) -> list[str]:
             note = _credential_note(p.credential) if p.kind == "credential" else p.comment
             if note:
                 lines.append(f"{INDENT * 2}# {comment(note)}")
-            lines += _assign(f"self.{p.var}", p.expr, 2)
+            call = _call_expression(p.expr)
+            if call:
+                lines += _statement(f"self.{p.var} = ", call, 2)
+            else:
+                lines += _assign(f"self.{p.var}", p.expr, 2)
 
     @functools.cache
     def header(name: str, value: Value) -> Pair:
@@ -160,8 +166,11 @@ def _imports(scenario: Scenario) -> list[str]:
     names = {"RecordedSession", "single_pass", "task"}
     names |= {EXTRACTORS[e.source] for call in scenario.calls for e in call.extractions}
     names |= {ENCODERS[e] for call in scenario.calls for e in _encodings(call) if e in ENCODERS}
-    runtime = ", ".join(sorted(names, key=lambda n: (not n[0].isupper(), n)))
-    return [f"from replay.runtime import {runtime}"]
+    ordered = sorted(names, key=lambda n: (not n[0].isupper(), n))
+    line = f"from replay.runtime import {', '.join(ordered)}"
+    if width(line) <= WIDTH:
+        return [line]
+    return ["from replay.runtime import (", *(f"{INDENT}{n}," for n in ordered), ")"]
 
 
 EXTRACTORS = {
@@ -363,18 +372,54 @@ def json_node(obj) -> Node:
 # Layout
 
 
+NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def width(text: str) -> int:
+    """Columns `text` takes as ruff counts them (unicode-width, per character): two for an
+    East Asian wide or fullwidth character, none for a combining mark, one for the rest."""
+    if text.isascii():  # nearly always, and known without reading the text
+        return len(text)
+    extra = Counter(NON_ASCII.findall(text))
+    return len(text) + sum((_char_width(c) - 1) * n for c, n in extra.items())
+
+
+@functools.cache
+def _char_width(c: str) -> int:
+    if unicodedata.east_asian_width(c) in ("W", "F"):
+        return 2
+    return 0 if unicodedata.category(c) in ("Mn", "Me") else 1
+
+
+def _call_expression(expr: str) -> Collection | None:
+    """A parameter's expression if it is a call (`self.credential("...")`), as one: a line
+    too wide for it then breaks inside the parentheses, as ruff breaks it."""
+    try:
+        call = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(call, ast.Call) or any(isinstance(a, ast.GeneratorExp) for a in call.args):
+        return None  # (a lone generator argument takes no trailing comma)
+    items: list[Node] = [Code(ast.get_source_segment(expr, a) or "") for a in call.args]
+    for k in call.keywords:
+        value = ast.get_source_segment(expr, k.value) or ""
+        items.append(Code(f"{k.arg}={value}" if k.arg else f"**{value}"))
+    node = Collection(f"{ast.get_source_segment(expr, call.func)}(", ")", items)
+    return node if _flat(node, width(expr)) == expr else None  # spaced as written, or left be
+
+
 def _assign(target: str, value: str, depth: int) -> list[str]:
     """`target = value`; a string too long for the line goes in parentheses if it then fits."""
     line = f"{INDENT * depth}{target} = {value}"
-    wrapped = len(INDENT) * (depth + 1) + len(value)
-    if len(line) <= WIDTH or not value.startswith(('"', 'r"')) or wrapped > WIDTH:
+    wrapped = len(INDENT) * (depth + 1) + width(value)
+    if width(line) <= WIDTH or not value.startswith(('"', 'r"')) or wrapped > WIDTH:
         return [line]
     return [f"{INDENT * depth}{target} = (", f"{INDENT * (depth + 1)}{value}", f"{INDENT * depth})"]
 
 
 def _statement(prefix: str, node: Node, depth: int) -> list[str]:
     margin = INDENT * depth
-    lines = _layout(node, len(margin) + len(prefix), 0, margin)
+    lines = _layout(node, len(margin) + width(prefix), 0, margin)
     lines[0] = margin + prefix + lines[0]
     return lines
 
@@ -382,10 +427,10 @@ def _statement(prefix: str, node: Node, depth: int) -> list[str]:
 def _flat(node: Node, room: int) -> str | None:
     """The one-line form if it takes at most `room` columns, else None (computed no further)."""
     if isinstance(node, Code):
-        return node.text if len(node.text) <= room else None
+        return node.text if width(node.text) <= room else None
     if isinstance(node, Pair):
         head = f"{node.key.text}{node.separator}"
-        val = _flat(node.value, room - len(head))
+        val = _flat(node.value, room - width(head))
         return None if val is None else head + val
     if any(node.comments):
         return None
@@ -396,7 +441,7 @@ def _flat(node: Node, room: int) -> str | None:
         if part is None:
             return None
         parts.append(part)
-        room -= len(part) + 2
+        room -= width(part) + 2
     return f"{node.open}{', '.join(parts)}{node.close}"
 
 
@@ -411,7 +456,7 @@ def _layout(node: Node, column: int, trailing: int, margin: str) -> list[str]:
         return [flat]
     if isinstance(node, Pair):
         head = f"{node.key.text}{node.separator}"
-        lines = _layout(node.value, column + len(head), trailing, margin)
+        lines = _layout(node.value, column + width(head), trailing, margin)
         lines[0] = head + lines[0]
         return lines
     inner = margin + INDENT
