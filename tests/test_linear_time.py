@@ -36,6 +36,9 @@ SIZES = {
     "correlated values in one request": 1200,
     "first-party subdomains": 300,
     "page of unclosed titles": 2000,
+    "chain of redirects, tokens used later": 160,
+    "form of prefilled inputs": 5000,
+    "formset of echoed ids": 600,
 }
 """Shape → the smaller n: big enough that quadratic work shows, small enough to take well
 under a second."""
