@@ -226,6 +226,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
             )
         )
     _page_text.cache_clear()
+    _found_in.cache_clear()
     for index, pairs in substitutions.items():
         _substitute(calls[index], pairs)
     for call in calls:
@@ -1045,8 +1046,7 @@ def left_boundary_regex(text: str, position: int, value: str) -> str:
             return pattern
         if right:
             bounded = pattern.replace("+)", "+?)") + re.escape(right)
-            match = re.search(bounded, text)
-            if match and match.group(1) == value:
+            if _first_group(text, "", bounded) == value:
                 return bounded
     return re.escape(_stable(text[max(0, position - BOUNDARIES[-1]) : position])) + group
 
@@ -1060,19 +1060,35 @@ def _first_group(text: str, literal: str, rest: str) -> str | None:
     regex `rest`, as `re.search` of the whole regex would give it, mostly without compiling
     the whole: each value's own regex (its input's name) cost more than all the rest of
     correlating it. Where the literal first stands, `rest` (which many values share:
-    `\\s+value="([\\w-]+)`, compiled once) decides; past that the whole regex looks."""
+    `\\s+value="([\\w-]+)`, compiled once) decides; past that the whole regex looks. What
+    a page's values share (` value="` left of each) is looked for once a page."""
+    found = _found_in(text)
+    if (literal, rest) in found:
+        return found[literal, rest]
     at = text.find(literal)
-    if at < 0:
-        return None
-    match = re.compile(rest).match(text, at + len(literal))
-    if match is None:
+    match = None if at < 0 else re.compile(rest).match(text, at + len(literal))
+    if match is None and at >= 0:
         match = re.search(_loose_whitespace(re.escape(literal)) + rest, text)
-    return match.group(1) if match else None
+    found[literal, rest] = group = match.group(1) if match else None
+    return group
+
+
+@lru_cache(maxsize=2)
+def _found_in(text: str) -> dict[tuple[str, str], str | None]:
+    """What `_first_group` found in a page so far: its values are read one after another."""
+    return {}
+
+
+ALNUM_TAIL = re.compile(r"[^\W_]*\Z")
+"""The letters and digits (`str.isalnum`) a text ends with."""
 
 
 def _word_start(text: str, start: int) -> int:
     """`start`, moved back to the beginning of the word it cuts (`things/`, not `hings/`)."""
     start = max(0, start)
+    tail = ALNUM_TAIL.search(text, max(0, start - 16), start)  # a word is mostly shorter
+    if tail.start() > start - 16 or tail.start() == 0:
+        return tail.start()
     while start > 0 and text[start - 1].isalnum():
         start -= 1
     return start
@@ -1080,11 +1096,10 @@ def _word_start(text: str, start: int) -> int:
 
 def _stable(left: str) -> str:
     """`left` from after its last run that may be recorded data (a token, a number)."""
-    cut = 0
-    for run in DYNAMIC_RUN.finditer(left):
-        if DIGITS.search(run.group()) or not is_trivial(run.group()):
-            cut = run.end()
-    return left[cut:]
+    for run in reversed(list(DYNAMIC_RUN.finditer(left))):  # the last such run, found first
+        if DIGITS.search(run[0]) or not is_trivial(run[0]):
+            return left[run.end() :]
+    return left
 
 
 NAMING = re.compile(r"""(name|id|property)=["']([^"']+)["']""")
@@ -1117,12 +1132,15 @@ def _named_attribute_start(text: str, position: int) -> int | None:
     return tag_start + name.start() if name else None
 
 
+HEX_LOWER, HEX_UPPER = re.compile(r"[0-9a-f]+"), re.compile(r"[0-9A-F]+")
+
+
 def _group_for(value: str) -> str:
     """A capture group for values of this kind, not just this value: the next token may have
     a `-` where this one had none."""
     if value.isdigit():
         return r"(\d+)"
-    if re.fullmatch(r"[0-9a-f]+", value) or re.fullmatch(r"[0-9A-F]+", value):
+    if HEX_LOWER.fullmatch(value) or HEX_UPPER.fullmatch(value):
         return r"([0-9a-fA-F]+)"
     extra = "".join(sorted({c for c in value if not c.isalnum() and c not in "_-"}))
     return f"([\\w{re.escape(extra)}-]+)"
