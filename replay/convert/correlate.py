@@ -21,7 +21,7 @@ import heapq
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from http.cookies import SimpleCookie
@@ -365,6 +365,7 @@ class Redirects:
         self.lengths = sorted(lengths)
         self.raw: dict[int, str] = {}
         self.holding: dict[str, set[int]] = {}
+        self.indexed: set[int] = set()
         for index, call in enumerate(calls):
             if call.location is None or call.exchange is None:
                 continue
@@ -386,23 +387,37 @@ class Redirects:
                 continue
             call = self.calls[index]
             ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
-            if isinstance(call.location, str):
-                location = _named_segments(call.location, self.raw[index], candidate.value, ref)
-            else:
-                location = substitute_value(call.location, partial(_replace, candidate, ref))
-            if location is not call.location:
-                call.location = location
-                self._index_text(index)
+            was = call.location
+            if isinstance(was, str):
+                call.location = _named_segments(was, self.raw[index], candidate.value, ref)
+            elif was is not None:
+                call.location = substitute_value(was, partial(_replace, candidate, ref))
+            if call.location is not was:
+                self._index_text(index, ref.expr if index == first else "")
 
-    def _index_text(self, index: int) -> None:
-        """Every piece of the check's literal text as long as some value: what a later value
-        may be found as (a whole segment or inside one)."""
+    def _index_text(self, index: int, written: str = "") -> None:
+        """The pieces of the check's literal text as long as some value: what a later value
+        may be found as (a whole segment or inside one). Its whole text the first time; after
+        that only the pieces that overlap what a rewrite `written` (a `[var]` segment): a
+        rewrite leaves the rest as it was, or cut where it puts a variable."""
+        whole = index not in self.indexed
+        self.indexed.add(index)
         location = self.calls[index].location
         for part in location.parts if isinstance(location, Text) else (location,):
-            if isinstance(part, str):
-                for size in self.lengths:
-                    for at in range(len(part) - size + 1):
-                        self.holding.setdefault(part[at : at + size], set()).add(index)
+            if not isinstance(part, str) or not (whole or (written and written in part)):
+                continue
+            for size in self.lengths:
+                last = len(part) - size
+                starts: Iterable[int] = range(last + 1)
+                if not whole:
+                    at, starts = part.find(written), set()
+                    while at >= 0:
+                        starts.update(
+                            range(max(0, at - size + 1), min(at + len(written), last + 1))
+                        )
+                        at = part.find(written, at + 1)
+                for at in starts:
+                    self.holding.setdefault(part[at : at + size], set()).add(index)
 
 
 def _named_segments(location: str, raw: str, value: str, ref: Ref) -> Value:
@@ -1087,8 +1102,9 @@ def _word_start(text: str, start: int) -> int:
     """`start`, moved back to the beginning of the word it cuts (`things/`, not `hings/`)."""
     start = max(0, start)
     tail = ALNUM_TAIL.search(text, max(0, start - 16), start)  # a word is mostly shorter
-    if tail.start() > start - 16 or tail.start() == 0:
-        return tail.start()
+    at = tail.start() if tail else start  # (it always matches, if only the empty tail)
+    if at > start - 16 or at == 0:
+        return at
     while start > 0 and text[start - 1].isalnum():
         start -= 1
     return start
