@@ -21,14 +21,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from mitmproxy import ctx, exceptions, flowfilter, http, version
 from mitmproxy.websocket import WebSocketMessage
 
 try:
-    from recorder import sensitive
-except ImportError:  # loaded by path by a mitmproxy without this package: sensitive.py is beside
+    from recorder import charsets, sensitive
+except ImportError:  # loaded by path by a mitmproxy without this package: these are beside
+    import charsets  # type: ignore[no-redef,import-not-found]
     import sensitive  # type: ignore[no-redef,import-not-found]
 
 FORMAT = "locust-replay-capture"
@@ -99,9 +100,9 @@ def redact_form(text: str, is_secret=sensitive.secret_name) -> str:
             parts[i] = f"{name}={sensitive.redacted_field(field, plain)}"
         elif sensitive.has_shape(f"?{field}={plain}") or sensitive.encoded_secret(plain):
             parts[i] = f"{name}={sensitive.redacted(plain)}"
-        elif ("=" in plain or "@" in plain) and (shown := sensitive.redact_text(plain)) != plain:
-            # a URL with `?token=...` or `user:password@`
-            parts[i] = f"{name}={quote_plus(shown, safe='/:?')}"
+        elif any(c in value for c in '%=@"') and (shown := sensitive.redact_text(value)) != value:
+            # a URL with `?token=...` or `user:password@`, JSON: read decoded, redacted as sent
+            parts[i] = f"{name}={shown}"
     return "&".join(parts)
 
 
@@ -160,8 +161,12 @@ def _redact_multipart(body: bytes, content_type: str, is_secret) -> bytes:
     parts = body.split(delimiter)
     for i, part in enumerate(parts):
         head, sep, content = part.partition(b"\r\n\r\n")
-        if not sep or b"filename=" in head or not content.strip():
+        if not sep or not content.strip():
             continue  # cheap tests first: a body can be made of a million empty parts
+        if b"filename=" in head:  # an uploaded file: what a request sends, judged as text
+            if is_secret is sensitive.secret_name:
+                parts[i] = head + sep + _redact_file(content, head)
+            continue
         name = MULTIPART_NAME.search(head)
         if not name:
             continue
@@ -175,14 +180,71 @@ def _redact_multipart(body: bytes, content_type: str, is_secret) -> bytes:
     return delimiter.join(parts)
 
 
+PART_TYPE = re.compile(rb"^content-type:([^\r\n]*)", re.I | re.M)
+
+
+def _redact_file(content: bytes, head: bytes) -> bytes:
+    """An uploaded file's content without the secrets the converter finds in it (a `.env`'s
+    `DB_PASSWORD=...`, a JSON file's `"password": "..."`, a key of a secret shape), by the
+    function the converter's scrub asks of a body's text, `sensitive.secret_spans`, with its
+    secret `name=value` pairs. Other bytes stay as they were."""
+    declared = PART_TYPE.search(head)
+    content_type = declared[1].decode("latin-1").strip() if declared else ""
+    found = charsets.decoded(content, content_type)
+    text = found[0] if found else content.decode("utf-8", "surrogateescape")
+    parts, position = [], 0
+    for start, end, name, *_ in sensitive.secret_spans(text, pairs=True):
+        value = text[start:end]
+        if not sensitive.REDACTED_TOKEN.fullmatch(value):
+            parts += [text[position:start], sensitive.redacted_field(name, value)]
+            position = end
+    if not parts:
+        return content
+    shown = "".join([*parts, text[position:]])
+    return found[1].encode(shown) if found else shown.encode("utf-8", "surrogateescape")
+
+
+HEADER_LINE = re.compile(r"^([\w.-]{1,100}):([^\r\n]*)", re.M)
+"""A `name:value` header line of a text frame (STOMP's `passcode:...`, a line protocol), its name
+as a header's is written: a JSON frame's `{"password": ...}` is no header line."""
+
+
+def redact_frame(frame: bytes) -> bytes:
+    """A client's WebSocket text message with the values of its secret header lines
+    redacted: STOMP's `CONNECT` signs in with `login:` and `passcode:` lines."""
+    if b":" not in frame:
+        return frame
+    text = frame.decode("utf-8", "surrogateescape")
+    shown = HEADER_LINE.sub(_header_line, text)
+    return frame if shown == text else shown.encode("utf-8", "surrogateescape")
+
+
+def _header_line(line: re.Match) -> str:
+    name, value = line[1], line[2]
+    if not sensitive.secret_name(name) or not sensitive.secret_value(value):
+        return line[0]
+    return f"{name}:{sensitive.redacted_field(name, value)}"
+
+
 def redact_body(body: bytes, content_type: str, sent: bool = True) -> bytes:
     """Redact secret fields of JSON, urlencoded, multipart and text bodies, and values of a
     secret shape. A response (`sent=False`) loses only what a person holds (passwords, PINs,
-    client secrets): the tokens a server makes stay, for correlation."""
+    client secrets): the tokens a server makes stay, for correlation. A body in another
+    charset (a UTF-16 BOM, `charset=utf-16`) is judged as its text and written back in it."""
+    found = charsets.decoded(body, content_type)
+    if found is not None:
+        utf8 = found[0].encode("utf-8", "surrogatepass")
+        redacted = redact_body(utf8, charsets.declared_utf8(content_type), sent)
+        return (
+            body if redacted == utf8 else found[1].encode(redacted.decode("utf-8", "surrogatepass"))
+        )
     hint = SECRET_HINT if sent else PERSONAL_IN_RESPONSE
     shown = sent and (sensitive.has_shape(body) or USERINFO_HINT.search(body) is not None)
-    if not hint.search(body.lower()) and not shown:
-        return body  # no such field name, no such shape, no URL credentials: skip (most bodies)
+    spelled = b"\\u" in body or sensitive.LOOK_ALIKE_HINT.search(body)
+    if not hint.search(body.lower()) and not shown and not spelled:
+        # no such field name, no such shape, no URL credentials, no JSON escape or non-ASCII
+        # letter that could spell one (`"\u0070assword"`, `pаssword`): skip (most bodies)
+        return body
     is_secret = sensitive.secret_name if sent else sensitive.personal_name
     mime = content_type.lower()
     if "multipart/form-data" in mime and "boundary=" in mime:
@@ -299,6 +361,8 @@ def message_record(flow: http.HTTPFlow, message: WebSocketMessage, redact: bool 
     """One WebSocket message, tied to its handshake exchange by `flow_id`."""
     content = message.content
     if redact and message.is_text:
+        if message.from_client:
+            content = redact_frame(content)
         content = redact_body(content, "", sent=message.from_client)
     return {
         "kind": "websocket_message",

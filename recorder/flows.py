@@ -17,6 +17,7 @@ from mitmproxy import exceptions, http, io
 
 from recorder import BOM
 from recorder.addon import FORMAT, VERSION, flow_record
+from recorder.charsets import in_utf8
 from recorder.har import valid_url
 from recorder.model import (
     CaptureError,
@@ -175,15 +176,18 @@ def _add_exchange(recording: Recording, flow: http.HTTPFlow) -> None:
 def exchange(record: dict[str, Any]) -> Exchange:
     """The model's Exchange for one `kind: exchange` capture line."""
     req, resp = record["request"], record["response"]
-    body = _body(req)
+    sent = _body(req)
+    body, mime, headers, declared = in_utf8(
+        sent, req["mime_type"], _headers(req["headers"]), req.get("declared_size", len(sent))
+    )
     request = Request(
         method=req["method"],
         url=req["url"],
         http_version=req["http_version"],
-        headers=_headers(req["headers"]),
+        headers=headers,
         body=body,
-        mime_type=req["mime_type"],
-        declared_size=req.get("declared_size", len(body)),
+        mime_type=mime,
+        declared_size=declared,
     )
     response = (
         Response(

@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 from haralyzer import HarParser
 
+from recorder.charsets import in_utf8
 from recorder.collector import collector_paused
 from recorder.model import (
     CaptureError,
@@ -264,7 +265,8 @@ def _exchange(entry: dict, shared: dict, previous: float) -> tuple[Exchange | No
     method = request.get("method")
     if not isinstance(method, str) or not method:
         return None, "request without method"
-    body, mime, declared = _request_body(request)
+    body, mime, declared, text = _request_body(request)
+    body, mime, headers, declared = in_utf8(body, mime, headers, declared, text)
     status = response.get("status")
     status = _int(status)
     content = response.get("content")
@@ -326,18 +328,20 @@ def _headers(message: dict, shared: dict) -> tuple[tuple[str, str], ...]:
     return shared.setdefault(headers, headers)
 
 
-def _request_body(request: dict) -> tuple[bytes, str, int]:
-    """Body bytes, MIME type and declared size; forms given only as params are re-encoded."""
+def _request_body(request: dict) -> tuple[bytes, str, int, bool]:
+    """Body bytes, MIME type, declared size and whether the bytes are the UTF-8 of the HAR's
+    text (rather than the bytes sent, as base64 gives them); forms given only as params are
+    re-encoded."""
     declared = max(_int(request.get("bodySize")), 0)
     post = request.get("postData")
     if not isinstance(post, dict):
-        return b"", "", declared
+        return b"", "", declared, True
     mime = str(post.get("mimeType") or "")
     text = post.get("text")
     if isinstance(text, str) and text:
         if post.get("encoding") == "base64":
-            return _b64(text), mime, declared
-        return text.encode("utf-8", "surrogatepass"), mime, declared
+            return _b64(text), mime, declared, False
+        return text.encode("utf-8", "surrogatepass"), mime, declared, True
     params = _dicts(post.get("params"))
     if params and "multipart" not in mime:
         # A lone surrogate (valid in JSON, not in UTF-8) is kept as its bytes, as in a text body.
@@ -346,8 +350,8 @@ def _request_body(request: dict) -> tuple[bytes, str, int]:
             f"{quote_plus(str(p.get('value', '')), errors='surrogatepass')}"
             for p in params
         )
-        return encoded.encode(), mime or "application/x-www-form-urlencoded", declared
-    return b"", mime, declared
+        return encoded.encode(), mime or "application/x-www-form-urlencoded", declared, True
+    return b"", mime, declared, True
 
 
 def _content(content: dict) -> bytes:

@@ -14,9 +14,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
-from functools import lru_cache
-from urllib.parse import unquote_plus
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from functools import lru_cache, partial
+from typing import NamedTuple
+from urllib.parse import quote, quote_plus, unquote_plus
 
 REDACTED = "REDACTED"
 REDACTED_TOKEN = re.compile(r"REDACTED-([0-9a-f]{16})")
@@ -153,6 +158,20 @@ ZEROED = str.maketrans("123456789", "000000000")
 (`cvv2?` is followed by a non-letter, which any digit is; a test holds this), so `item_1` ...
 `item_12000` are asked about once, and thousands of them do not push the others out."""
 NAMED = {"secret": SECRET_NAME, "personal": PERSONAL_NAME, "password": PASSWORD_NAME}
+LOOK_ALIKES = str.maketrans(
+    "аеѕіјорсухԁһԛԝӏкАВЕКМНОРСТХЅІЈҮԚԜӀ"  # Cyrillic
+    "αορικνυχγΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"  # Greek
+    "ıɑɡ",  # Latin letters NFKD keeps apart
+    "aesijopcyxdhqwlkABEKMHOPCTXSIJYQWlaopikvuxyABEZHIKMNOPTYXiag",
+)
+"""Letters that read as Latin ones: `pаssword` with a Cyrillic `а` names a password. NFKD has
+already made fullwidth, mathematical and accented letters plain (`ｐａｓｓ`, `𝐩𝐰𝐝`, `pässword`)."""
+INVISIBLE = frozenset({"Mn", "Me", "Cf"})
+"""Combining marks and format characters (zero-width joiners, soft hyphens, bidi controls): a
+name with one inside reads, and is matched, as the name without it."""
+LOOK_ALIKE_HINT = re.compile(rb"[\x80-\xff]|%[c-fC-F][0-9a-fA-F]")
+"""Bytes of a non-ASCII letter, raw or percent-encoded: a body skipped for holding no secret
+word may still hold one spelled with look-alikes."""
 
 
 def secret_name(name: str) -> bool:
@@ -172,9 +191,27 @@ def password_name(name: str) -> bool:
 
 @lru_cache(maxsize=NAMES_CACHED)
 def _named(kind: str, name: str) -> bool:
-    """Asked by `kind` (a key of `NAMED`): hashing a pattern hashes all its code."""
-    words = CAMEL.sub("_", name)
-    return bool(NAMED[kind].search(words)) and not NOT_SECRET_NAME.search(words)
+    """Asked by `kind` (a key of `NAMED`): hashing a pattern hashes all its code. A name
+    spelled with look-alikes is also read as written, without its camelCase split: the case of
+    a look-alike says nothing (`pАssword`)."""
+    plain = folded(name)
+    spellings = (CAMEL.sub("_", plain), plain) if plain != name else (CAMEL.sub("_", name),)
+    return any(
+        NAMED[kind].search(words) and not NOT_SECRET_NAME.search(words) for words in spellings
+    )
+
+
+def folded(name: str) -> str:
+    """`name` as it reads: UTF-8 read as Latin-1 read again, compatibility forms and accents
+    made plain (NFKD), invisible characters dropped, Cyrillic and Greek look-alikes made Latin
+    (`LOOK_ALIKES`). An ASCII name is itself."""
+    if name.isascii():
+        return name
+    with suppress(UnicodeError):
+        name = name.encode("latin-1").decode("utf-8")
+    decomposed = unicodedata.normalize("NFKD", name)
+    kept = "".join(c for c in decomposed if unicodedata.category(c) not in INVISIBLE)
+    return kept.translate(LOOK_ALIKES)
 
 
 @lru_cache(maxsize=NAMES_CACHED)
@@ -182,8 +219,11 @@ def secret_header(name: str) -> bool:
     """`Authorization` and every header with a secret name: `X-Api-Key`, `X-Goog-Api-Key`,
     `apikey`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`, `X-Auth`,
     `X-Session-Id`."""
+    plain = folded(name)
     return (
-        name.lower() in CREDENTIAL_HEADERS or bool(SECRET_HEADER.search(name)) or secret_name(name)
+        plain.lower() in CREDENTIAL_HEADERS
+        or bool(SECRET_HEADER.search(plain))
+        or secret_name(name)
     )
 
 
@@ -303,29 +343,195 @@ def shows_secret(value: str) -> bool:
     return has_shape(value) or redact_text(value) != value or encoded_secret(value)
 
 
-def secret_spans(text: str, pairs: bool = False) -> list[tuple[int, int, str]]:
-    """(start, end, name) of each secret inside free text (a URL, a GraphQL query, JSON sent as
-    text): values of a secret shape, named after it; `"name": "value"` strings under a secret
-    name; tokens the recorder redacted; with `pairs`, secret `name=value` pairs too (a URL
-    inside a field: `/cb?access_token=...`). Left to right, never overlapping."""
+class Span(NamedTuple):
+    """Where a secret stands in a text, and what it is."""
+
+    start: int
+    end: int
+    name: str
+    """Its field's name or its shape's; "" for a URL's `user:password@`, which is dropped."""
+    secret: str
+    """The secret itself: what `text[start:end]` holds, encoded as `encode` says."""
+    encode: str = ""
+    """How the text holds it: "" as it is, else the run-time encodings (`json`, `url`) that
+    give `text[start:end]` from `secret`, innermost first, joined by `+` (`url+url`): a query
+    value is percent-encoded, a JSON string's escaped, and each level of percent-encoding
+    around them adds one `url`."""
+    whole: bool = False
+    """It could not be told apart inside its encoded value: the span is the whole value."""
+
+
+def secret_spans(text: str, pairs: bool = False) -> list[Span]:
+    """Each secret inside free text (a URL, a GraphQL query, JSON sent as text): values of a
+    secret shape, named after it; `"name": "value"` strings under a secret name; tokens the
+    recorder redacted; with `pairs`, secret `name=value` pairs too (a URL inside a field:
+    `/cb?access_token=...`); and inside a percent-encoded value, what it decodes to shows (see
+    `_decoded_spans`, which says more of one found both ways: its name and encoding). Left to
+    right, never overlapping."""
+    spans: list[Span] = []
+    if "%" in text and ENCODED.search(text):
+        for value in ENCODED_VALUE.finditer(text):
+            spans += _decoded_spans(value[0], value.start())
+    return _leftmost(spans + _spans(text, pairs))
+
+
+ENCODED = re.compile(r"%(?:25|2[26fF]|3[aAdDfF]|40|7[bB])")
+"""A percent-escape of what a URL, a query or JSON is made of (`%`, `"`, `&`, `/`, `:`, `=`,
+`?`, `@`, `{`): a value holding none reads, to every rule here, as it does decoded."""
+VALUE_CHAR = r"""[^\s&=?#"'<>]"""
+ENCODED_VALUE = re.compile(f"(?<!{VALUE_CHAR}){VALUE_CHAR}*{ENCODED.pattern}{VALUE_CHAR}*")
+"""A whole value (up to a delimiter of a query, a form, a string) holding such an escape.
+Tried only where a value starts (the lookbehind): linear, however long the text."""
+DECODE_DEPTH = 3
+"""Percent-encoded this many times over at most: an SSO hop's return URL is encoded twice."""
+
+
+def _decoded_spans(value: str, offset: int) -> list[Span]:
+    """The secrets of a percent-encoded `value` (at `offset` in its text), found in what it
+    decodes to, one level after another (a URL, a query, JSON, examined like one), and placed
+    back where `value` holds them encoded. One that cannot be placed makes the whole value
+    its span. Each level is decoded once and searched left to right: linear."""
+    found: list[Span] = []
+    decoded = value
+    for level in range(1, DECODE_DEPTH + 1):
+        if not ENCODED.search(decoded):
+            break
+        decoded = unquote_plus(decoded)
+        inner = _spans(decoded, pairs=True)
+        if decoded.lstrip()[:1] in ("{", "["):
+            in_json = _json_spans(decoded)
+            if in_json is None:
+                return [Span(offset, offset + len(value), "json", value, whole=True)]
+            inner = in_json + inner
+        if "@" in decoded and "//" in decoded:
+            inner += [Span(m.start(), m.end(), "", m[0]) for m in USERINFO.finditer(decoded)]
+        if not inner:
+            continue
+        position = 0
+        encoders: tuple[Callable[[str], str] | None, ...] = PERCENT_ENCODERS
+        for span in _leftmost(inner):
+            for encoder in encoders:
+                held = _encoded(decoded[span.start : span.end], level, encoder)
+                start = value.find(held, position)
+                if start >= 0:
+                    break
+            else:
+                name = span.name or "url"
+                return [Span(offset, offset + len(value), name, value, whole=True)]
+            encoders = (encoder,)  # the encoding that placed one places the others
+            position = start + len(held)
+            inside_json = span.name and decoded[span.start - 1 : span.start] == '"'
+            inner_encode = span.encode or ("json" if inside_json else "")
+            encode = "+".join([inner_encode] * bool(inner_encode) + ["url"] * level)
+            found.append(Span(offset + start, offset + position, span.name, span.secret, encode))
+    return _leftmost(found[::-1]) if found else found  # found at two levels: the deeper says more
+
+
+PERCENT_ENCODERS = (
+    partial(quote, safe=""),
+    partial(quote_plus, safe=""),
+    partial(quote, safe="/"),
+    None,
+)
+"""How a browser or a script may have percent-encoded a value: every reserved character
+(`encodeURIComponent`), spaces as `+` (a form), `/` left as it is (Python's `quote`), or
+none of the secret's characters (None)."""
+
+
+def _encoded(text: str, level: int, encoder: Callable[[str], str] | None) -> str:
+    if encoder is None:
+        return text
+    for _ in range(level):
+        text = encoder(text)
+    return text
+
+
+def _json_spans(text: str) -> list[Span] | None:
+    """The secrets of `text` read as a JSON document, by the rules of a JSON body (a value
+    under a secret key at any depth, or named by its sibling: `json_field`), each where the
+    text holds it escaped; None if one cannot be found there. Not JSON: none."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    spans, position = [], 0
+    for name, value in _json_secrets(document):
+        for ascii_only in (False, True):
+            held = json.dumps(value, ensure_ascii=ascii_only)
+            held = held[1:-1] if isinstance(value, str) else held
+            start = text.find(held, position)
+            if start >= 0:
+                break
+        else:
+            return None
+        position = start + len(held)
+        kind = "json" if isinstance(value, str) else ""
+        spans.append(Span(start, position, name, str(value), kind))
+    return spans
+
+
+def _json_secrets(document: object) -> list[tuple[str, str | int | float]]:
+    """(name, value) of each secret string or number of `document`, in document order; walked
+    without recursion, as a document may be nested as deep as the parser allows."""
+    found: list[tuple[str, str | int | float]] = []
+    stack: list[Iterator[tuple[str, object]]] = [iter([("", document)])]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        name, value = item
+        if isinstance(value, dict):
+            stack.append(_json_members(value, name))
+        elif isinstance(value, list):
+            stack.append((name, member) for member in value)
+        elif isinstance(value, str | int | float) and name and _secret_leaf(name, value):
+            found.append((name, value))
+    return found
+
+
+def _secret_leaf(name: str, value: str | int | float) -> bool:
+    """A string or a number (a PIN), not a flag, sent under a secret name."""
+    return not isinstance(value, bool) and secret_name(name) and secret_value(value)
+
+
+def _json_members(document: dict, parent: str) -> Iterator[tuple[str, object]]:
+    for key, value in document.items():
+        yield json_field(document, str(key), parent), value
+
+
+def _spans(text: str, pairs: bool) -> list[Span]:
+    """`secret_spans` of `text` as it stands, not decoded."""
     spans = []
     if pairs and "=" in text:
         for m in PAIR.finditer(text):
-            name = unquote_plus(m[1])
-            if secret_name(name) and secret_value(unquote_plus(m[2])) and m[2] != REDACTED:
-                spans.append((m.start(2), m.end(2), name))
+            name, value = _unquoted(m[1]), _unquoted(m[2])
+            if secret_name(name) and secret_value(value) and m[2] != REDACTED:
+                spans.append(Span(m.start(2), m.end(2), name, value, "url"))
     if families := _families(text):
-        spans += [(*_secret(m), m.lastgroup or "token") for m in _shape(families).finditer(text)]
+        for m in _shape(families).finditer(text):
+            start, end = _secret(m)
+            spans.append(Span(start, end, m.lastgroup or "token", text[start:end]))
     if COLON_QUOTE.search(text):
         for m in JSON_PAIR.finditer(text):
             name = m[1] or m[2]
             if secret_name(name) and secret_value(m[3]):
-                spans.append((m.start(3), m.end(3), name))
+                spans.append(Span(m.start(3), m.end(3), name, m[3], "json"))
     if "REDACTED-" in text:
-        spans += [(m.start(), m.end(), "token") for m in REDACTED_TOKEN.finditer(text)]
-    kept: list[tuple[int, int, str]] = []
-    for span in sorted(spans, key=lambda span: (span[0], -span[1])):
-        if not kept or span[0] >= kept[-1][1]:
+        spans += [Span(m.start(), m.end(), "token", m[0]) for m in REDACTED_TOKEN.finditer(text)]
+    return spans
+
+
+def _unquoted(text: str) -> str:
+    """`unquote_plus`, skipped where there is nothing to decode (most names and values)."""
+    return unquote_plus(text) if "%" in text or "+" in text else text
+
+
+def _leftmost(spans: list[Span]) -> list[Span]:
+    """`spans` left to right, each overlapping an earlier or longer one left out."""
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda span: (span.start, -span.end)):
+        if not kept or span.start >= kept[-1].end:
             kept.append(span)
     return kept
 
@@ -339,7 +545,20 @@ def redact_text(text: str) -> str:
         text = PAIR.sub(_pair, text)
     if COLON_QUOTE.search(text):
         text = JSON_PAIR.sub(_json_pair, text)
-    return redact_shapes(text)
+    text = redact_shapes(text)
+    return _redact_encoded(text) if "%" in text and ENCODED.search(text) else text
+
+
+def _redact_encoded(text: str) -> str:
+    """`text` with the secrets its percent-encoded values decode to replaced where they stand:
+    a value that hides one it cannot place is replaced whole."""
+    parts, position = [], 0
+    for value in ENCODED_VALUE.finditer(text):
+        for span in _decoded_spans(value[0], value.start()):
+            hidden = REDACTED if span.whole else redacted_field(span.name, span.secret)
+            parts += [text[position : span.start], hidden if span.name else ""]
+            position = span.end
+    return "".join([*parts, text[position:]])
 
 
 def without_userinfo(text: str) -> str:

@@ -378,6 +378,10 @@ HEX40 = "3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a"
         *"pw new_pw appid app_key appKey auth_key recovery_code securityCode security_code".split(),
         *"X-Authorization X-Forwarded-Authorization X-Auth-Key X-Master-Key".split(),
         *"X-Parse-Master-Key X-Functions-Key DD-APPLICATION-KEY jsessionid PHPSESSID sid".split(),
+        # look-alikes: Cyrillic а and А, Greek ο, fullwidth, mathematical bold, a zero-width
+        # joiner, a soft hyphen, an accent, UTF-8 read as Latin-1
+        *"p\u0430ssword p\u0410ssword t\u03bfken ｐａｓｓｗｏｒｄ pa\u200dssword".split(),
+        *"\U0001d429\U0001d430\U0001d41d api\u00adkey pa\u0301ssword p\u00d0\u00b0ssword".split(),
     ],
 )
 def test_secret_names(name):
@@ -406,12 +410,19 @@ def test_secret_header_names(name):
     assert secret_header(name)
 
 
+@pytest.mark.parametrize("name", ["\u0410uthorization", "X-\u0410pi-Key", "X-Аuth"])
+def test_a_header_spelled_with_look_alikes_is_a_credential(name):
+    assert secret_header(name)
+
+
 @pytest.mark.parametrize(
     "name",
     [
         *"session_count sessions session_timeout classname lesson shipping opinion".split(),
         *"cardinality access accessible discard success auth_method".split(),
         *"page app_version app_id keyword monkey pwa authorization_status sidebar".split(),
+        # folded, they stay what they were
+        *"straße città ｐａｇｅ имя город κατηγορία 名前 café_id".split(),
     ],
 )
 def test_names_that_are_not_secrets(name):
@@ -437,6 +448,12 @@ def test_headers_that_are_not_credentials(name):
         "Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
         '{"relay": "Basic Ym9iOnNlY3JldA=="}',
         'mutation { login(user: "bob", password: "hunter2") }',
+        # percent-encoded: once, twice, JSON, a URL's user:password@
+        "/sso?next=%2Fcb%3Faccess_token%3Dabc123",
+        "/sso?next=%252Fcb%253Faccess_token%253Dabc123",
+        "/graphql?variables=%7B%22token%22%3A%20%22abc123%22%7D",
+        "/graphql?variables=%7B%22token%22%3A+%22abc123%22%7D",
+        "/hook?url=https%3A%2F%2Fu%3Ahunter2%40hooks.example%2Fx",
     ],
 )
 def test_secret_shapes_in_text(text):
@@ -459,6 +476,9 @@ def test_secret_shapes_in_text(text):
         "Basic Information",
         "parameter password = self.fake.password(length=14)",
         '{"session_count": "12", "title": "Token economics"}',
+        "/login?next=%2Faccount%3Ftab%3D2%26page%3D3",  # an encoded return URL, no secret
+        "/search?filter=%7B%22category%22%3A%20%22books%22%7D",
+        "/share?u=mailto%3Aa%40b.c&t=100%25%20off",
     ],
 )
 def test_ordinary_text_is_left_alone(text):

@@ -20,7 +20,8 @@ from replay.convert import codegen
 from replay.convert.correlate import correlate
 from replay.convert.filters import Filtered, FilterOptions, filter_exchanges, origin, same_site
 from replay.convert.hosts import map_origins
-from replay.convert.parameters import Served, parameterize
+from replay.convert.known import relabeled
+from replay.convert.parameters import WHOLE_ENCODED, Served, parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
 from replay.convert.scenario import Call, Scenario, one_of
@@ -187,6 +188,17 @@ def anti_forgery_as_recorded(scenario: Scenario) -> list[str]:
     ]
 
 
+def encoded_whole(scenario: Scenario) -> list[str]:
+    """Credentials that stand for a whole percent-encoded value, as a secret inside it could
+    not be told apart from the rest (its encoding is not one convert reproduces)."""
+    return [
+        f"{p.credential} is a whole percent-encoded value holding a secret: give it to a run "
+        "encoded as recorded, with the live secret in it"
+        for p in scenario.parameters
+        if p.comment == WHOLE_ENCODED
+    ]
+
+
 def bodies_missing(filtered: Filtered) -> list[str]:
     """Kept requests that declared a body the capture does not hold (Playwright's HAR leaves
     out some PUT bodies; the proxy streams bodies over its limit through): each is replayed
@@ -234,5 +246,6 @@ def summary(recording: Recording, result: Result, output: Path) -> list[str]:
     lines += _more(warnings, SHOWN_WARNINGS, "warnings")
     lines += [f"warning: {w}" for w in uncontacted(scenario)]
     lines += [f"warning: {w}" for w in anti_forgery_as_recorded(scenario)]
+    lines += [f"warning: {w}" for w in encoded_whole(scenario)]
     lines.append(f"wrote {output}")
-    return [redact_text(line) for line in lines]
+    return [redact_text(line) for line in relabeled(lines, scenario.hidden)]

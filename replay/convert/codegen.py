@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from replay.convert.literals import comment, docstring, literal
+from replay.convert.literals import ENCODERS, comment, docstring, literal
 from replay.convert.scenario import Body, Call, Extraction, Scenario, Step, Text, Value
 from replay.names import identifier
 
@@ -173,16 +173,12 @@ EXTRACTORS = {
 }
 
 
-ENCODERS = {"url": "urlencoded", "json": "json_escaped"}
-"""The runtime function that escapes a Ref of each encoding (see literals.ref_expression)."""
-
-
 def _encodings(call: Call) -> set[str]:
     texts = [call.url, *(v for _, v in call.headers)]
     if call.body:
         texts += [v for _, v in call.body.fields] + [call.body.text]
         texts += _json_texts(call.body.value)
-    return {r.encode for t in texts if isinstance(t, Text) for r in t.refs}
+    return {e for t in texts if isinstance(t, Text) for r in t.refs for e in r.encodings}
 
 
 def _json_texts(value) -> list[Text]:

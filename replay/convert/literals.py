@@ -52,13 +52,16 @@ def comment(text: str) -> str:
     return "".join(c if c.isprintable() else _escape_char(c) for c in text)
 
 
+ENCODERS = {"url": "urlencoded", "json": "json_escaped"}
+"""The runtime function that escapes a Ref of each encoding ("int" is the builtin)."""
+
+
 def ref_expression(ref: Ref) -> str:
-    """A run-time value, encoded as the request sends it."""
-    if ref.encode == "url":
-        return f"urlencoded({ref.expr})"
-    if ref.encode == "json":
-        return f"json_escaped({ref.expr})"
-    return f"int({ref.expr})" if ref.encode == "int" else ref.expr
+    """A run-time value, encoded as the request sends it: `url+url` is percent-encoded twice."""
+    expr = ref.expr
+    for encoding in ref.encodings:
+        expr = f"{ENCODERS.get(encoding, encoding)}({expr})"
+    return expr
 
 
 def _string(s: str) -> str:

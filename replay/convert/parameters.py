@@ -30,6 +30,7 @@ from recorder.sensitive import (
     shows_secret,
     without_userinfo,
 )
+from replay.convert.known import hide_known
 from replay.convert.literals import literal
 from replay.convert.rules import NO_RULES, ParameterRule, Rules
 from replay.convert.scenario import (
@@ -176,7 +177,9 @@ def parameterize(
             ]
             call.substitute(_replacer(refs))
             call.extractions = [_near_typed(e, refs) for e in call.extractions]
-    _scrub(scenario, calls, names, last, refs)
+    made = _scrub(scenario, calls, names, last, refs)
+    secrets = {v: refs[v] for v, item in typed.items() if _is_secret(item) and v in refs}
+    hide_known(scenario, secrets | made)
     return scenario
 
 
@@ -187,6 +190,12 @@ def _near_typed(extraction: Extraction, refs: dict[str, Ref]) -> Extraction:
     if ref is None or "(" in ref.expr:  # a fresh value each time: nothing to find
         return extraction
     return replace(extraction, near=ref)
+
+
+def _is_secret(item: Typed) -> bool:
+    """Whether `item` became a secret (a credential may be an e-mail address): sent again
+    anywhere, it is hidden there too (`hide_known`)."""
+    return item.kind in ("secret", "basic") or (item.kind == "fake" and "password" in item.expr)
 
 
 def _parameter(item: Typed, field: Field, var: str, rule: ParameterRule | None) -> Parameter:
@@ -445,27 +454,30 @@ def _comment(item: Typed, field: Field) -> str:
         or field.named_secret
         or shows_secret(item.value)
     ):
-        return "never stored in the recording"
+        return NEVER_STORED
     shown = item.value  # shows no secret: redacted, it reads the same
     return f"recorded: {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
 def _scrub(
     scenario: Scenario, calls: list[Call], names: set[str], last: dict, known: dict[str, Ref]
-) -> None:
+) -> dict[str, Ref]:
     """What no field rule made a parameter but is secret by its shape (a JWT in a path
     segment, an AWS key id inside a URL, a private key in a body), a secret-named string
     inside text (a GraphQL `password: "..."`, JSON sent as text/plain, a URL with `?token=`
     inside a header or a field) or a token the recorder redacted becomes a credential, one
     per distinct value; a URL's credentials are dropped.
-    A Referer's secret fields, which no request of the recording sends, are sent as REDACTED."""
+    A Referer's secret fields, which no request of the recording sends, are sent as REDACTED.
+    Returns the credentials it made (recorded value → ref)."""
     found = dict(known)  # a value a field rule made a parameter already: the same variable
+    made: dict[str, Ref] = {}
 
-    def credential(value: str, name: str) -> Ref:
+    def credential(value: str, name: str, whole: bool = False) -> Ref:
         if value not in found:
+            name, note = (f"encoded_{name}", WHOLE_ENCODED) if whole else (name, NEVER_STORED)
             var = numbered(identifier(name, "token"), names, last)
-            scenario.parameters.append(credential_parameter(var, "never stored in the recording"))
-            found[value] = Ref(f"self.{var}")
+            scenario.parameters.append(credential_parameter(var, note))
+            found[value] = made[value] = Ref(f"self.{var}")
         return found[value]
 
     def finder(pairs: bool) -> Callable[[str], Value]:
@@ -473,13 +485,20 @@ def _scrub(
             text = without_userinfo(text)
             parts: list[str | Ref] = []
             position = 0
-            for start, end, name in secret_spans(text, pairs):
-                ref = credential(text[start:end], name)
-                if text[start - 1 : start] == '"':  # inside a JSON string of text: escaped
-                    ref = Ref(ref.expr, "json")
-                parts += [text[position:start], ref]
-                position = end
-            return _merge([*parts, text[position:]]) if parts else text
+            for span in secret_spans(text, pairs):
+                parts.append(text[position : span.start])
+                position = span.end
+                if not span.name:  # a URL's `user:password@`, percent-encoded: dropped
+                    continue
+                ref = credential(span.secret, span.name, span.whole)
+                encode = span.encode
+                if not encode and text[span.start - 1 : span.start] == '"':
+                    encode = "json"  # a shape inside a JSON string of text: escaped
+                parts.append(Ref(ref.expr, encode) if encode else ref)
+            parts.append(text[position:])
+            if any(isinstance(part, Ref) for part in parts):
+                return _merge(parts)
+            return "".join(map(str, parts)) if position else text  # dropped only, or nothing
 
         return find
 
@@ -495,6 +514,13 @@ def _scrub(
         call.substitute_body(in_place if call.body and call.body.kind == "text" else in_values)
         if call.location is not None:
             call.location = substitute_value(call.location, in_place)
+    return made
+
+
+NEVER_STORED = "never stored in the recording"
+WHOLE_ENCODED = "never stored in the recording: the whole percent-encoded value that holds it"
+"""A secret inside a percent-encoded value that could not be told apart from the rest: the
+run is given the whole value, encoded as recorded (convert's summary says so)."""
 
 
 def _redact_referer(text: str) -> str:

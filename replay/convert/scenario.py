@@ -25,7 +25,12 @@ class Ref:
     expr: str
     encode: str = ""
     """"" (the string as is), "url" (percent-encoded), "json" (escaped inside a JSON string of
-    a text body) or "int" (a JSON number)."""
+    a text body) or "int" (a JSON number); several joined by `+` are applied in turn (`json+url`:
+    escaped in a JSON string, then the JSON percent-encoded in a query)."""
+
+    @property
+    def encodings(self) -> tuple[str, ...]:
+        return tuple(self.encode.split("+")) if self.encode else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,9 @@ class Scenario:
     correlations: list[Correlation] = field(default_factory=list)
     entries: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    hidden: dict[str, str] = field(default_factory=dict)
+    """A known secret the recording sends (as recorded and percent-encoded) → what people see
+    in its place, `[its variable]`: convert's summary shows that (see `known.hide_known`)."""
 
     @property
     def calls(self) -> Iterator[Call]:
