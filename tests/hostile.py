@@ -118,6 +118,33 @@ def correlated_values(n: int) -> Har:
     )
 
 
+def form_fields(n: int) -> Har:
+    """One urlencoded form of `n` fields (a grid of inputs posted at once): each is classified,
+    substituted and written as code."""
+    form = "application/x-www-form-urlencoded"
+    body = "&".join(f"f{i}=v{i}" for i in range(n))
+    sent = entry(f"{HOST}/x", "POST", [("Content-Type", form)], body, form, second=1)
+    return har([entry(f"{HOST}/"), sent])
+
+
+def bulk_import(n: int) -> Har:
+    """One JSON request importing `n` records of typed values (a CSV upload an app sends as
+    JSON): every leaf is classified, and most become parameters."""
+    records = [
+        {
+            "sku": f"SKU-{i:06d}",
+            "name": f"Kettle model {i}",
+            "email": f"buyer{i}@example.org",
+            "city": "Lisbon",
+            "quantity": i % 7,
+            "note": f"Deliver before noon, ring bell {i}",
+        }
+        for i in range(n)
+    ]
+    body = json.dumps({"records": records})
+    return har([entry(f"{HOST}/"), entry(f"{HOST}/api/import", "POST", body=body, second=1)])
+
+
 def subdomains(n: int) -> Har:
     """Requests to `n` first-party subdomains, each also naming the others in its query."""
     entries = [entry(f"{HOST}/")]
@@ -265,6 +292,8 @@ SHAPES: dict[str, Callable[[int], Har]] = {
     "e-mails in one request": emails,
     "correlated values in one request": correlated_values,
     "first-party subdomains": subdomains,
+    "form of many fields": form_fields,
+    "JSON bulk import": bulk_import,
     "page of unclosed titles": unclosed_titles,
     "chain of redirects, tokens used later": late_redirects,
     "form of prefilled inputs": prefilled_inputs,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from recorder.model import Exchange, Recording, Request, Response
 from replay.convert import Options, convert
 from replay.convert.correlate import json_leaves, left_boundary_regex
-from replay.convert.scenario import Ref, substitute_all
+from replay.convert.scenario import FEW_KEYS, Ref, substitute_all
 
 ORIGIN = "http://127.0.0.1:8000"
 HTML = (("Content-Type", "text/html; charset=utf-8"),)
@@ -567,5 +567,22 @@ def test_correlating_more_requests_compiles_no_more_regexes(monkeypatch):
 )
 def test_few_keys_are_substituted_as_the_regex_does(keys, text):
     """`str.find` for a few keys replaces what the one-regex pass would: leftmost, longest."""
+    refs = {key: Ref(f"self.{var}") for key, var in keys.items()}
+    assert substitute_all(refs)(text) == substitute_all(refs, after="(?:)")(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(
+        st.text("ab%é\ud800😀", min_size=1, max_size=4),
+        st.sampled_from("xyz"),
+        min_size=FEW_KEYS + 1,
+        max_size=40,
+    ),
+    st.text("ab%é\ud800😀c", max_size=60),
+)
+def test_many_keys_are_substituted_as_the_regex_does(keys, text):
+    """The automaton for many keys, over text as bytes, replaces what the regex would: leftmost,
+    longest, also around characters of two, three and four bytes and lone surrogates."""
     refs = {key: Ref(f"self.{var}") for key, var in keys.items()}
     assert substitute_all(refs)(text) == substitute_all(refs, after="(?:)")(text)

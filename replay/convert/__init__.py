@@ -24,7 +24,7 @@ from replay.convert.known import relabeled
 from replay.convert.parameters import WHOLE_ENCODED, Served, parameterize
 from replay.convert.redaction import restore_redacted
 from replay.convert.rules import NO_RULES, Rules
-from replay.convert.scenario import Call, Scenario, one_of
+from replay.convert.scenario import LONE, TEXT, Call, Scenario, one_of
 from replay.convert.steps import StepOptions, build_scenario
 from replay.names import class_name, identifier
 
@@ -132,8 +132,6 @@ def _served_by_site(recording: Recording, target: str) -> Served:
 
 MIN_SERVED = 8
 """Shorter values turn up in any page by chance."""
-TEXT, LONE = "utf-8", "surrogatepass"
-"""Recorded text may hold lone surrogates (a capture is untrusted): they round-trip."""
 
 
 def module_name(capture: Path) -> str:

@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
@@ -68,7 +68,7 @@ def render(scenario: Scenario) -> list[str]:
         *_imports(scenario),
     ]
     if scenario.default_headers:
-        headers = _dict((Code(literal(k)), Code(literal(v))) for k, v in scenario.default_headers)
+        headers = _dict((literal(k), Code(literal(v))) for k, v in scenario.default_headers)
         lines += ["", *_statement("HEADERS = ", headers, 0)]
     constants = _shared_header_values(scenario)
     if constants:
@@ -300,10 +300,7 @@ def _stats_name(call: Call) -> str | None:
 
 def _save(extractions: list[Extraction]) -> Collection:
     save = _dict(
-        (
-            Code(literal(e.var)),
-            Collection(f"{EXTRACTORS[e.source]}(", ")", _extractor_arguments(e)),
-        )
+        (literal(e.var), Collection(f"{EXTRACTORS[e.source]}(", ")", _extractor_arguments(e)))
         for e in extractions
     )
     save.comments = [comment(e.note) for e in extractions]
@@ -325,7 +322,7 @@ def _body(body: Body) -> Pair:
     if body.kind == "form":
         keys = [k for k, _ in body.fields]
         if len(set(keys)) == len(keys):
-            fields = _dict((Code(literal(k)), Code(literal(v))) for k, v in body.fields)
+            fields = _dict((literal(k), Code(literal(v))) for k, v in body.fields)
         else:
             fields = Collection(
                 "[",
@@ -341,14 +338,23 @@ def _body(body: Body) -> Pair:
     return Pair(Code("data"), "=", Code(literal(body.raw)))
 
 
-def _dict(pairs) -> Collection:
-    return Collection("{", "}", [Pair(k, ": ", v) for k, v in pairs])
+def _dict(pairs: Iterable[tuple[str, Node]]) -> Collection:
+    """`{key: value, ...}` of keys written as code: an entry whose value is one Code is one Code
+    (laid out alike, never broken), as a form or a JSON list of records has thousands."""
+    return Collection(
+        "{",
+        "}",
+        [
+            Code(f"{k}: {v.text}") if isinstance(v, Code) else Pair(Code(k), ": ", v)
+            for k, v in pairs
+        ],
+    )
 
 
 def json_node(obj) -> Node:
     """Decoded JSON (with refs) as a Python literal."""
     if isinstance(obj, dict):
-        return _dict((Code(literal(str(k))), json_node(v)) for k, v in obj.items())
+        return _dict((literal(str(k)), json_node(v)) for k, v in obj.items())
     if isinstance(obj, list):
         return Collection("[", "]", [json_node(v) for v in obj])
     return Code(literal(obj))
@@ -367,9 +373,10 @@ def _assign(target: str, value: str, depth: int) -> list[str]:
 
 
 def _statement(prefix: str, node: Node, depth: int) -> list[str]:
-    lines = _layout(node, len(INDENT) * depth + len(prefix), 0)
-    lines[0] = prefix + lines[0]
-    return [INDENT * depth + line for line in lines]
+    margin = INDENT * depth
+    lines = _layout(node, len(margin) + len(prefix), 0, margin)
+    lines[0] = margin + prefix + lines[0]
+    return lines
 
 
 def _flat(node: Node, room: int) -> str | None:
@@ -393,24 +400,30 @@ def _flat(node: Node, room: int) -> str | None:
     return f"{node.open}{', '.join(parts)}{node.close}"
 
 
-def _layout(node: Node, column: int, trailing: int) -> list[str]:
-    """Lines for `node` starting at `column`, leaving `trailing` columns for what follows."""
+def _layout(node: Node, column: int, trailing: int, margin: str) -> list[str]:
+    """Lines for `node` starting at `column`, leaving `trailing` columns for what follows, on
+    a line indented by `margin`: the first line without what precedes the node on it, every
+    other line indented in full, so each line is built once however deep it is."""
+    if isinstance(node, Code):  # never broken, whatever room there is
+        return [node.text]
     flat = _flat(node, WIDTH - column - trailing)
     if flat is not None:
         return [flat]
-    if isinstance(node, Code):
-        return [node.text]
     if isinstance(node, Pair):
         head = f"{node.key.text}{node.separator}"
-        lines = _layout(node.value, column + len(head), trailing)
-        return [head + lines[0], *lines[1:]]
+        lines = _layout(node.value, column + len(head), trailing, margin)
+        lines[0] = head + lines[0]
+        return lines
+    inner = margin + INDENT
     lines = [node.open]
     comments = node.comments or [""] * len(node.items)
     for item, note in zip(node.items, comments, strict=True):
         if note:
-            lines.append(f"{INDENT}# {note}")
-        inner = _layout(item, column + len(INDENT), 1)
-        inner[-1] += ","
-        lines += [INDENT + line for line in inner]
-    lines.append(node.close)
+            lines.append(f"{inner}# {note}")
+        first, *rest = _layout(item, column + len(INDENT), 1, inner)
+        if rest:
+            lines += [inner + first, *rest[:-1], f"{rest[-1]},"]
+        else:
+            lines.append(f"{inner}{first},")
+    lines.append(margin + node.close)
     return lines

@@ -28,6 +28,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from recorder.model import split_url
+from recorder.sensitive import ZEROED
 from replay.convert.parameters import multipart_fields
 from replay.convert.rules import NO_RULES, ExtractRule, Rules, RulesError
 from replay.convert.scenario import (
@@ -91,13 +92,19 @@ BOUNDARIES = (6, 12, 24, 40, 64)
 def server_named(name: str) -> bool:
     """`id`, `thing_id`, `thingId`, `items[0].pk`, `_rev`, `If-Match`: a place for a value the
     server made, as opposed to `page`, `size` or `q`."""
-    keys = name.replace("[", ".").replace("]", ".").split(".")
-    return _server_named_key(next((k for k in reversed(keys) if k and not k.isdigit()), ""))
+    if not ("[" in name or "." in name or "]" in name):  # one key: a form's thousands of fields
+        last = "" if name.isdigit() else name
+    else:
+        keys = name.replace("[", ".").replace("]", ".").split(".")
+        last = next((k for k in reversed(keys) if k and not k.isdigit()), "")
+    return _server_named_key(last.translate(ZEROED))
 
 
 @lru_cache(maxsize=4096)
 def _server_named_key(last: str) -> bool:
-    """The last key of a name, read once: thousands of JSON paths end in the same few keys."""
+    """The last key of a name, its digits made 0 (no check here tells one from another), read
+    once: thousands of JSON paths end in the same few keys, and thousands of form fields
+    (`f1` ... `f75000`) differ only in their numbers."""
     lower = last.lower()
     return (
         lower in SERVER_NAMED

@@ -65,6 +65,8 @@ def ref_expression(ref: Ref) -> str:
 
 
 def _string(s: str) -> str:
+    if PLAIN.fullmatch(s):  # nearly always: one check in C, not counts and escapes
+        return f'"{s}"'
     quote = _quote_for(s)
     return f"{quote}{_escape(s, quote)}{quote}"
 
@@ -124,6 +126,8 @@ def _escape(s: str, quote: str) -> str:
     return NOT_PLAIN.sub(lambda match: _escaped(match[0], quote), s)
 
 
+PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
+"""Printable ASCII without quotes or a backslash: written as it is, between double quotes."""
 NOT_PLAIN = re.compile(r"""[^ -~]|["'\\]""")
 """Every character that is not printable ASCII, and the quotes and backslash."""
 

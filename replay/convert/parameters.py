@@ -13,12 +13,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from urllib.parse import unquote_plus, urlsplit
 
 from recorder.sensitive import (
     PAIR,
     REDACTED_TOKEN,
+    VALUE_KEYS,
+    ZEROED,
     encoded_secret,
     json_field,
     password_name,
@@ -284,7 +286,9 @@ def _json_strings(value, key: str, found: list[tuple[str, str]]) -> list[tuple[s
     at each level of thousands of objects cost three times as much."""
     if isinstance(value, dict):
         for k, v in value.items():
-            _json_strings(v, json_field(value, str(k), key), found)
+            k = str(k)
+            name = json_field(value, k, key) if k.lower() in VALUE_KEYS else _json_name(k, key)
+            _json_strings(v, name, found)
     elif isinstance(value, list):
         for v in value:
             _json_strings(v, key, found)
@@ -293,6 +297,13 @@ def _json_strings(value, key: str, found: list[tuple[str, str]]) -> list[tuple[s
     elif isinstance(value, int) and not isinstance(value, bool) and secret_name(key):
         found.append((key, str(value)))  # a PIN sent as a JSON number
     return found
+
+
+@lru_cache(maxsize=4096)
+def _json_name(key: str, parent: str) -> str:
+    """`json_field` of a key no sibling names (only a `value` has its name in a sibling), asked
+    once: the thousands of records of a bulk import have the same few keys."""
+    return json_field({}, key, parent)
 
 
 def _classify(item: Typed, field: Field, form: Form, site_made: set[str]) -> None:
@@ -381,20 +392,22 @@ class Fields(dict[str, Field]):
     """What each field name says, read once per conversion. Thousands of values typed in one
     field ask the same questions, and so do thousands of fields whose names differ only in
     their numbers (`item_1` ... `item_12000`): no pattern `_field` reads matches a digit (a test
-    holds this), so they share one answer. Whether a name is secret is asked of sensitive,
-    which remembers it the same way (`ZEROED`)."""
+    holds this), and neither does any sensitive reads (`ZEROED`), so they share one answer,
+    found by the name with its digits made 0 before anything else is asked."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.alike: dict[tuple[str, bool, bool, bool], Field] = {}
+        self.alike: dict[str, Field] = {}
 
     def __missing__(self, name: str) -> Field:
-        named_secret = secret_name(name)
-        secret = named_secret or secret_header(name)
-        said = (DIGITS.sub("0", name), secret, named_secret, secret and password_name(name))
-        field = self.alike.get(said)
+        zeroed = name.translate(ZEROED)
+        field = self.alike.get(zeroed)
         if field is None:
-            field = self.alike[said] = _field(*said)
+            named_secret = secret_name(zeroed)
+            secret = named_secret or secret_header(zeroed)
+            password = secret and password_name(zeroed)
+            field = _field(DIGITS.sub("0", zeroed), secret, named_secret, password)
+            self.alike[zeroed] = field
         self[name] = field
         return field
 
