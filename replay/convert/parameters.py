@@ -334,7 +334,11 @@ def _classify(item: Typed, field: Field, form: Form, site_made: set[str]) -> Non
     elif field.identity and role == "sign-in":
         item.kind = "credential"
     else:
-        provider = next((p for p, shape in field.providers if shape.match(value)), "")
+        provider = (
+            next((p for p, shape in field.providers if shape.match(value)), "")
+            if field.providers  # most names stand for no provider: no generator for them
+            else ""
+        )
         if role == "create" and provider == "user_name()":
             item.kind, item.expr = "unique", "self.unique.user_name()"
         elif (
