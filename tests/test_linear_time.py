@@ -23,7 +23,7 @@ from recorder import sensitive
 from recorder.addon import redact_body
 from recorder.har import parse_har, read_har
 from replay import cli
-from replay.convert import convert, hosts, parameters, scenario, steps
+from replay.convert import codegen, convert, hosts, parameters, scenario, steps
 
 MAX_RATIO = 8
 """Linear work measures 4 to 5.4 here at these sizes (a tenth of a second, noisy); quadratic
@@ -284,3 +284,18 @@ def test_a_form_with_nothing_to_decode_is_split_in_c(monkeypatch):
     parsed = spy(monkeypatch, steps, "parse_qsl")
     _converted(hostile.form_fields(2000))
     assert not parsed, len(parsed)
+
+
+def test_a_form_of_thousands_of_fields_is_written_as_one_code_a_field(monkeypatch):
+    """Each field's value was made a Code, then remade with its key into another."""
+
+    class Counted(codegen.Code):
+        made = 0
+
+        def __init__(self, text: str) -> None:
+            super().__init__(text)
+            Counted.made += 1
+
+    monkeypatch.setattr(codegen, "Code", Counted)
+    _converted(hostile.form_fields(2000))
+    assert Counted.made < 2100, Counted.made
