@@ -209,7 +209,7 @@ def _body(exchange: Exchange) -> Body | None:
         if value is not None and _depth(value) <= JSON_DEPTH:
             return Body("json", value=value)
     if "x-www-form-urlencoded" in mime and _is_form(text):
-        return Body("form", fields=_form_fields(text))
+        return Body("form", fields=list(_form_fields(text)))
     return Body("text", text=text)
 
 
