@@ -55,6 +55,10 @@ SHAPES: dict[str, tuple[int, Callable[[int, Path], None]]] = {
             ("page of unclosed titles", 150_000),
             ("form of many fields", 75_000),
             ("JSON bulk import", 5_500),
+            ("chain of redirects, tokens used later", 2_250),
+            ("form of prefilled inputs", 21_500),
+            ("formset of echoed ids", 7_000),
+            ("pages of hidden inputs posted back", 160),
         )
     },
     "minimal entries": (10_000, _hostile(hostile.minimal_entries)),

@@ -51,14 +51,8 @@ def charset(body: bytes, content_type: str) -> Charset | None:
         for bom, codec in BOMS:
             if body.startswith(bom):
                 return Charset(codec, bom)
-    declared = CHARSET.search(content_type)
-    if not declared:
-        return None
-    try:
-        info = codecs.lookup(declared[2])
-    except LookupError:
-        return None
-    if info.name in UTF8 or not info._is_text_encoding:
+    info = declared_codec(content_type)
+    if info is None or _reads_as_utf8(body):
         return None
     if info.name in ("utf-16", "utf-32"):  # no BOM: the byte order shows where the zeros are
         low_first = body[1::2].count(0) >= body[::2].count(0)
@@ -66,6 +60,31 @@ def charset(body: bytes, content_type: str) -> Charset | None:
     if body.isascii() and _writes_ascii(info.name):
         return None
     return Charset(info.name)
+
+
+def declared_codec(content_type: str) -> codecs.CodecInfo | None:
+    """The text codec `content_type`'s charset names, when it is not UTF-8 (or ASCII)."""
+    declared = CHARSET.search(content_type)
+    if not declared:
+        return None
+    try:
+        info = codecs.lookup(declared[2])
+    except LookupError:
+        return None
+    return None if info.name in UTF8 or not info._is_text_encoding else info
+
+
+def _reads_as_utf8(body: bytes) -> bool:
+    """Valid UTF-8 with no NUL byte: what it says whatever its label claims. UTF-16 or -32
+    text always holds zeros, and EBCDIC's letters are bytes UTF-8 refuses; read by a label
+    that lies, `password=...` turned into text of no alphabet and was judged as that."""
+    if 0 in body:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _writes_ascii(codec: str) -> bool:
@@ -101,7 +120,7 @@ def in_utf8(
         return body, mime, headers, declared
     content_type = mime or next((v for k, v in headers if k.lower() == "content-type"), "")
     if text:
-        utf8 = body if charset(body, content_type) is not None else None
+        utf8 = body if declared_codec(content_type) is not None else None
     else:
         found = decoded(body, content_type)
         utf8 = found[0].encode("utf-8", "surrogatepass") if found else None

@@ -64,8 +64,13 @@ CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 """Where a camelCase name's words meet: `securityAnswer` is read as `security_Answer`."""
 ANTI_FORGERY = re.compile(r"csrf|xsrf", re.I)
 """Per-session anti-forgery tokens: server-made and correlated, never a credential."""
-NOT_SECRET_NAME = re.compile(ANTI_FORGERY.pattern + r"|^_?token_?type$|expires|^grant_type$", re.I)
-"""Anti-forgery tokens and token metadata: server-made, correlated, harmless."""
+NOT_SECRET_NAME = re.compile(
+    ANTI_FORGERY.pattern + r"|^_?token_?type$|expires|^grant_type$"
+    r"|^(?:max|min|num|total)[\w-]*tokens?$|^tokens?[_-]?(?:count|limit|used|remaining)$",
+    re.I,
+)
+"""Anti-forgery tokens and token metadata (`max_tokens` of an LLM request, `token_count`):
+server-made, correlated, harmless."""
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 FLAGS = frozenset({"on", "off", "true", "false", "yes", "no", "0", "1", "null", "none"})
 """Checkbox, radio and boolean values: they say nothing secret, whatever the field's name."""
@@ -97,10 +102,12 @@ KNOWN_SHAPES = {
     "stripe_key": r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}",
 }
 """Secrets recognisable by shape alone, by what they are (the name a credential gets)."""
+SCHEME_SPACE = r"(?: |%20|%2520|\+)"
+"""The space after a scheme, also as a query value spells it (`?h=Bearer%20...`)."""
 SCHEME_SHAPES = {
-    "bearer_token": rf"(?<![\w.-])(?:{'|'.join(SCHEMES)}) (?P<bearer_token_value>"
+    "bearer_token": rf"(?<![\w.-])(?:{'|'.join(SCHEMES)}){SCHEME_SPACE}(?P<bearer_token_value>"
     r"(?![A-Z]?[a-z]+(?![\w.~+/=-]))[A-Za-z0-9._~+/-]{16,}=*)(?![\w.~+/=-])",
-    "basic_credentials": r"(?<![\w.-])Basic (?P<basic_credentials_value>"
+    "basic_credentials": rf"(?<![\w.-])Basic{SCHEME_SPACE}(?P<basic_credentials_value>"
     r"(?![A-Z]?[a-z]+(?![\w+/=]))[A-Za-z0-9+/]{8,}={0,2})(?![\w.~+/=-])",
 }
 """The credential after an authorization scheme, in any header or string (the secret is the
@@ -120,7 +127,9 @@ KNOWN_HINTS = (
     *"github_pat_ xox _live_ _test_ PRIVATE".split(),
 )
 """Each known shape holds one of these."""
-SCHEME_HINTS = tuple(f"{scheme} " for scheme in (*SCHEMES, "Basic"))
+SCHEME_HINTS = tuple(
+    f"{scheme}{space}" for scheme in (*SCHEMES, "Basic") for space in (" ", "%20", "%2520", "+")
+)
 PLACE_STEMS = (
     *"token key api secret auth reset password verif confirm invit activat".split(),
     *"unsubscribe magic recover".split(),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 HOST = "https://app.example.com"
+FORM = "application/x-www-form-urlencoded"
 Har = dict[str, Any]
 
 
@@ -211,6 +212,67 @@ def minimal_entries(n: int) -> Har:
     return har(entries)
 
 
+def late_redirects(n: int) -> Har:
+    """`n` redirects in time order, each Location carrying a fresh token that a request half
+    a session later sends back (a one-time link used later, an SSO hop's return URL)."""
+    entries, half = [], n // 2
+    for i in range(n):
+        sends = f"?s={token(i - half)}" if i >= half else ""
+        item = entry(f"{HOST}/r/{i}{sends}")
+        item["startedDateTime"] = f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
+        item["response"]["status"] = 302
+        item["response"]["headers"].append(
+            {"name": "Location", "value": f"/r/{i + 1}?t={token(i)}"}
+        )
+        entries.append(item)
+    return har(entries)
+
+
+def prefilled_inputs(n: int) -> Har:
+    """A cart page of `n` quantity inputs, each holding `1`, posted back as they were."""
+    page = "<form>" + "".join(f'<input name="qty{i}" value="1">' for i in range(n)) + "</form>"
+    sent = "&".join(f"qty{i}=1" for i in range(n))
+    return har(
+        [
+            entry(f"{HOST}/cart", response=page, response_mime="text/html"),
+            entry(f"{HOST}/cart", "POST", body=sent, mime=FORM, second=1),
+        ]
+    )
+
+
+def echoed_ids(n: int) -> Har:
+    """A Django admin formset of `n` rows, each a hidden `form-N-id` (the row's id, as the
+    page holds it) and a quantity, all posted back."""
+    page = "<form>" + "".join(
+        f'<input type="hidden" name="form-{i}-id" value="{i % 999 + 1}">'
+        f'<input type="text" name="form-{i}-qty" value="2">'
+        for i in range(n)
+    )
+    sent = "&".join(f"form-{i}-id={i % 999 + 1}&form-{i}-qty=2" for i in range(n))
+    return har(
+        [
+            entry(f"{HOST}/admin/items/", response=page, response_mime="text/html"),
+            entry(f"{HOST}/admin/items/", "POST", body=sent, mime=FORM, second=1),
+        ]
+    )
+
+
+def hidden_inputs(n: int, inputs: int = 50) -> Har:
+    """`n` pages, each a form of `inputs` hidden inputs holding server-made values, each
+    posted back (an admin's edit pages, a wizard carrying its state): 50 correlated values
+    a request."""
+    entries = []
+    for j in range(n):
+        values = [token(j * inputs + i) for i in range(inputs)]
+        page = "".join(
+            f'<input type="hidden" name="f{i}" value="{v}">' for i, v in enumerate(values)
+        )
+        sent = "&".join(f"f{i}={v}" for i, v in enumerate(values))
+        entries.append(entry(f"{HOST}/p{j}", response=page, response_mime="text/html", second=j))
+        entries.append(entry(f"{HOST}/s{j}", "POST", body=sent, mime=FORM, second=j))
+    return har(entries)
+
+
 SURROGATE_PLACES = (
     "form name",
     "form value",
@@ -233,6 +295,10 @@ SHAPES: dict[str, Callable[[int], Har]] = {
     "form of many fields": form_fields,
     "JSON bulk import": bulk_import,
     "page of unclosed titles": unclosed_titles,
+    "chain of redirects, tokens used later": late_redirects,
+    "form of prefilled inputs": prefilled_inputs,
+    "formset of echoed ids": echoed_ids,
+    "pages of hidden inputs posted back": hidden_inputs,
 }
 """Shape → generator of a HAR growing linearly with n."""
 

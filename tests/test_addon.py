@@ -46,6 +46,20 @@ JSON_LOGINS = [
 ]
 
 
+@pytest.mark.parametrize("declared", ["utf-16", "IBM500", "latin-1"])
+def test_a_utf8_body_whose_charset_label_lies_is_judged_as_it_reads(declared):
+    """A misconfigured client labels a plain UTF-8 form `charset=utf-16`: read as the label
+    says, `password=...` became CJK nonsense that encodes back to the same bytes, and was
+    written to the capture file in clear (the converter sent that nonsense as the body)."""
+    marker = f"{P}lying-{declared}"
+    body = f"username=alice&password={marker}"
+    body += "x" * (len(body) % 2)  # UTF-16 decodes only an even length
+    written = _written(
+        _login(body.encode(), f"application/x-www-form-urlencoded; charset={declared}")
+    )
+    assert written == b"username=alice&password=REDACTED", written
+
+
 @pytest.mark.parametrize("codec, content_type", JSON_LOGINS, ids=[c for c, _ in JSON_LOGINS])
 def test_the_addon_redacts_a_login_in_another_charset_and_keeps_the_charset(codec, content_type):
     marker = f"{P}{codec}-pw"

@@ -39,6 +39,9 @@ SIZES = {
     "page of unclosed titles": 2000,
     "form of many fields": 1000,
     "JSON bulk import": 100,
+    "chain of redirects, tokens used later": 160,
+    "form of prefilled inputs": 5000,
+    "formset of echoed ids": 600,
 }
 """Shape → the smaller n: big enough that quadratic work shows, small enough to take well
 under a second."""

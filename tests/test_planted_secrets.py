@@ -269,6 +269,15 @@ def _plants() -> list[Plant]:
             f"{p}json-bearer-0123",
             {"relay": f"Bearer {p}json-bearer-0123"},
         ),
+        # Third round: the scheme's space as a query value spells it (an SSE or WebSocket URL).
+        *(
+            query(
+                f"Bearer{space} in a query value",
+                f"{p}query-bearer-{n}-0123",
+                f"h=Bearer{space}{p}query-bearer-{n}-0123",
+            )
+            for n, space in enumerate(("%20", "+", "%2520"))
+        ),
         Plant(
             "access_token fragment of a requested URL",
             f"{p}requested-fragment",

@@ -423,6 +423,8 @@ def test_a_header_spelled_with_look_alikes_is_a_credential(name):
         *"page app_version app_id keyword monkey pwa authorization_status sidebar".split(),
         # folded, they stay what they were
         *"straße città ｐａｇｅ имя город κατηγορία 名前 café_id".split(),
+        # token counts of an LLM request, not tokens
+        *"max_tokens maxTokens max_new_tokens num_tokens total_tokens token_count".split(),
     ],
 )
 def test_names_that_are_not_secrets(name):

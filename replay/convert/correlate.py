@@ -20,8 +20,8 @@ from __future__ import annotations
 import heapq
 import json
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from http.cookies import SimpleCookie
@@ -209,9 +209,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
     substitutions: dict[int, list[tuple[Candidate, Ref]]] = {}
     typed = {c.value: c.first_sent for c in candidates.values() if c.source is None}
     shown: dict[int, tuple[str, list[tuple[int, str]]]] = {}
-    redirects = [
-        i for i, call in enumerate(calls) if call.location is not None and call.exchange is not None
-    ]
+    redirects = Redirects(calls, {len(c.value) for c, _ in correlated if not c.field})
     for candidate, source in correlated:
         made = source.make()
         var = made.var if source.from_rule else _var_name(made, calls[source.call])
@@ -226,7 +224,7 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
         for sink in candidate.sinks:
             substitutions.setdefault(sink.call, []).append((candidate, ref))
         if not candidate.field:
-            _check_redirects(calls, redirects, candidate, source.call, var)
+            redirects.check(candidate, source.call, var)
         scenario.correlations.append(
             Correlation(
                 var=var,
@@ -234,6 +232,8 @@ def correlate(scenario: Scenario, rules: Rules = NO_RULES) -> Scenario:
                 sinks=_describe_sinks(candidate.sinks, calls, step_of),
             )
         )
+    _page_text.cache_clear()
+    _found_in.cache_clear()
     for index, pairs in substitutions.items():
         _substitute(calls[index], pairs)
     for call in calls:
@@ -361,22 +361,70 @@ def _in_word(char: str) -> bool:
     return char.isalnum() or char in "_-"
 
 
-def _check_redirects(
-    calls: list[Call], redirects: list[int], candidate: Candidate, first: int, var: str
-) -> None:
-    """A redirect check never holds the recorded value: the response it is read from expects
-    a `[var]` segment there (any one segment), a later one expects the variable: `first` is
-    the call whose response the value is read from. `redirects`: the calls with a check, in
-    order (a token sent all session long is not looked for in every call between)."""
-    start, end = bisect_left(redirects, first), bisect_right(redirects, candidate.sinks[-1].call)
-    for index in redirects[start:end]:
-        call = calls[index]
-        ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
-        if isinstance(call.location, str):
-            raw = urlsplit(call.exchange.response.header("location") or "").path
-            call.location = _named_segments(call.location, raw, candidate.value, ref)
-        elif call.location is not None:
-            call.location = substitute_value(call.location, partial(_replace, candidate, ref))
+class Redirects:
+    """The calls with a redirect check, indexed by what their check may hold: the segments of
+    the recorded Location, and once a check is rewritten, the pieces of its text as long as a
+    correlated value. A value visits the checks that may hold it, not every check between its
+    source and its last use (a chain of redirects, each making a token used much later)."""
+
+    def __init__(self, calls: list[Call], lengths: set[int]) -> None:
+        self.calls = calls
+        self.lengths = sorted(lengths)
+        self.raw: dict[int, str] = {}
+        self.holding: dict[str, set[int]] = {}
+        self.indexed: set[int] = set()
+        for index, call in enumerate(calls):
+            if call.location is None or call.exchange is None:
+                continue
+            if isinstance(call.location, str):
+                raw = urlsplit(call.exchange.response.header("location") or "").path
+                self.raw[index] = raw
+                for segment in raw.split("/"):
+                    self.holding.setdefault(unquote(segment), set()).add(index)
+            else:
+                self._index_text(index)
+
+    def check(self, candidate: Candidate, first: int, var: str) -> None:
+        """A redirect check never holds the recorded value: the response it is read from
+        expects a `[var]` segment there (any one segment), a later one expects the variable:
+        `first` is the call whose response the value is read from."""
+        last = candidate.sinks[-1].call
+        for index in sorted(self.holding.get(candidate.value, ())):
+            if index < first or index > last:
+                continue
+            call = self.calls[index]
+            ref = Ref(f"[{var}]") if index == first else Ref(f"self.{var}")
+            was = call.location
+            if isinstance(was, str):
+                call.location = _named_segments(was, self.raw[index], candidate.value, ref)
+            elif was is not None:
+                call.location = substitute_value(was, partial(_replace, candidate, ref))
+            if call.location is not was:
+                self._index_text(index, ref.expr if index == first else "")
+
+    def _index_text(self, index: int, written: str = "") -> None:
+        """The pieces of the check's literal text as long as some value: what a later value
+        may be found as (a whole segment or inside one). Its whole text the first time; after
+        that only the pieces that overlap what a rewrite `written` (a `[var]` segment): a
+        rewrite leaves the rest as it was, or cut where it puts a variable."""
+        whole = index not in self.indexed
+        self.indexed.add(index)
+        location = self.calls[index].location
+        for part in location.parts if isinstance(location, Text) else (location,):
+            if not isinstance(part, str) or not (whole or (written and written in part)):
+                continue
+            for size in self.lengths:
+                last = len(part) - size
+                starts: Iterable[int] = range(last + 1)
+                if not whole:
+                    at, starts = part.find(written), set()
+                    while at >= 0:
+                        starts.update(
+                            range(max(0, at - size + 1), min(at + len(written), last + 1))
+                        )
+                        at = part.find(written, at + 1)
+                for at in starts:
+                    self.holding.setdefault(part[at : at + size], set()).add(index)
 
 
 def _named_segments(location: str, raw: str, value: str, ref: Ref) -> Value:
@@ -448,7 +496,7 @@ def _echoed(calls: list[Call], wanted: set[str]) -> list[Candidate]:
             candidate = found.get((at, name))
             if candidate is None:
                 response = calls[at].exchange.response
-                reread = partial(response.body.decode, "utf-8", "replace")
+                reread = partial(_page_text, response.body, "replace")
                 note = f"{_html_context(reread())} of {calls[at].method} "
                 note += url_template(calls[at].exchange.request.path)
                 make = _regex_extraction("regex", reread, position, value, note)
@@ -713,11 +761,20 @@ def _prefilled(calls: list[Call], candidates: dict[str, Candidate]) -> None:
             sends = posted.get((name, value))
             if sends and index < sends[0]:
                 found[name, value] = Source(index, make)  # the nearest page before wins
-    for (name, value), source in found.items():
-        candidate = candidates.setdefault(value, Candidate(value, source=source, trivial=True))
-        candidate.fields |= {name}
+    names: dict[str, list[str]] = {}  # value → the fields that post it, in the order found
+    for name, value in found:
+        names.setdefault(value, []).append(name)
+    for value, fields in names.items():  # one candidate's fields and sinks gathered at once
+        candidate = candidates.setdefault(
+            value, Candidate(value, source=found[fields[0], value], trivial=True)
+        )
+        candidate.fields |= frozenset(fields)
         taken = {sink.call for sink in candidate.sinks}
-        fresh = [Sink(i, f"form field {name}") for i in posted[name, value] if i not in taken]
+        fresh: list[Sink] = []
+        for name in fields:  # a call another field already sends it in is not sent again
+            sent = [Sink(i, f"form field {name}") for i in posted[name, value] if i not in taken]
+            taken.update(sink.call for sink in sent)
+            fresh += sent
         candidate.sinks = sorted(candidate.sinks + fresh, key=lambda sink: sink.call)
         candidate.first_sent = candidate.sinks[0].call
 
@@ -735,7 +792,7 @@ def _inputs(call: Call) -> Iterator[tuple[str, str, MakeExtraction]]:
     response = call.exchange.response
     if not response.body or not INPUT_START.search(response.body):
         return
-    reread = partial(response.body.decode, "utf-8", "replace")
+    reread = partial(_page_text, response.body, "replace")
     text = reread()
     note = f"HTML of {call.method} {url_template(call.exchange.request.path)}"
     for tag in INPUT_TAG.finditer(text):
@@ -859,7 +916,7 @@ def _made_values(
                 yield leaf, _extraction("json", path, note), positional, named
             return
     note = f"{_html_context(text)} of {what()}"
-    reread = partial(body.decode, "utf-8")
+    reread = partial(_page_text, body, "strict")
     tokens = token_set(text)
     shows(frozenset(wanted.keys() & tokens))
     yield from _in_text(text, tokens, reread, "regex", note, wanted)
@@ -941,6 +998,13 @@ def _in_text(
         yield value, make, False, False
 
 
+@lru_cache(maxsize=2)
+def _page_text(body: bytes, errors: str) -> str:
+    """A page's text, decoded once for the values read from it one after another (each one's
+    extraction is made from it: a formset of thousands of inputs decoded a megabyte each)."""
+    return body.decode("utf-8", errors)
+
+
 def _kept(text: str) -> Callable[[], str]:
     return lambda: text
 
@@ -988,27 +1052,66 @@ def left_boundary_regex(text: str, position: int, value: str) -> str:
     right = text[end : end + 1]
     named = _named_attribute_start(text, position)
     if named is not None:
-        pattern = _named_left(text[named:position]) + group
-        match = re.search(pattern, text)
-        if match and match.group(1) == value:
-            return pattern
+        literal, rest = _named_left(text[named:position])
+        if _first_group(text, literal, rest + group) == value:
+            return _loose_whitespace(re.escape(literal)) + rest + group
+    tried = None
     for size in BOUNDARIES:
         left = _stable(text[_word_start(text, position - size) : position])
+        if left == tried:
+            continue  # cut back to the same text: found the same first match
+        tried = left
         pattern = _loose_whitespace(re.escape(left)) + group
-        match = re.search(pattern, text)
-        if match and match.group(1) == value:
+        literal = WHITESPACE.split(left, maxsplit=1)[0]
+        rest = _loose_whitespace(re.escape(left[len(literal) :])) + group
+        if _first_group(text, literal, rest) == value:
             return pattern
         if right:
             bounded = pattern.replace("+)", "+?)") + re.escape(right)
-            match = re.search(bounded, text)
-            if match and match.group(1) == value:
+            if _first_group(text, "", bounded) == value:
                 return bounded
     return re.escape(_stable(text[max(0, position - BOUNDARIES[-1]) : position])) + group
+
+
+WHITESPACE = re.compile(r"[ \t\n\r\v\f]")
+"""What `re.escape` escapes and `_loose_whitespace` loosens: a text without it is a literal."""
+
+
+def _first_group(text: str, literal: str, rest: str) -> str | None:
+    """Group 1 of the first match in `text` of `literal` (holding no whitespace) then the
+    regex `rest`, as `re.search` of the whole regex would give it, mostly without compiling
+    the whole: each value's own regex (its input's name) cost more than all the rest of
+    correlating it. Where the literal first stands, `rest` (which many values share:
+    `\\s+value="([\\w-]+)`, compiled once) decides; past that the whole regex looks. What
+    a page's values share (` value="` left of each) is looked for once a page."""
+    found = _found_in(text)
+    if (literal, rest) in found:
+        return found[literal, rest]
+    at = text.find(literal)
+    match = None if at < 0 else re.compile(rest).match(text, at + len(literal))
+    if match is None and at >= 0:
+        match = re.search(_loose_whitespace(re.escape(literal)) + rest, text)
+    found[literal, rest] = group = match.group(1) if match else None
+    return group
+
+
+@lru_cache(maxsize=2)
+def _found_in(text: str) -> dict[tuple[str, str], str | None]:
+    """What `_first_group` found in a page so far: its values are read one after another."""
+    return {}
+
+
+ALNUM_TAIL = re.compile(r"[^\W_]*\Z")
+"""The letters and digits (`str.isalnum`) a text ends with."""
 
 
 def _word_start(text: str, start: int) -> int:
     """`start`, moved back to the beginning of the word it cuts (`things/`, not `hings/`)."""
     start = max(0, start)
+    tail = ALNUM_TAIL.search(text, max(0, start - 16), start)  # a word is mostly shorter
+    at = tail.start() if tail else start  # (it always matches, if only the empty tail)
+    if at > start - 16 or at == 0:
+        return at
     while start > 0 and text[start - 1].isalnum():
         start -= 1
     return start
@@ -1016,11 +1119,10 @@ def _word_start(text: str, start: int) -> int:
 
 def _stable(left: str) -> str:
     """`left` from after its last run that may be recorded data (a token, a number)."""
-    cut = 0
-    for run in DYNAMIC_RUN.finditer(left):
-        if DIGITS.search(run.group()) or not is_trivial(run.group()):
-            cut = run.end()
-    return left[cut:]
+    for run in reversed(list(DYNAMIC_RUN.finditer(left))):  # the last such run, found first
+        if DIGITS.search(run[0]) or not is_trivial(run[0]):
+            return left[run.end() :]
+    return left
 
 
 NAMING = re.compile(r"""(name|id|property)=["']([^"']+)["']""")
@@ -1029,17 +1131,18 @@ WRITTEN_NAME = re.compile(r"_*[A-Za-z]+([-_.\[\]]+([A-Za-z]+|\d{1,2}))*\]?")
 `user[email]`), not a generated token (`f8a3c2`)."""
 
 
-def _named_left(left: str) -> str:
-    """The regex for `name="date_joined_0" value="` left of a value: the naming attribute kept
-    whole when a developer wrote the name (however token-like `date_joined_0` looks), the
-    rest from after its last run that may be recorded."""
+def _named_left(left: str) -> tuple[str, str]:
+    """The regex for `name="date_joined_0" value="` left of a value, as a literal start (the
+    naming attribute, kept whole when a developer wrote the name, however token-like
+    `date_joined_0` looks: a written name holds no whitespace) and the regex of the rest
+    (from after its last run that may be recorded)."""
     naming = NAMING.match(left)
     if naming is None or not WRITTEN_NAME.fullmatch(naming[2]):
-        return _loose_whitespace(re.escape(_stable(left)))
+        return "", _loose_whitespace(re.escape(_stable(left)))
     rest = left[naming.end() :]
     stable = _stable(rest)
     gap = "" if stable == rest else "[^<>]*?"
-    return _loose_whitespace(re.escape(naming[0])) + gap + _loose_whitespace(re.escape(stable))
+    return naming[0], gap + _loose_whitespace(re.escape(stable))
 
 
 def _named_attribute_start(text: str, position: int) -> int | None:
@@ -1052,19 +1155,24 @@ def _named_attribute_start(text: str, position: int) -> int | None:
     return tag_start + name.start() if name else None
 
 
+HEX_LOWER, HEX_UPPER = re.compile(r"[0-9a-f]+"), re.compile(r"[0-9A-F]+")
+
+
 def _group_for(value: str) -> str:
     """A capture group for values of this kind, not just this value: the next token may have
     a `-` where this one had none."""
     if value.isdigit():
         return r"(\d+)"
-    if re.fullmatch(r"[0-9a-f]+", value) or re.fullmatch(r"[0-9A-F]+", value):
+    if HEX_LOWER.fullmatch(value) or HEX_UPPER.fullmatch(value):
         return r"([0-9a-fA-F]+)"
     extra = "".join(sorted({c for c in value if not c.isalnum() and c not in "_-"}))
     return f"([\\w{re.escape(extra)}-]+)"
 
 
+@lru_cache(maxsize=4096)
 def _loose_whitespace(escaped: str) -> str:
-    """Any run of whitespace matches any other; `-` needs no escape outside a class."""
+    """Any run of whitespace matches any other; `-` needs no escape outside a class.
+    Cached: the text left of a page's values (` value="`) is the same value after value."""
     return re.sub(r"(\\\s)+|(\\ )+", r"\\s+", escaped).replace("\\-", "-")
 
 
@@ -1190,9 +1298,9 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
     """Each value, as sent or percent-encoded, becomes its variable: all in one pass over each
     string, so a request sending thousands of correlated values costs no more per value. A
     plain value (`59`) is replaced only where it stands whole, in the places that made it."""
-    for candidate, ref in pairs:
-        if candidate.field:
-            _substitute_field(call, candidate.field, candidate.value, ref)
+    echoed = [(c, r) for c, r in pairs if c.field]
+    if echoed:
+        _substitute_fields(call, echoed)
     pairs = [(c, r) for c, r in pairs if not c.field]
     shaped = [(c.value, r) for c, r in pairs if not c.trivial]
     refs = {_percent_encoded(v): Ref(r.expr, "url") for v, r in shaped}
@@ -1210,15 +1318,9 @@ def _substitute(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
         }
         if plain:
             _substitute_plain(call, plain, named)
-    prefilled = {(name, c.value): r for c, r in pairs if c.fields for name in c.fields}
+    prefilled = {c.value: (c.fields, r) for c, r in pairs if c.fields}
     if prefilled and call.body is not None and call.body.kind == "form":
-        call.body.fields = [
-            (
-                name,
-                Text((prefilled[name, v],)) if isinstance(v, str) and (name, v) in prefilled else v,
-            )
-            for name, v in call.body.fields
-        ]
+        call.body.fields = [_prefilled_field(name, v, prefilled) for name, v in call.body.fields]
     if isinstance(call.url, Text):
         call.name = _template_name(call.url)
 
@@ -1229,20 +1331,46 @@ def _percent_encoded(value: str) -> str:
     return quote(value, safe="", errors="surrogatepass")
 
 
-def _substitute_field(call: Call, name: str, value: str, ref: Ref) -> None:
-    """The form or multipart field `name`, where it sends `value`, sends `ref` instead."""
+def _prefilled_field(
+    name: str, value: Value, prefilled: dict[str, tuple[frozenset[str], Ref]]
+) -> tuple[str, Value]:
+    """A form field, sending the live page's input where it posts back what the page held
+    (`prefilled`: value → the fields that do, and its ref; looked up, not one entry per
+    field and value, as a page of 12,000 inputs holding `1` would make)."""
+    held = prefilled.get(value) if isinstance(value, str) else None
+    return (name, Text((held[1],))) if held is not None and name in held[0] else (name, value)
+
+
+def _substitute_fields(call: Call, pairs: list[tuple[Candidate, Ref]]) -> None:
+    """The form or multipart fields that send back a page's input of their name, where they
+    send its value, send its ref instead: a form's fields in one pass however many (a
+    formset's thousands of `form-N-id`)."""
     body = call.body
     if body is not None and body.kind == "form":
-        body.fields = [(k, Text((ref,)) if k == name and v == value else v) for k, v in body.fields]
-    elif body is not None and body.kind == "text" and isinstance(body.text, str):
-        text, position = body.text, 0
-        parts: list[str | Ref] = []
-        for field, start, end in multipart_fields(text):
-            if field == name and text[start:end] == value:
-                parts += [text[position:start], ref]
-                position = end
-        if parts:
-            body.text = Text(tuple(p for p in (*parts, text[position:]) if p != ""))
+        refs: dict[tuple[str, str], Ref] = {}
+        for candidate, ref in pairs:
+            refs.setdefault((candidate.field, candidate.value), ref)
+        body.fields = [
+            (k, Text((refs[k, v],)) if isinstance(v, str) and (k, v) in refs else v)
+            for k, v in body.fields
+        ]
+    elif body is not None and body.kind == "text":
+        for candidate, ref in pairs:  # the first one found makes the body a Text: not yet all
+            if isinstance(body.text, str):
+                body.text = _in_multipart(body.text, candidate.field, candidate.value, ref)
+
+
+def _in_multipart(text: str, name: str, value: str, ref: Ref) -> Value:
+    """The multipart body `text` with the field `name`, where it sends `value`, sending `ref`."""
+    position = 0
+    parts: list[str | Ref] = []
+    for sent, start, end in multipart_fields(text):
+        if sent == name and text[start:end] == value:
+            parts += [text[position:start], ref]
+            position = end
+    if not parts:
+        return text
+    return Text(tuple(p for p in (*parts, text[position:]) if p != ""))
 
 
 def _anywhere(_name: str) -> bool:
