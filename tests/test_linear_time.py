@@ -19,10 +19,11 @@ from pathlib import Path
 import hostile
 import pytest
 
+from recorder import sensitive
 from recorder.addon import redact_body
 from recorder.har import parse_har, read_har
 from replay import cli
-from replay.convert import convert, parameters
+from replay.convert import codegen, convert, hosts, parameters, scenario, steps
 
 MAX_RATIO = 8
 """Linear work measures 4 to 5.4 here at these sizes (a tenth of a second, noisy); quadratic
@@ -232,3 +233,72 @@ def test_thousands_of_correlated_values_compile_no_regex_of_them(monkeypatch):
     compiled = spy(monkeypatch, re, "compile")
     _converted(hostile.correlated_values(1200))
     assert max(map(len, (str(args[0]) for args in compiled)), default=0) < 1200, "a regex of all"
+
+
+class _Counted:
+    """A compiled pattern that counts the texts searched with it."""
+
+    def __init__(self, pattern: re.Pattern) -> None:
+        self.pattern, self.searched = pattern, 0
+
+    def finditer(self, text: str):
+        self.searched += 1
+        return self.pattern.finditer(text)
+
+
+def test_a_form_of_thousands_of_values_looks_for_origins_only_where_one_can_be(monkeypatch):
+    """Each of 75,000 values was searched for a `://` (4 µs a field with the calls around
+    it): a value holding neither separator holds no origin."""
+    separator = _Counted(hosts.SEPARATOR)
+    monkeypatch.setattr(hosts, "SEPARATOR", separator)
+    _converted(hostile.form_fields(2000))
+    assert separator.searched < 10, separator.searched
+
+
+def test_a_form_of_thousands_of_fields_rewrites_its_literal_values_directly(monkeypatch):
+    """Every stage rewriting a form went through `substitute_value` for each field, which
+    only hands a literal to the stage's `find`."""
+    rewritten = spy(monkeypatch, scenario, "substitute_value")
+    _converted(hostile.form_fields(2000))
+    assert len(rewritten) < 100, len(rewritten)
+
+
+class _Flags(frozenset):
+    """FLAGS that count the sets made of them."""
+
+    joined = 0
+
+    def __or__(self, other):
+        _Flags.joined += 1
+        return frozenset(self) | other
+
+
+def test_telling_flags_from_secrets_builds_no_set_for_each_value(monkeypatch):
+    """`secret_value` built FLAGS | {""} anew for each value it was asked about (a form of
+    75,000 values asks 75,000 times)."""
+    monkeypatch.setattr(sensitive, "FLAGS", _Flags(sensitive.FLAGS))
+    _converted(hostile.form_fields(2000))
+    assert _Flags.joined == 0, _Flags.joined
+
+
+def test_a_form_with_nothing_to_decode_is_split_in_c(monkeypatch):
+    """`parse_qsl` decodes each name and value in Python (1 µs a field): a form holding
+    neither `%` nor `+` has nothing to decode."""
+    parsed = spy(monkeypatch, steps, "parse_qsl")
+    _converted(hostile.form_fields(2000))
+    assert not parsed, len(parsed)
+
+
+def test_a_form_of_thousands_of_fields_is_written_as_one_code_a_field(monkeypatch):
+    """Each field's value was made a Code, then remade with its key into another."""
+
+    class Counted(codegen.Code):
+        made = 0
+
+        def __init__(self, text: str) -> None:
+            super().__init__(text)
+            Counted.made += 1
+
+    monkeypatch.setattr(codegen, "Code", Counted)
+    _converted(hostile.form_fields(2000))
+    assert Counted.made < 2100, Counted.made

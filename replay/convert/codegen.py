@@ -331,7 +331,10 @@ def _body(body: Body) -> Pair:
     if body.kind == "form":
         keys = [k for k, _ in body.fields]
         if len(set(keys)) == len(keys):
-            fields = _dict((literal(k), Code(literal(v))) for k, v in body.fields)
+            # `_dict`'s entries of one Code each, made at once: a form may have thousands
+            fields = Collection(
+                "{", "}", [Code(f"{literal(k)}: {literal(v)}") for k, v in body.fields]
+            )
         else:
             fields = Collection(
                 "[",

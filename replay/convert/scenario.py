@@ -116,7 +116,10 @@ class Call:
         if body.kind == "json":
             body.value = _substitute_json(body.value, find)
         elif body.kind == "form":
-            body.fields = [(k, substitute_value(v, find)) for k, v in body.fields]
+            body.fields = [  # a form may have thousands of fields, most of them literal
+                (k, find(v) if isinstance(v, str) else substitute_value(v, find))
+                for k, v in body.fields
+            ]
         elif body.kind == "text":
             body.text = substitute_value(body.text, find)
 
