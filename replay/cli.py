@@ -474,6 +474,16 @@ def check_writable(path: Path) -> None:
             raise UserError(f"{path}: cannot write: {parent} is not a directory")
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ctrl-C pressed inside is delivered when it ends."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def write_atomically(path: Path, text: str | Iterable[str]) -> None:
     """Write to a temporary file beside `path`, then rename: never a half-written module.
     `text` may come in pieces, written one after another. A symbolic link keeps pointing at
@@ -491,8 +501,9 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
             f.flush()
             os.fsync(f.fileno())  # the rename must not land before the data (power loss)
         os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(temporary, path)
-        WRITTEN.append(path)
+        with _sigint_held():  # the rename and its record are one step for Ctrl-C's message
+            os.replace(temporary, path)
+            WRITTEN.append(path)
     except BaseException as e:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(e, OSError):
