@@ -246,6 +246,19 @@ class Unsendable(RecordedSession):
 """
 
 
+def _failed_verify(recording: Path, target: str) -> subprocess.CompletedProcess:
+    """`replay verify` of `recording` against `target`, which must exit 1."""
+    result = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "verify", str(recording), "--host", target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=recording.parent,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    return result
+
+
 @pytest.mark.parametrize(
     "call, reason",
     [
@@ -257,14 +270,7 @@ def test_verify_fails_a_request_that_could_not_be_sent(call, reason, target, tmp
     """It printed a traceback, `not sent ... ok`, and exited 0: "replays as recorded"."""
     recording = tmp_path / "unsendable.py"
     recording.write_text(UNSENDABLE.format(call=call))
-    result = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "verify", str(recording), "--host", target],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = _failed_verify(recording, target)
     assert "Traceback" not in result.stderr, result.stderr
     failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
     assert len(failed) == 1 and f"not sent: {reason}" in failed[0], result.stdout
@@ -300,14 +306,7 @@ def test_verify_fails_a_pass_whose_code_raises(on_start, step, target, tmp_path)
     reports it as a user error, no request event); one in on_start was an internal error."""
     recording = tmp_path / "raises.py"
     recording.write_text(RAISES.format(on_start=on_start.replace("pass", "")))
-    result = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "verify", str(recording), "--host", target],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = _failed_verify(recording, target)
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
     assert len(failed) == 1 and "raised KeyError" in failed[0], failed

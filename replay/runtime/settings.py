@@ -11,9 +11,10 @@ import argparse
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 SETTINGS_FILE = "replay.toml"
@@ -56,37 +57,30 @@ def url_parts(text: str, option: str) -> SplitResult:
     return parts
 
 
-def seconds(text: str) -> float:
-    """An argparse type: a positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
+Number = TypeVar("Number", int, float)
 
 
-def non_negative(text: str) -> float:
-    """An argparse type: zero or a positive number (a scale, a pacing of 0 = none)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not zero or a positive number")
-    return value
+def _number(kind: Callable[[str], Number], accept: Callable[[Number], bool], says: str):
+    """An argparse type: `kind` of the text, if `accept` takes it (never NaN or infinity)."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {says}")
+        return value
+
+    return parse
 
 
-def count(text: str) -> int:
-    """An argparse type: a whole number, 0 or more (a pool of 0: one per user)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
-    return value
+seconds = _number(float, lambda v: v > 0, "a positive number of seconds")
+positive = _number(float, lambda v: v > 0, "a positive number")
+non_negative = _number(float, lambda v: v >= 0, "zero or a positive number")
+"""A scale, a pacing: 0 is none."""
+count = _number(int, lambda v: v >= 0, "a whole number, 0 or more")
+"""A connection pool: 0 is one per user."""
 
 
 def add_replay_arguments(group) -> None:
@@ -237,17 +231,6 @@ def typed_from_web_ui(options) -> list[str]:
 
 
 # --- the traffic model (`replay model`, replay.runtime.model_shape) ----------------------------
-
-
-def positive(text: str) -> float:
-    """An argparse type: a positive number."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
 
 
 def add_model_arguments(group) -> None:
