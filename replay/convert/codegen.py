@@ -103,7 +103,8 @@ def render(scenario: Scenario) -> list[str]:
             note = _credential_note(p.credential) if p.kind == "credential" else p.comment
             if note:
                 lines.append(f"{INDENT * 2}# {comment(note)}")
-            call = _call_expression(p.expr)
+            fits = width(f"{INDENT * 2}self.{p.var} = {p.expr}") <= WIDTH
+            call = None if fits else _call_expression(p.expr)  # parsed only to be broken
             if call:
                 lines += _statement(f"self.{p.var} = ", call, 2)
             else:
