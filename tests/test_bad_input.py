@@ -473,7 +473,7 @@ def har_documents(draw) -> bytes:
 
 
 @settings(
-    max_examples=int(os.environ.get("REPLAY_HYPOTHESIS_EXAMPLES", 200)),
+    max_examples=int(os.environ.get("REPLAY_HYPOTHESIS_EXAMPLES", 100)),
     deadline=None,
     database=None,  # failures print their example; nothing is written into the project
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
