@@ -16,7 +16,7 @@ from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
 from replay.convert.scenario import Call, Ref, Scenario, Text, Value, one_of, substitute_value
-from replay.convert.steps import _step_name
+from replay.convert.steps import step_name
 from replay.names import url_template
 
 MIN_LENGTH = 8
@@ -50,7 +50,7 @@ def hide_known(scenario: Scenario, known: dict[str, Ref]) -> None:
         hits = [_hide(call, pattern, plain, in_url) for call in step.calls]
         if hits and hits[0]:  # named after its first request's path: after the variable now
             first = step.calls[0]
-            name = _step_name(first.method, urlsplit(_shown(first.url)).path)
+            name = step_name(first.method, urlsplit(_shown(first.url)).path)
             renames[step.name] = _renamed(step.name, name, taken)
             step.name = renames[step.name]
     named = _whole(renames, edge=r"\w")

@@ -107,13 +107,13 @@ def _step(exchanges: list[Exchange], target: str) -> Step:
     first = exchanges[0]
     path = first.request.path or "/"
     return Step(
-        name=_step_name(first.request.method, path),
+        name=step_name(first.request.method, path),
         title=step_title(exchanges),
         calls=[to_call(exchange, target) for exchange in exchanges],
     )
 
 
-def _step_name(method: str, path: str) -> str:
+def step_name(method: str, path: str) -> str:
     words = [w for w in path.split("/") if w and url_template(w) == w][-2:]
     return identifier("_".join([VERBS.get(method, method.lower()), *(words or ["home"])]))
 
